@@ -144,7 +144,7 @@ export class CommandDecoder {
         }
         let lineEnd = nl
         if (lineEnd > acc.start && buf[lineEnd - 1] === 0x0d) lineEnd--
-        const params = buf.latin1Slice(acc.start, lineEnd).split(' ')
+        const params = buf.toString('latin1', acc.start, lineEnd).split(' ')
         acc.start = nl + 1
         const verb = params[0] as string
         if (!hasBody(verb)) {

@@ -10,7 +10,7 @@ function line (text: string): Buffer {
 function withBody (head: string, body: Buffer): Buffer {
   const headLen = Buffer.byteLength(head, 'latin1')
   const out = Buffer.allocUnsafe(headLen + 1 + 4 + body.length)
-  out.latin1Write(head, 0)
+  out.write(head, 0, 'latin1')
   out[headLen] = NL
   out.writeInt32BE(body.length, headLen + 1)
   body.copy(out, headLen + 5)
@@ -71,7 +71,7 @@ export function mpub (topic: string, bodies: readonly Body[]): Buffer {
   const head = `MPUB ${topic}\n`
   const headLen = Buffer.byteLength(head, 'latin1')
   const out = Buffer.allocUnsafe(headLen + 4 + size)
-  out.latin1Write(head, 0)
+  out.write(head, 0, 'latin1')
   let o = headLen
   out.writeInt32BE(size, o); o += 4
   out.writeInt32BE(bufs.length, o); o += 4

@@ -15,7 +15,7 @@ export function writeMessageHeader (buf: Buffer, offset: number, timestampNs: nu
   buf.writeUInt32BE(hi >>> 0, offset)
   buf.writeUInt32BE((timestampNs - hi * TWO_32) >>> 0, offset + 4)
   buf.writeUInt16BE(attempts & 0xffff, offset + 8)
-  buf.latin1Write(id, offset + 10, MESSAGE_ID_LENGTH)
+  buf.write(id, offset + 10, MESSAGE_ID_LENGTH, 'latin1')
   return offset + MESSAGE_HEADER_SIZE
 }
 
@@ -36,7 +36,7 @@ export function decodeMessage (data: Buffer): DecodedMessage {
   return {
     timestamp: readTimestamp(data, 0),
     attempts: data.readUInt16BE(8),
-    id: data.latin1Slice(10, 26),
+    id: data.toString('latin1', 10, 26),
     body: data.subarray(MESSAGE_HEADER_SIZE)
   }
 }
