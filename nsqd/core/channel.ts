@@ -1,0 +1,324 @@
+// A channel: its own copy of every message of its topic, delivered to one of its subscribers each.
+// The channel owns delivery (STYLE.md rule 10): it picks a ready consumer round-robin and hands it
+// the next message from memory, then from its backend queue. In-flight and deferred messages live in
+// min-heaps keyed by deadline and are expired by the node's queue scan, never by per-message timers.
+
+import type { Message } from './message.js'
+import { Fifo } from './fifo.js'
+import { MessageHeap } from './pqueue.js'
+import type { BackendQueue } from '../store/backend-queue.js'
+import { isEphemeral } from '../../client/wire/names.js'
+
+/** What a channel needs from a subscribed connection. Implemented by the TCP client. */
+export interface Consumer {
+  readonly id: number
+  readonly msgTimeoutMs: number
+  readonly sampleRate: number
+  /** True when the consumer can take one more message now (RDY window open, writable, subscribed). */
+  canTake (): boolean
+  /** Sends a message that the channel has just put in flight for this consumer. */
+  sendMessage (msg: Message): void
+  /** One of its in-flight messages left flight without FIN/REQ from it (timeout, empty). */
+  inFlightReleased (count: number): void
+  /** The channel is going away: close the connection without a frame. */
+  closeForDelete (): void
+}
+
+/** The channel's narrow view of its surroundings. */
+export interface ChannelContext {
+  readonly memQueueSize: number
+  readonly maxMsgTimeoutMs: number
+  readonly maxChannelConsumers: number
+  /** An ephemeral channel lost its last consumer. */
+  ephemeralChannelEmpty (channel: Channel): void
+  /** A message was FINed: end-to-end latency sample (ns). */
+  recordLatency (channel: Channel, latencyNs: number): void
+  /** Set when a backend write fails (health). */
+  backendPutFailed (queueName: string): void
+}
+
+export const ERR_NOT_IN_FLIGHT = 'ID not in flight'
+export const ERR_NOT_OWNER = 'client does not own message'
+export const ERR_ALREADY_DEFERRED = 'ID already deferred'
+export const ERR_EXITING = 'exiting'
+
+export class Channel {
+  readonly topicName: string
+  readonly name: string
+  readonly ephemeral: boolean
+  readonly backend: BackendQueue
+  private readonly ctx: ChannelContext
+
+  paused = false
+  exiting = false
+
+  readonly memQueue = new Fifo<Message>()
+  readonly inFlight = new Map<string, Message>()
+  readonly inFlightPQ = new MessageHeap()
+  readonly deferred = new Map<string, Message>()
+  readonly deferredPQ = new MessageHeap()
+
+  private readonly consumers = new Map<number, Consumer>()
+  private consumerList: Consumer[] = []
+  private rr = 0
+  private pumping = false
+
+  messageCount = 0
+  requeueCount = 0
+  timeoutCount = 0
+  /** Messages dropped because an ephemeral channel's memory was full. */
+  droppedCount = 0
+
+  constructor (topicName: string, name: string, backend: BackendQueue, ctx: ChannelContext) {
+    this.topicName = topicName
+    this.name = name
+    this.ephemeral = isEphemeral(name)
+    this.backend = backend
+    this.ctx = ctx
+    backend.onReadable = () => { this.pump() }
+  }
+
+  get depth (): number {
+    return this.memQueue.length + this.backend.depth()
+  }
+
+  get clientCount (): number {
+    return this.consumerList.length
+  }
+
+  get clients (): readonly Consumer[] {
+    return this.consumerList
+  }
+
+  // ---- putting messages in ---------------------------------------------------------------------
+
+  /** A new message from the topic (or one coming back from flight). False if it could not be stored. */
+  put (msg: Message): boolean {
+    if (this.exiting) return false
+    if (!this.enqueue(msg)) return false
+    this.messageCount++
+    this.pump()
+    return true
+  }
+
+  /** A message from the topic that carries a publish-time deferral. */
+  putDeferred (msg: Message, deferMs: number, now = Date.now()): void {
+    if (this.exiting) return
+    this.messageCount++
+    this.startDeferred(msg, now + deferMs)
+  }
+
+  private enqueue (msg: Message): boolean {
+    // Once anything sits in the backend, new messages follow it there, so order is kept.
+    if (this.memQueue.length < this.ctx.memQueueSize && this.backend.depth() === 0) {
+      this.memQueue.push(msg)
+      return true
+    }
+    if (this.ephemeral) {
+      this.droppedCount++
+      return true
+    }
+    if (!this.backend.put(msg)) {
+      this.ctx.backendPutFailed(`${this.topicName}:${this.name}`)
+      return false
+    }
+    return true
+  }
+
+  private startDeferred (msg: Message, dueMs: number): boolean {
+    if (this.deferred.has(msg.id)) return false
+    msg.pri = dueMs
+    msg.clientId = 0
+    this.deferred.set(msg.id, msg)
+    this.deferredPQ.push(msg)
+    return true
+  }
+
+  // ---- delivery --------------------------------------------------------------------------------
+
+  /** Delivers queued messages to ready consumers until one side runs out. */
+  pump (): void {
+    if (this.pumping || this.paused || this.exiting) return
+    const list = this.consumerList
+    if (list.length === 0) return
+    this.pumping = true
+    try {
+      const now = Date.now()
+      while (true) {
+        const consumer = this.nextReady()
+        if (consumer === null) break
+        const msg = this.memQueue.shift() ?? this.backend.shift()
+        if (msg === undefined) break
+        const rate = consumer.sampleRate
+        if (rate > 0 && Math.floor(Math.random() * 100) > rate) continue
+        msg.attempts++
+        msg.deliveryTs = now
+        msg.clientId = consumer.id
+        msg.pri = now + consumer.msgTimeoutMs
+        this.inFlight.set(msg.id, msg)
+        this.inFlightPQ.push(msg)
+        consumer.sendMessage(msg)
+      }
+    } finally {
+      this.pumping = false
+    }
+  }
+
+  private nextReady (): Consumer | null {
+    const list = this.consumerList
+    const n = list.length
+    for (let k = 0; k < n; k++) {
+      const i = (this.rr + k) % n
+      const c = list[i] as Consumer
+      if (c.canTake()) {
+        this.rr = (i + 1) % n
+        return c
+      }
+    }
+    return null
+  }
+
+  // ---- FIN / REQ / TOUCH -----------------------------------------------------------------------
+
+  private takeInFlight (clientId: number, id: string): Message | string {
+    const msg = this.inFlight.get(id)
+    if (msg === undefined) return ERR_NOT_IN_FLIGHT
+    if (msg.clientId !== clientId) return ERR_NOT_OWNER
+    this.inFlight.delete(id)
+    this.inFlightPQ.remove(msg)
+    return msg
+  }
+
+  /** Returns null on success or the failure reason. */
+  finish (clientId: number, id: string, nowNs: number): string | null {
+    const msg = this.takeInFlight(clientId, id)
+    if (typeof msg === 'string') return msg
+    this.ctx.recordLatency(this, nowNs - msg.timestamp)
+    return null
+  }
+
+  requeue (clientId: number, id: string, timeoutMs: number, now = Date.now()): string | null {
+    const got = this.inFlight.get(id)
+    if (got === undefined) return ERR_NOT_IN_FLIGHT
+    if (got.clientId !== clientId) return ERR_NOT_OWNER
+    if (timeoutMs > 0 && this.deferred.has(id)) return ERR_ALREADY_DEFERRED
+    if (this.exiting) return ERR_EXITING
+    const msg = this.takeInFlight(clientId, id) as Message
+    this.requeueCount++
+    msg.clientId = 0
+    if (timeoutMs <= 0) {
+      if (!this.enqueue(msg)) return 'failed to requeue message'
+      this.pump()
+    } else {
+      this.startDeferred(msg, now + timeoutMs)
+    }
+    return null
+  }
+
+  touch (clientId: number, id: string, msgTimeoutMs: number, now = Date.now()): string | null {
+    const msg = this.inFlight.get(id)
+    if (msg === undefined) return ERR_NOT_IN_FLIGHT
+    if (msg.clientId !== clientId) return ERR_NOT_OWNER
+    let deadline = now + msgTimeoutMs
+    const ceiling = msg.deliveryTs + this.ctx.maxMsgTimeoutMs
+    if (deadline > ceiling) deadline = ceiling
+    msg.pri = deadline
+    this.inFlightPQ.update(msg)
+    return null
+  }
+
+  // ---- timeouts (called by the node's queue scan) ----------------------------------------------
+
+  /** Requeues in-flight messages whose deadline passed. Returns how many. */
+  processInFlight (now: number): number {
+    let n = 0
+    let msg: Message | undefined
+    while ((msg = this.inFlightPQ.popDue(now)) !== undefined) {
+      this.inFlight.delete(msg.id)
+      this.timeoutCount++
+      const owner = this.consumers.get(msg.clientId)
+      msg.clientId = 0
+      if (owner !== undefined) owner.inFlightReleased(1)
+      this.enqueue(msg)
+      n++
+    }
+    if (n > 0) this.pump()
+    return n
+  }
+
+  /** Moves due deferred messages into the queue. Returns how many. */
+  processDeferred (now: number): number {
+    let n = 0
+    let msg: Message | undefined
+    while ((msg = this.deferredPQ.popDue(now)) !== undefined) {
+      this.deferred.delete(msg.id)
+      this.enqueue(msg)
+      n++
+    }
+    if (n > 0) this.pump()
+    return n
+  }
+
+  // ---- consumers -------------------------------------------------------------------------------
+
+  /** Adds a subscriber; returns an error reason or null. */
+  addConsumer (c: Consumer): string | null {
+    if (this.exiting) return ERR_EXITING
+    if (this.consumers.has(c.id)) return null
+    const max = this.ctx.maxChannelConsumers
+    if (max > 0 && this.consumers.size >= max) {
+      return `consumers for ${this.topicName}:${this.name} exceeds limit of ${max}`
+    }
+    this.consumers.set(c.id, c)
+    this.consumerList = [...this.consumers.values()]
+    return null
+  }
+
+  removeConsumer (c: Consumer): void {
+    if (!this.consumers.delete(c.id)) return
+    this.consumerList = [...this.consumers.values()]
+    if (this.ephemeral && this.consumers.size === 0 && !this.exiting) this.ctx.ephemeralChannelEmpty(this)
+  }
+
+  // ---- admin actions ---------------------------------------------------------------------------
+
+  pause (): void {
+    this.paused = true
+  }
+
+  unpause (): void {
+    this.paused = false
+    this.pump()
+  }
+
+  /** Drops queued, in-flight and deferred messages; every consumer's in-flight count goes to 0. */
+  empty (): void {
+    this.memQueue.clear()
+    this.backend.empty()
+    this.inFlight.clear()
+    this.inFlightPQ.clear()
+    this.deferred.clear()
+    this.deferredPQ.clear()
+    for (const c of this.consumerList) c.inFlightReleased(Infinity)
+    this.pump()
+  }
+
+  /** Everything the channel holds that is not on disk, for a clean shutdown: queue, in flight, deferred. */
+  takeAllForShutdown (): { queued: Message[], inFlight: Message[], deferred: Message[] } {
+    const queued = this.memQueue.drain()
+    const inFlight = this.inFlightPQ.clear()
+    this.inFlight.clear()
+    const deferred = this.deferredPQ.clear()
+    this.deferred.clear()
+    return { queued, inFlight, deferred }
+  }
+
+  /** Marks the channel exiting and closes its consumers' connections (deletion). */
+  closeConsumersForDelete (): void {
+    this.exiting = true
+    const list = this.consumerList
+    this.consumerList = []
+    this.consumers.clear()
+    for (const c of list) c.closeForDelete()
+  }
+}

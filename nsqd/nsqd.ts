@@ -1,0 +1,251 @@
+// The broker: owns topics (which own channels), the TCP listener, client registry, the queue scan
+// that expires in-flight and deferred messages, and health. A library: main.ts only builds Options.
+
+import net from 'node:net'
+import { Topic, type TopicContext } from './core/topic.js'
+import type { Channel } from './core/channel.js'
+import type { BackendQueue } from './store/backend-queue.js'
+import { DummyBackendQueue } from './store/backend-queue.js'
+import { MemoryBackendQueue } from './store/memory-backend-queue.js'
+import { defaultOptions, validateOptions, type Options } from './options.js'
+import { createLogger, type Logger } from './logger.js'
+import { handleConnection, listen, type TcpHost } from './tcp/server.js'
+import type { ProtocolV2 } from './tcp/protocol-v2.js'
+import type { ClientV2 } from './tcp/client-v2.js'
+
+export type ChangeKind = 'topic-created' | 'topic-deleted' | 'channel-created' | 'channel-deleted' | 'paused' | 'unpaused'
+export type ChangeListener = (kind: ChangeKind, topic: Topic, channel: Channel | null) => void
+
+export class NSQD implements TcpHost, TopicContext {
+  private opts: Options
+  readonly logger: Logger
+  readonly topics = new Map<string, Topic>()
+  readonly clients = new Map<number, ProtocolV2>()
+  readonly startTime = Date.now()
+
+  private readonly tcpServer: net.Server
+  private tcpAddr = ''
+  private clientIdSeq = 0
+  private scanTimer: NodeJS.Timeout | null = null
+  private exiting = false
+  private readonly changeListeners: ChangeListener[] = []
+
+  /** Health (nsqd-internals.md §17): the last backend write failure, cleared by a success. */
+  healthError: string | null = null
+
+  /** Optional: channels to pre-create for a new topic (from lookupd). */
+  channelLookup: ((topic: string) => Promise<string[]>) | null = null
+  /** Optional: the factory for non-ephemeral backends (the persistent store). */
+  backendFactory: ((queueName: string) => BackendQueue) | null = null
+  /** Optional: end-to-end latency sink (stats). */
+  latencySink: ((channel: Channel, latencyNs: number) => void) | null = null
+
+  constructor (options: Partial<Options> = {}) {
+    this.opts = { ...defaultOptions(), ...options }
+    validateOptions(this.opts)
+    this.logger = this.opts.logger ?? createLogger(this.opts.logPrefix, this.opts.logLevel)
+    this.tcpServer = net.createServer((socket) => { handleConnection(this, socket) })
+  }
+
+  get options (): Options {
+    return this.opts
+  }
+
+  /** Replaces the options as a whole (PUT /config/:opt). */
+  swapOptions (next: Options): void {
+    validateOptions(next)
+    this.opts = next
+  }
+
+  /** The TCP address actually bound ("host:port"). */
+  get tcpAddress (): string {
+    return this.tcpAddr
+  }
+
+  get isExiting (): boolean {
+    return this.exiting
+  }
+
+  async start (): Promise<void> {
+    this.tcpAddr = await listen(this.tcpServer, this.opts.tcpAddress)
+    this.logger.info(`TCP: listening on ${this.tcpAddr}`)
+    this.scanTimer = setInterval(() => { this.queueScan(Date.now()) }, this.opts.queueScanIntervalMs)
+    this.scanTimer.unref()
+  }
+
+  onChange (listener: ChangeListener): void {
+    this.changeListeners.push(listener)
+  }
+
+  private emitChange (kind: ChangeKind, topic: Topic, channel: Channel | null): void {
+    for (const l of this.changeListeners) {
+      try {
+        l(kind, topic, channel)
+      } catch (err) {
+        this.logger.error(`NSQ: change listener failed: ${(err as Error).message}`)
+      }
+    }
+  }
+
+  // ---- topics ----------------------------------------------------------------------------------
+
+  /** Get-or-create. A new topic starts distributing once channels known to lookupd exist. */
+  getTopic (name: string): Topic {
+    let t = this.topics.get(name)
+    if (t !== undefined) return t
+    t = new Topic(name, this)
+    this.topics.set(name, t)
+    this.logger.info(`TOPIC(${name}): created`)
+    this.emitChange('topic-created', t, null)
+    const lookup = this.channelLookup
+    if (lookup === null) {
+      t.start()
+    } else {
+      const topic = t
+      lookup(name).then((names) => {
+        for (const ch of names) if (!topic.exiting) topic.getChannel(ch)
+      }, (err: Error) => {
+        this.logger.error(`TOPIC(${name}): channel lookup failed - ${err.message}`)
+      }).finally(() => { topic.start() })
+    }
+    return t
+  }
+
+  getExistingTopic (name: string): Topic | undefined {
+    return this.topics.get(name)
+  }
+
+  async deleteTopic (name: string): Promise<boolean> {
+    const t = this.topics.get(name)
+    if (t === undefined) return false
+    t.exiting = true
+    this.topics.delete(name)
+    for (const chName of [...t.channels.keys()]) await t.deleteChannel(chName)
+    t.empty()
+    await t.backend.delete()
+    this.logger.info(`TOPIC(${name}): deleted`)
+    this.emitChange('topic-deleted', t, null)
+    return true
+  }
+
+  /** Pause or unpause a topic or channel and tell listeners (metadata). */
+  setPaused (topic: Topic, channel: Channel | null, paused: boolean): void {
+    const target = channel ?? topic
+    if (paused) target.pause()
+    else target.unpause()
+    this.emitChange(paused ? 'paused' : 'unpaused', topic, channel)
+  }
+
+  // ---- TopicContext ----------------------------------------------------------------------------
+
+  get nodeId (): number { return this.opts.nodeId }
+  get memQueueSize (): number { return this.opts.memQueueSize }
+  get maxMsgTimeoutMs (): number { return this.opts.maxMsgTimeoutMs }
+  get maxChannelConsumers (): number { return this.opts.maxChannelConsumers }
+
+  makeBackend (queueName: string, ephemeral: boolean): BackendQueue {
+    if (ephemeral) return new DummyBackendQueue()
+    if (this.backendFactory !== null) return this.backendFactory(queueName)
+    return new MemoryBackendQueue()
+  }
+
+  channelCreated (topic: Topic, channel: Channel): void {
+    this.logger.info(`TOPIC(${topic.name}): new channel(${channel.name})`)
+    this.emitChange('channel-created', topic, channel)
+  }
+
+  channelDeleted (topic: Topic, channel: Channel): void {
+    this.logger.info(`TOPIC(${topic.name}): deleting channel ${channel.name}`)
+    this.emitChange('channel-deleted', topic, channel)
+  }
+
+  ephemeralChannelEmpty (channel: Channel): void {
+    const topic = this.topics.get(channel.topicName)
+    if (topic === undefined) return
+    topic.deleteChannel(channel.name).catch((err: Error) => {
+      this.logger.error(`CHANNEL(${channel.name}): delete failed - ${err.message}`)
+    })
+  }
+
+  ephemeralTopicEmpty (topic: Topic): void {
+    this.deleteTopic(topic.name).catch((err: Error) => {
+      this.logger.error(`TOPIC(${topic.name}): delete failed - ${err.message}`)
+    })
+  }
+
+  recordLatency (channel: Channel, latencyNs: number): void {
+    if (this.latencySink !== null) this.latencySink(channel, latencyNs)
+  }
+
+  backendPutFailed (queueName: string): void {
+    this.healthError = `failed to write to backend ${queueName}`
+    this.logger.error(`DISKQUEUE(${queueName}): write failed`)
+  }
+
+  get isHealthy (): boolean {
+    return this.healthError === null
+  }
+
+  // ---- clients (TcpHost) -----------------------------------------------------------------------
+
+  nextClientId (): number {
+    return ++this.clientIdSeq
+  }
+
+  clientConnected (p: ProtocolV2): void {
+    this.clients.set(p.client.id, p)
+  }
+
+  clientClosed (client: ClientV2): void {
+    this.clients.delete(client.id)
+  }
+
+  debug (msg: string): void {
+    this.logger.debug(msg)
+  }
+
+  // ---- timeouts --------------------------------------------------------------------------------
+
+  /** Expires in-flight messages and releases due deferred ones, on every channel that has any. */
+  queueScan (now: number): number {
+    let n = 0
+    for (const t of this.topics.values()) {
+      for (const ch of t.channelsList) {
+        if (ch.inFlightPQ.length > 0) n += ch.processInFlight(now)
+        if (ch.deferredPQ.length > 0) n += ch.processDeferred(now)
+      }
+    }
+    return n
+  }
+
+  // ---- shutdown --------------------------------------------------------------------------------
+
+  /**
+   * Clean shutdown (nsqd-internals.md §11): stop accepting, close clients, then every channel puts
+   * its queue, in-flight and deferred messages into its backend and closes it; then the topics.
+   */
+  async close (): Promise<void> {
+    if (this.exiting) return
+    this.exiting = true
+    if (this.scanTimer !== null) clearInterval(this.scanTimer)
+    const closed = new Promise<void>((resolve) => { this.tcpServer.close(() => { resolve() }) })
+    for (const p of [...this.clients.values()]) p.client.close()
+    await closed.catch(() => {})
+    for (const t of this.topics.values()) {
+      t.exiting = true
+      for (const ch of t.channelsList) {
+        ch.exiting = true
+        const held = ch.takeAllForShutdown()
+        if (!ch.ephemeral) {
+          for (const m of held.queued) ch.backend.put(m)
+          for (const m of held.inFlight) ch.backend.put(m)
+          for (const m of held.deferred) ch.backend.put(m)
+        }
+        await ch.backend.close()
+      }
+      if (!t.ephemeral) for (const m of t.memQueue.drain()) t.backend.put(m)
+      await t.backend.close()
+    }
+    this.logger.info('NSQ: bye')
+  }
+}

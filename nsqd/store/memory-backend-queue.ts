@@ -1,0 +1,39 @@
+// An in-memory BackendQueue: the reference implementation for the contract tests, and what a node
+// without a data store uses for overflow.
+
+import type { Message } from '../core/message.js'
+import type { BackendQueue } from './backend-queue.js'
+import { Fifo } from '../core/fifo.js'
+
+export class MemoryBackendQueue implements BackendQueue {
+  onReadable: (() => void) | null = null
+  private readonly items = new Fifo<Message>()
+  private closed = false
+
+  put (msg: Message): boolean {
+    if (this.closed) return false
+    this.items.push(msg)
+    return true
+  }
+
+  shift (): Message | undefined {
+    return this.items.shift()
+  }
+
+  depth (): number {
+    return this.items.length
+  }
+
+  empty (): void {
+    this.items.clear()
+  }
+
+  async delete (): Promise<void> {
+    this.items.clear()
+    this.closed = true
+  }
+
+  async close (): Promise<void> {
+    this.closed = true
+  }
+}

@@ -1,0 +1,329 @@
+// The V2 command loop (tcp-protocol.md §8): one handler method per verb, dispatched by a switch on
+// the verb. Validation order, error strings and fatality follow nsqd exactly; a fatal error sends
+// its frame and closes the connection, the three non-fatal ones leave it open.
+
+import type { Duplex } from 'node:stream'
+import { CommandDecoder, parseDecimal, parseMpubBody, type CommandHandler } from '../../client/wire/command-decoder.js'
+import { ProtocolError, type ErrorCode } from '../../client/wire/errors.js'
+import { FRAME_OK, FRAME_CLOSE_WAIT } from '../../client/wire/frames.js'
+import { isValidTopicName, isValidChannelName, goQuote } from '../../client/wire/names.js'
+import { MESSAGE_ID_LENGTH } from '../../client/wire/message.js'
+import { nowNs, type Message } from '../core/message.js'
+import type { Topic } from '../core/topic.js'
+import { TLS_NOT_REQUIRED, type Options } from '../options.js'
+import type { Logger } from '../logger.js'
+import { ClientV2, STATE_INIT, STATE_SUBSCRIBED, STATE_CLOSING, type ClientHost } from './client-v2.js'
+import { decodeIdentify, validateIdentify, negotiate, identifyResponse } from './identify.js'
+
+/** What the protocol needs from the node. */
+export interface ProtocolHost extends ClientHost {
+  readonly options: Options
+  readonly logger: Logger
+  getTopic (name: string): Topic
+}
+
+/** Transport upgrades this build implements (TLS, snappy, deflate come with the transport issue). */
+export const SUPPORTED_UPGRADES = { tls: false, deflate: false, snappy: false }
+
+export class ProtocolV2 implements CommandHandler {
+  readonly client: ClientV2
+  readonly decoder: CommandDecoder
+  private readonly host: ProtocolHost
+
+  constructor (id: number, conn: Duplex, remoteAddress: string, host: ProtocolHost) {
+    this.host = host
+    const o = host.options
+    this.client = new ClientV2(id, conn, remoteAddress, host, {
+      msgTimeoutMs: o.msgTimeoutMs,
+      outputBufferTimeoutMs: o.outputBufferTimeoutMs,
+      heartbeatIntervalMs: o.clientTimeoutMs / 2
+    })
+    this.decoder = new CommandDecoder(this, { maxMsgSize: o.maxMsgSize, maxBodySize: o.maxBodySize })
+  }
+
+  /** Feeds bytes read from the connection. */
+  push (chunk: Buffer): void {
+    if (this.client.closed) return
+    if (this.decoder.push(chunk) > 0) this.client.commandSeen()
+  }
+
+  private fatal (code: ErrorCode, description: string): false {
+    this.fail(new ProtocolError(code, description))
+    return false
+  }
+
+  /** Sends the error; a fatal one closes the connection. Returns whether decoding continues. */
+  private fail (err: ProtocolError): boolean {
+    const c = this.client
+    this.host.logger.error(`PROTOCOL(V2): [${c.remoteAddress}] - ${err.message}`)
+    c.sendError(err.message)
+    if (err.fatal) {
+      this.decoder.stop()
+      c.closeAfterFlush()
+    }
+    return !err.fatal
+  }
+
+  onDecodeError (err: ProtocolError | null): void {
+    if (err === null) {
+      this.host.logger.error(`PROTOCOL(V2): [${this.client.remoteAddress}] - command line too long, closing`)
+      this.client.close()
+      return
+    }
+    this.fail(err)
+  }
+
+  onLine (verb: string, params: string[]): boolean {
+    const o = this.host.options
+    if (o.tlsRequired !== TLS_NOT_REQUIRED && !this.client.tls && verb !== 'IDENTIFY') {
+      return this.fatal('E_INVALID', `cannot ${verb} in current state (TLS required)`)
+    }
+    switch (verb) {
+      case 'FIN': return this.fin(params)
+      case 'RDY': return this.rdy(params)
+      case 'REQ': return this.req(params)
+      case 'PUB': return this.prePub(params)
+      case 'MPUB': return this.preMpub(params)
+      case 'DPUB': return this.preDpub(params)
+      case 'NOP': return true
+      case 'TOUCH': return this.touch(params)
+      case 'SUB': return this.sub(params)
+      case 'CLS': return this.cls()
+      case 'IDENTIFY':
+        if (this.client.state !== STATE_INIT) return this.fatal('E_INVALID', 'cannot IDENTIFY in current state')
+        return true
+      case 'AUTH':
+        if (this.client.state !== STATE_INIT) return this.fatal('E_INVALID', 'cannot AUTH in current state')
+        if (params.length !== 1) return this.fatal('E_INVALID', 'AUTH invalid number of parameters')
+        return true
+      default:
+        return this.fatal('E_INVALID', `invalid command ${verb}`)
+    }
+  }
+
+  onBody (verb: string, params: string[], body: Buffer): boolean {
+    switch (verb) {
+      case 'PUB': return this.pub(params, body, 0)
+      case 'MPUB': return this.mpub(params, body)
+      case 'DPUB': return this.pub(params, body, parseDecimal(params[2] as string))
+      case 'IDENTIFY': return this.identify(body)
+      default: return this.auth(body)
+    }
+  }
+
+  // ---- IDENTIFY / AUTH -------------------------------------------------------------------------
+
+  private identify (body: Buffer): boolean {
+    const o = this.host.options
+    const c = this.client
+    try {
+      const req = decodeIdentify(body)
+      if (req.client_id !== undefined) c.clientId = req.client_id
+      if (req.hostname !== undefined) c.hostname = req.hostname
+      if (req.user_agent !== undefined) c.userAgent = req.user_agent
+      if (req.topology_region !== undefined) c.topologyRegion = req.topology_region
+      if (req.topology_zone !== undefined) c.topologyZone = req.topology_zone
+      const s = validateIdentify(req, o)
+      c.heartbeatIntervalMs = s.heartbeatIntervalMs
+      c.outputBufferSize = s.outputBufferSize
+      c.outputBufferTimeoutMs = s.outputBufferTimeoutMs
+      c.sampleRate = s.sampleRate
+      c.msgTimeoutMs = s.msgTimeoutMs
+      c.identified = true
+      c.armTimers()
+      if (req.feature_negotiation !== true) {
+        c.sendFrame(FRAME_OK)
+        return true
+      }
+      const n = negotiate(req, o, SUPPORTED_UPGRADES)
+      if (n.deflate && n.snappy) return this.fatal('E_IDENTIFY_FAILED', 'cannot enable both deflate and snappy compression')
+      c.deflateLevel = n.deflateLevel
+      c.sendResponse(identifyResponse(o, s, n))
+      return true
+    } catch (err) {
+      if (err instanceof ProtocolError) return this.fail(err)
+      throw err
+    }
+  }
+
+  private auth (_body: Buffer): boolean {
+    const c = this.client
+    if (c.authed) return this.fatal('E_INVALID', 'AUTH already set')
+    if (this.host.options.authHttpAddresses.length === 0) return this.fatal('E_AUTH_DISABLED', 'AUTH disabled')
+    return this.fatal('E_AUTH_FAILED', 'AUTH failed')
+  }
+
+  /** The authorization check of SUB/PUB/MPUB/DPUB (auth servers come with the transport issue). */
+  private checkAuth (cmd: string): boolean {
+    if (this.host.options.authHttpAddresses.length === 0) return true
+    if (!this.client.authed) return this.fatal('E_AUTH_FIRST', `AUTH required before ${cmd}`)
+    return true
+  }
+
+  // ---- SUB / RDY / FIN / REQ / TOUCH / CLS ----------------------------------------------------
+
+  private sub (params: string[]): boolean {
+    const c = this.client
+    if (c.state !== STATE_INIT) return this.fatal('E_INVALID', 'cannot SUB in current state')
+    if (c.heartbeatIntervalMs <= 0) return this.fatal('E_INVALID', 'cannot SUB with heartbeats disabled')
+    if (params.length < 3) return this.fatal('E_INVALID', 'SUB insufficient number of parameters')
+    const topicName = params[1] as string
+    const channelName = params[2] as string
+    if (!isValidTopicName(topicName)) return this.fatal('E_BAD_TOPIC', `SUB topic name ${goQuote(topicName)} is not valid`)
+    if (!isValidChannelName(channelName)) return this.fatal('E_BAD_CHANNEL', `SUB channel name ${goQuote(channelName)} is not valid`)
+    if (!this.checkAuth('SUB')) return false
+    const topic = this.host.getTopic(topicName)
+    if (topic.exiting) return this.fatal('E_SUB_FAILED', 'SUB failed exiting')
+    const channel = topic.getChannel(channelName)
+    const err = channel.addConsumer(c)
+    if (err !== null) return this.fatal('E_SUB_FAILED', `SUB failed ${err}`)
+    c.state = STATE_SUBSCRIBED
+    c.channel = channel
+    c.sendFrame(FRAME_OK)
+    return true
+  }
+
+  private rdy (params: string[]): boolean {
+    const c = this.client
+    if (c.state === STATE_CLOSING) return true
+    if (c.state !== STATE_SUBSCRIBED) return this.fatal('E_INVALID', 'cannot RDY in current state')
+    let count = 1
+    if (params.length > 1) {
+      const token = params[1] as string
+      count = parseDecimal(token)
+      if (count < 0) return this.fatal('E_INVALID', `RDY could not parse count ${token}`)
+    }
+    const max = this.host.options.maxRdyCount
+    if (count > max) return this.fatal('E_INVALID', `RDY count ${count} out of range 0-${max}`)
+    c.readyCount = count
+    if (c.channel !== null) c.channel.pump()
+    return true
+  }
+
+  /** Common checks of FIN/REQ/TOUCH; returns the message id or null after a fatal error. */
+  private msgCommand (verb: string, params: string[], minParams: number): string | null {
+    const c = this.client
+    if (c.state !== STATE_SUBSCRIBED && c.state !== STATE_CLOSING) { this.fatal('E_INVALID', `cannot ${verb} in current state`); return null }
+    if (params.length < minParams) { this.fatal('E_INVALID', `${verb} insufficient number of params`); return null }
+    const id = params[1] as string
+    if (id.length !== MESSAGE_ID_LENGTH) { this.fatal('E_INVALID', 'invalid message ID'); return null }
+    return id
+  }
+
+  private fin (params: string[]): boolean {
+    const id = this.msgCommand('FIN', params, 2)
+    if (id === null) return false
+    const c = this.client
+    const ch = c.channel
+    const err = ch === null ? 'ID not in flight' : ch.finish(c.id, id, nowNs())
+    if (err !== null) return this.fail(new ProtocolError('E_FIN_FAILED', `FIN ${id} failed ${err}`))
+    c.finishCount++
+    c.inFlightReleased(1)
+    if (ch !== null) ch.pump()
+    return true
+  }
+
+  private req (params: string[]): boolean {
+    const id = this.msgCommand('REQ', params, 3)
+    if (id === null) return false
+    const token = params[2] as string
+    let timeoutMs = parseDecimal(token)
+    if (timeoutMs < 0) return this.fatal('E_INVALID', `REQ could not parse timeout ${token}`)
+    const max = this.host.options.maxReqTimeoutMs
+    if (timeoutMs > max) {
+      this.host.logger.debug(`PROTOCOL(V2): [${this.client.remoteAddress}] REQ timeout ${timeoutMs} clamped to ${max}`)
+      timeoutMs = max
+    }
+    const c = this.client
+    const ch = c.channel
+    const err = ch === null ? 'ID not in flight' : ch.requeue(c.id, id, timeoutMs)
+    if (err !== null) return this.fail(new ProtocolError('E_REQ_FAILED', `REQ ${id} failed ${err}`))
+    c.requeueCount++
+    c.inFlightReleased(1)
+    if (ch !== null) ch.pump()
+    return true
+  }
+
+  private touch (params: string[]): boolean {
+    const id = this.msgCommand('TOUCH', params, 2)
+    if (id === null) return false
+    const c = this.client
+    const ch = c.channel
+    const err = ch === null ? 'ID not in flight' : ch.touch(c.id, id, c.msgTimeoutMs)
+    if (err !== null) return this.fail(new ProtocolError('E_TOUCH_FAILED', `TOUCH ${id} failed ${err}`))
+    return true
+  }
+
+  private cls (): boolean {
+    const c = this.client
+    if (c.state !== STATE_SUBSCRIBED) return this.fatal('E_INVALID', 'cannot CLS in current state')
+    c.readyCount = 0
+    c.state = STATE_CLOSING
+    c.sendFrame(FRAME_CLOSE_WAIT)
+    return true
+  }
+
+  // ---- PUB / MPUB / DPUB -----------------------------------------------------------------------
+
+  private prePub (params: string[]): boolean {
+    if (params.length < 2) return this.fatal('E_INVALID', 'PUB insufficient number of parameters')
+    const topicName = params[1] as string
+    if (!isValidTopicName(topicName)) return this.fatal('E_BAD_TOPIC', `PUB topic name ${goQuote(topicName)} is not valid`)
+    return true
+  }
+
+  private preDpub (params: string[]): boolean {
+    if (params.length < 3) return this.fatal('E_INVALID', 'DPUB insufficient number of parameters')
+    const topicName = params[1] as string
+    if (!isValidTopicName(topicName)) return this.fatal('E_BAD_TOPIC', `DPUB topic name ${goQuote(topicName)} is not valid`)
+    const token = params[2] as string
+    const ms = parseDecimal(token)
+    if (ms < 0) return this.fatal('E_INVALID', `DPUB could not parse timeout ${token}`)
+    const max = this.host.options.maxReqTimeoutMs
+    if (ms > max) return this.fatal('E_INVALID', `DPUB timeout ${ms} out of range 0-${max}`)
+    return true
+  }
+
+  private preMpub (params: string[]): boolean {
+    if (params.length < 2) return this.fatal('E_INVALID', 'MPUB insufficient number of parameters')
+    const topicName = params[1] as string
+    if (!isValidTopicName(topicName)) return this.fatal('E_BAD_TOPIC', `E_BAD_TOPIC MPUB topic name ${goQuote(topicName)} is not valid`)
+    if (!this.checkAuth('MPUB')) return false
+    const topic = this.host.getTopic(topicName)
+    if (topic.exiting) return this.fatal('E_MPUB_FAILED', 'MPUB failed exiting')
+    return true
+  }
+
+  private pub (params: string[], body: Buffer, deferMs: number): boolean {
+    const verb = deferMs > 0 || params[0] === 'DPUB' ? 'DPUB' : 'PUB'
+    if (!this.checkAuth(verb)) return false
+    const topicName = params[1] as string
+    const topic = this.host.getTopic(topicName)
+    const msg = topic.newMessage(body, nowNs(), deferMs)
+    if (!topic.put(msg)) {
+      return this.fatal(verb === 'PUB' ? 'E_PUB_FAILED' : 'E_DPUB_FAILED', `${verb} failed ${topic.exiting ? 'exiting' : 'write error'}`)
+    }
+    this.client.countPub(topicName, 1)
+    this.client.sendFrame(FRAME_OK)
+    return true
+  }
+
+  private mpub (params: string[], body: Buffer): boolean {
+    let bodies: Buffer[]
+    try {
+      bodies = parseMpubBody(body, this.decoder.limits)
+    } catch (err) {
+      if (err instanceof ProtocolError) return this.fail(err)
+      throw err
+    }
+    const topicName = params[1] as string
+    const topic = this.host.getTopic(topicName)
+    const ts = nowNs()
+    const msgs: Message[] = new Array(bodies.length)
+    for (let i = 0; i < bodies.length; i++) msgs[i] = topic.newMessage(bodies[i] as Buffer, ts)
+    if (!topic.putMany(msgs)) return this.fatal('E_MPUB_FAILED', `MPUB failed ${topic.exiting ? 'exiting' : 'write error'}`)
+    this.client.countPub(topicName, msgs.length)
+    this.client.sendFrame(FRAME_OK)
+    return true
+  }
+}
