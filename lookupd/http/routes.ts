@@ -1,0 +1,118 @@
+// nsqlookupd's HTTP API routes (spec: lookupd.md §5): one fastify plugin closed over the daemon's
+// context. Handlers only translate query parameters into RegistrationDB calls.
+
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { isValidChannelName, isValidTopicName } from '../../client/wire/names.js'
+import { CATEGORY, peerJson } from '../registration-db.js'
+import { HttpApiError } from './errors.js'
+import type { HttpErrorToken } from './errors.js'
+import { QueryParams } from './query.js'
+import { sendEmpty, sendJson } from './respond.js'
+import type { HttpContext, RouteSpec } from './respond.js'
+
+export const ROUTES: readonly RouteSpec[] = [
+  { method: 'GET', url: '/ping' },
+  { method: 'GET', url: '/info' },
+  { method: 'GET', url: '/lookup' },
+  { method: 'GET', url: '/topics' },
+  { method: 'GET', url: '/channels' },
+  { method: 'GET', url: '/nodes' },
+  { method: 'POST', url: '/topic/create' },
+  { method: 'POST', url: '/topic/delete' },
+  { method: 'POST', url: '/channel/create' },
+  { method: 'POST', url: '/channel/delete' },
+  { method: 'POST', url: '/topic/tombstone' }
+]
+
+function required (q: QueryParams, key: string, missing: HttpErrorToken): string {
+  const v = q.get(key)
+  if (v === undefined) throw new HttpApiError(missing)
+  return v
+}
+
+/** topic and channel, checked in NSQ's order (missing/invalid topic, then channel). */
+function topicChannelArgs (q: QueryParams): { topic: string, channel: string } {
+  const topic = required(q, 'topic', 'MISSING_ARG_TOPIC')
+  if (!isValidTopicName(topic)) throw new HttpApiError('INVALID_ARG_TOPIC')
+  const channel = required(q, 'channel', 'MISSING_ARG_CHANNEL')
+  if (!isValidChannelName(channel)) throw new HttpApiError('INVALID_ARG_CHANNEL')
+  return { topic, channel }
+}
+
+const query = (req: FastifyRequest): QueryParams => QueryParams.fromUrl(req.url)
+
+export async function lookupRoutes (app: FastifyInstance, opts: { ctx: HttpContext }): Promise<void> {
+  const { db, logger } = opts.ctx
+  const ctx = opts.ctx
+
+  app.get('/ping', async (_req, reply) => reply.header('Content-Type', 'text/plain; charset=utf-8').send('OK'))
+
+  app.get('/info', async (_req, reply) => sendJson(reply, JSON.stringify({ version: ctx.version })))
+
+  app.get('/lookup', async (req, reply) => {
+    const topic = required(query(req), 'topic', 'MISSING_ARG_TOPIC')
+    if (!db.hasTopic(topic)) throw new HttpApiError('TOPIC_NOT_FOUND')
+    const producers = db.lookupProducers(topic, ctx.now(), {
+      inactiveProducerTimeoutMs: ctx.inactiveProducerTimeoutMs(),
+      tombstoneLifetimeMs: ctx.tombstoneLifetimeMs()
+    })
+    return sendJson(reply, JSON.stringify({ channels: db.channels(topic), producers: producers.map(peerJson) }))
+  })
+
+  app.get('/topics', async (_req, reply) => sendJson(reply, JSON.stringify({ topics: db.topics() })))
+
+  app.get('/channels', async (req, reply) => {
+    const topic = required(query(req), 'topic', 'MISSING_ARG_TOPIC')
+    return sendJson(reply, JSON.stringify({ channels: db.channels(topic) }))
+  })
+
+  app.get('/nodes', async (_req, reply) => {
+    const now = ctx.now()
+    const lifetime = ctx.tombstoneLifetimeMs()
+    const producers = db.activePeers(now, ctx.inactiveProducerTimeoutMs()).map((peer) => {
+      const { topics, tombstones } = db.peerTopics(peer.id, now, lifetime)
+      return { ...peerJson(peer), tombstones, topics }
+    })
+    return sendJson(reply, JSON.stringify({ producers }))
+  })
+
+  app.post('/topic/create', async (req, reply) => {
+    const topic = required(query(req), 'topic', 'MISSING_ARG_TOPIC')
+    if (!isValidTopicName(topic)) throw new HttpApiError('INVALID_ARG_TOPIC')
+    if (!db.hasTopic(topic)) logger.info(`DB: adding topic(${topic})`)
+    db.addRegistration(CATEGORY.TOPIC, topic, '')
+    return sendEmpty(reply)
+  })
+
+  app.post('/topic/delete', async (req, reply) => {
+    const topic = required(query(req), 'topic', 'MISSING_ARG_TOPIC')
+    for (const ch of db.channels(topic)) logger.info(`DB: removing channel(${ch}) from topic(${topic})`)
+    if (db.hasTopic(topic)) logger.info(`DB: removing topic(${topic})`)
+    db.removeTopic(topic)
+    return sendEmpty(reply)
+  })
+
+  app.post('/channel/create', async (req, reply) => {
+    const { topic, channel } = topicChannelArgs(query(req))
+    logger.info(`DB: adding channel(${channel}) in topic(${topic})`)
+    db.addRegistration(CATEGORY.CHANNEL, topic, channel)
+    db.addRegistration(CATEGORY.TOPIC, topic, '')
+    return sendEmpty(reply)
+  })
+
+  app.post('/channel/delete', async (req, reply) => {
+    const { topic, channel } = topicChannelArgs(query(req))
+    if (!db.removeRegistration(CATEGORY.CHANNEL, topic, channel)) throw new HttpApiError('CHANNEL_NOT_FOUND')
+    logger.info(`DB: removing channel(${channel}) from topic(${topic})`)
+    return sendEmpty(reply)
+  })
+
+  app.post('/topic/tombstone', async (req, reply) => {
+    const q = query(req)
+    const topic = required(q, 'topic', 'MISSING_ARG_TOPIC')
+    const node = required(q, 'node', 'MISSING_ARG_NODE')
+    logger.info(`DB: setting tombstone for producer@${node} of topic(${topic})`)
+    db.tombstoneTopicProducer(topic, node, ctx.now())
+    return sendEmpty(reply)
+  })
+}
