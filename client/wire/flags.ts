@@ -78,7 +78,7 @@ export function convertFlagValue (spec: FlagSpec, raw: string): string | number 
 }
 
 function assign (values: FlagValues, spec: FlagSpec, raw: string, seen: Set<string>): void {
-  const v = convertFlagValue(spec, raw)
+  const v = spec.kind === 'floats' ? raw : convertFlagValue(spec, raw)
   if (spec.kind === 'strings' || spec.kind === 'floats') {
     // Repeatable: the first explicit value replaces the default; comma-separated lists are split.
     const prev = seen.has(spec.name) ? (values[spec.name] as Array<string | number>) : []

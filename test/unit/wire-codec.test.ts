@@ -1,0 +1,197 @@
+// The wire codec: client encoder vs server decoder vs the spec's golden bytes, fed whole, one byte
+// at a time and split at every offset; garbage in gives a ProtocolError or a close, never a crash.
+
+import t from 'tap'
+import * as cmd from '../../client/wire/commands.js'
+import { CommandDecoder, parseMpubBody, parseDecimal, type CommandHandler } from '../../client/wire/command-decoder.js'
+import { FrameDecoder } from '../../client/wire/frame-decoder.js'
+import { ProtocolError } from '../../client/wire/errors.js'
+import { FRAME_OK, FRAME_HEARTBEAT, FRAME_CLOSE_WAIT, encodeFrame, FRAME_TYPE_ERROR } from '../../client/wire/frames.js'
+import { encodeMessage, decodeMessage } from '../../client/wire/message.js'
+
+const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex')
+
+type Event = [string, ...unknown[]]
+
+class Recorder implements CommandHandler {
+  events: Event[] = []
+  onLine (verb: string, params: string[]): boolean { this.events.push(['line', verb, params.slice(1)]); return true }
+  onBody (verb: string, _params: string[], body: Buffer): boolean { this.events.push(['body', verb, body.toString('latin1')]); return true }
+  onDecodeError (err: ProtocolError | null): void { this.events.push(['error', err === null ? null : err.message]) }
+}
+
+const limits = { maxMsgSize: 1024, maxBodySize: 4096 }
+
+function decodeAll (chunks: Buffer[]): Event[] {
+  const r = new Recorder()
+  const d = new CommandDecoder(r, limits)
+  for (const c of chunks) d.push(c)
+  return r.events
+}
+
+function splits (buf: Buffer): Buffer[][] {
+  const out: Buffer[][] = [[buf], [...buf].map((b) => Buffer.from([b]))]
+  for (let i = 1; i < buf.length; i++) out.push([buf.subarray(0, i), buf.subarray(i)])
+  return out
+}
+
+t.test('encoder matches the spec byte examples', async (t) => {
+  t.same(cmd.pub('t', 'hello'), hex('50 55 42 20 74 0a 00 00 00 05 68 65 6c 6c 6f'))
+  t.same(cmd.mpub('t', ['a', 'bc']), hex('4d 50 55 42 20 74 0a 00 00 00 0f 00 00 00 02 00 00 00 01 61 00 00 00 02 62 63'))
+  t.same(FRAME_OK, hex('00 00 00 06 00 00 00 00 4f 4b'))
+  t.same(FRAME_HEARTBEAT, hex('00 00 00 0f 00 00 00 00 5f 68 65 61 72 74 62 65 61 74 5f'))
+  t.same(FRAME_CLOSE_WAIT, hex('00 00 00 0e 00 00 00 00 43 4c 4f 53 45 5f 57 41 49 54'))
+  const err = encodeFrame(FRAME_TYPE_ERROR, 'E_INVALID invalid command ASDF')
+  t.same(err.subarray(0, 8), hex('00 00 00 22 00 00 00 01'))
+  t.equal(cmd.rdy(100).toString(), 'RDY 100\n')
+  t.equal(cmd.req('0123456789abcdef', 2500).toString(), 'REQ 0123456789abcdef 2500\n')
+  t.equal(cmd.dpub('t', 1500, 'x').subarray(0, 12).toString(), 'DPUB t 1500\n')
+})
+
+t.test('decoder: a stream of every command, at every split', async (t) => {
+  const stream = Buffer.concat([
+    cmd.identify({ feature_negotiation: true }),
+    cmd.sub('topic', 'chan'),
+    cmd.rdy(10),
+    cmd.pub('topic', 'hello'),
+    cmd.mpub('topic', ['a', 'bc']),
+    cmd.dpub('topic', 100, 'later'),
+    cmd.fin('0123456789abcdef'),
+    cmd.req('0123456789abcdef', 5),
+    cmd.touch('0123456789abcdef'),
+    cmd.NOP,
+    Buffer.from('CLS\r\n')
+  ])
+  const expected: Event[] = [
+    ['line', 'IDENTIFY', []], ['body', 'IDENTIFY', '{"feature_negotiation":true}'],
+    ['line', 'SUB', ['topic', 'chan']],
+    ['line', 'RDY', ['10']],
+    ['line', 'PUB', ['topic']], ['body', 'PUB', 'hello'],
+    ['line', 'MPUB', ['topic']], ['body', 'MPUB', '\x00\x00\x00\x02\x00\x00\x00\x01a\x00\x00\x00\x02bc'],
+    ['line', 'DPUB', ['topic', '100']], ['body', 'DPUB', 'later'],
+    ['line', 'FIN', ['0123456789abcdef']],
+    ['line', 'REQ', ['0123456789abcdef', '5']],
+    ['line', 'TOUCH', ['0123456789abcdef']],
+    ['line', 'NOP', []],
+    ['line', 'CLS', []]
+  ]
+  let ok = 0
+  const all = splits(stream)
+  for (const chunks of all) {
+    const got = decodeAll(chunks)
+    if (JSON.stringify(got) === JSON.stringify(expected)) ok++
+    else t.same(got, expected, `split into ${chunks.length} chunks`)
+  }
+  t.equal(ok, all.length, 'every split decodes identically')
+})
+
+t.test('decoder: body sizes are checked before buffering, with NSQ wording', async (t) => {
+  const size = (n: number): Buffer => { const b = Buffer.alloc(4); b.writeInt32BE(n); return b }
+  const cases: Array<[Buffer, string]> = [
+    [Buffer.concat([Buffer.from('PUB t\n'), size(0)]), 'E_BAD_MESSAGE PUB invalid message body size 0'],
+    [Buffer.concat([Buffer.from('PUB t\n'), size(-5)]), 'E_BAD_MESSAGE PUB invalid message body size -5'],
+    [Buffer.concat([Buffer.from('PUB t\n'), size(1025)]), 'E_BAD_MESSAGE PUB message too big 1025 > 1024'],
+    [Buffer.concat([Buffer.from('DPUB t 5\n'), size(2000)]), 'E_BAD_MESSAGE DPUB message too big 2000 > 1024'],
+    [Buffer.concat([Buffer.from('MPUB t\n'), size(-1)]), 'E_BAD_BODY MPUB invalid body size -1'],
+    [Buffer.concat([Buffer.from('MPUB t\n'), size(5000)]), 'E_BAD_BODY MPUB body too big 5000 > 4096'],
+    [Buffer.concat([Buffer.from('IDENTIFY\n'), size(5000)]), 'E_BAD_BODY IDENTIFY body too big 5000 > 4096'],
+    [Buffer.concat([Buffer.from('IDENTIFY\n'), size(-2)]), 'E_BAD_BODY IDENTIFY invalid body size -2'],
+    [Buffer.concat([Buffer.from('AUTH\n'), size(0)]), 'E_BAD_BODY AUTH invalid body size 0']
+  ]
+  for (const [input, want] of cases) {
+    for (const chunks of splits(input)) {
+      const ev = decodeAll(chunks)
+      const last = ev[ev.length - 1]
+      if (last?.[1] !== want) { t.same(last, ['error', want]); break }
+    }
+    t.same(decodeAll([input]).at(-1), ['error', want], want)
+  }
+})
+
+t.test('decoder: a line over 16 KiB without newline closes without a frame', async (t) => {
+  const ev = decodeAll([Buffer.alloc(16 * 1024 + 10, 0x41)])
+  t.same(ev, [['error', null]])
+})
+
+t.test('decoder: stops after a command and hands back the rest', async (t) => {
+  const r = new Recorder()
+  let d: CommandDecoder | null = null
+  r.onBody = function (verb, _p, body) { this.events.push(['body', verb, body.toString()]); d?.stop(); return true }
+  d = new CommandDecoder(r, limits)
+  const tail = Buffer.from([0xff, 0x06, 0x00, 0x01, 0x02])
+  d.push(Buffer.concat([cmd.identify({ a: 1 }), tail]))
+  t.same(d.takeRest(), tail)
+})
+
+t.test('MPUB bodies: counts and inner sizes', async (t) => {
+  const body = (parts: number[], count = parts.length): Buffer => {
+    const bufs = [Buffer.alloc(4)]
+    bufs[0]!.writeInt32BE(count)
+    for (const n of parts) { const s = Buffer.alloc(4); s.writeInt32BE(n); bufs.push(s, Buffer.alloc(Math.max(0, n), 0x61)) }
+    return Buffer.concat(bufs)
+  }
+  t.same(parseMpubBody(body([1, 2]), limits).map((b) => b.toString()), ['a', 'aa'])
+  const err = (b: Buffer): string => { try { parseMpubBody(b, limits); return 'no error' } catch (e) { return (e as Error).message } }
+  t.equal(err(body([], 0)), 'E_BAD_BODY MPUB invalid message count 0')
+  t.equal(err(body([1], 1000)), 'E_BAD_BODY MPUB invalid message count 1000')
+  t.equal(err(body([0])), 'E_BAD_MESSAGE MPUB invalid message(0) body size 0')
+  t.equal(err(body([1, 2000])), 'E_BAD_MESSAGE MPUB message too big 2000 > 1024')
+  t.equal(err(body([1], 2)), 'E_BAD_MESSAGE MPUB failed to read message(1) body size')
+  t.equal(err(Buffer.from([0, 0])), 'E_BAD_BODY MPUB failed to read message count')
+  t.equal(err(body([1]).subarray(0, 8)), 'E_BAD_MESSAGE MPUB failed to read message body')
+})
+
+t.test('decimal parsing is digits only; empty is 0', async (t) => {
+  t.equal(parseDecimal('2500'), 2500)
+  t.equal(parseDecimal(''), 0)
+  t.equal(parseDecimal('-1'), -1)
+  t.equal(parseDecimal('+1'), -1)
+  t.equal(parseDecimal('1 '), -1)
+})
+
+t.test('frames decode whole, byte by byte and split anywhere', async (t) => {
+  const msg = encodeMessage(1_700_000_000_123_456_768, 3, '0123456789abcdef', Buffer.from('hi'))
+  const stream = Buffer.concat([FRAME_OK, encodeFrame(2, msg), FRAME_HEARTBEAT, encodeFrame(1, 'E_INVALID bad')])
+  for (const chunks of splits(stream)) {
+    const got: Array<[number, string]> = []
+    const d = new FrameDecoder((type, data) => { got.push([type, type === 2 ? JSON.stringify({ ...decodeMessage(data), body: decodeMessage(data).body.toString() }) : data.toString()]) })
+    for (const c of chunks) d.push(c)
+    if (got.length !== 4) { t.fail(`split ${chunks.length}: ${got.length} frames`); return }
+  }
+  const m = decodeMessage(msg)
+  t.equal(m.timestamp, 1_700_000_000_123_456_768)
+  t.equal(m.attempts, 3)
+  t.equal(m.id, '0123456789abcdef')
+  t.equal(m.body.toString(), 'hi')
+  t.same(msg.subarray(8, 10), Buffer.from([0, 3]))
+  t.throws(() => { new FrameDecoder(() => {}).push(Buffer.from([0, 0, 0, 1, 0, 0, 0, 0])) }, RangeError)
+})
+
+t.test('random garbage never crashes the decoder', async (t) => {
+  let seed = 12345
+  const rnd = (): number => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed }
+  let errors = 0
+  for (let i = 0; i < 3000; i++) {
+    const len = rnd() % 200
+    const buf = Buffer.alloc(len)
+    for (let j = 0; j < len; j++) buf[j] = rnd() & 0xff
+    if (i % 3 === 0) buf.write(['PUB t\n', 'MPUB t\n', 'IDENTIFY\n', 'DPUB t 1\n'][i % 4] as string, 0)
+    const r = new Recorder()
+    const d = new CommandDecoder(r, limits)
+    let o = 0
+    while (o < buf.length && !d.isStopped) { const n = 1 + (rnd() % 17); d.push(buf.subarray(o, o + n)); o += n }
+    if (r.events.some((e) => e[0] === 'error')) errors++
+  }
+  t.ok(errors > 0, `garbage produced ${errors} decode errors and no exceptions`)
+})
+
+t.test('ProtocolError: fatality and parsing', async (t) => {
+  t.equal(new ProtocolError('E_FIN_FAILED', 'x').fatal, false)
+  t.equal(new ProtocolError('E_REQ_FAILED', 'x').fatal, false)
+  t.equal(new ProtocolError('E_TOUCH_FAILED', 'x').fatal, false)
+  t.equal(new ProtocolError('E_INVALID', 'x').fatal, true)
+  t.equal(new ProtocolError('E_BAD_PROTOCOL').message, 'E_BAD_PROTOCOL')
+  const p = ProtocolError.parse('E_PUB_FAILED PUB failed exiting')
+  t.equal(p.code, 'E_PUB_FAILED')
+  t.equal(p.message, 'E_PUB_FAILED PUB failed exiting')
+})

@@ -1,0 +1,118 @@
+// Go-style flags, Go durations, names, and the core data structures (heap, FIFO, GUIDs).
+
+import t from 'tap'
+import { parseFlags, applyConfig, parseTomlSubset, formatHelp, FlagError, type FlagSpec } from '../../client/wire/flags.js'
+import { parseDuration, formatDuration } from '../../client/wire/duration.js'
+import { isValidName, isEphemeral, goQuote } from '../../client/wire/names.js'
+import { MessageHeap } from '../../nsqd/core/pqueue.js'
+import { Fifo } from '../../nsqd/core/fifo.js'
+import { GuidFactory } from '../../nsqd/core/guid.js'
+import { Message } from '../../nsqd/core/message.js'
+import { FLAG_SPECS, optionsFromFlags } from '../../nsqd/options.js'
+
+const specs: FlagSpec[] = [
+  { name: 'tcp-address', kind: 'string', default: '0.0.0.0:4150', usage: 'tcp' },
+  { name: 'msg-timeout', kind: 'duration', default: 60000, usage: 'timeout' },
+  { name: 'mem-queue-size', kind: 'int', default: 10000, usage: 'mem' },
+  { name: 'snappy', kind: 'bool', default: true, usage: 'snappy' },
+  { name: 'lookupd-tcp-address', kind: 'strings', default: [], usage: 'lookupd', configKey: 'nsqlookupd_tcp_addresses' }
+]
+
+t.test('Go flag syntax', async (t) => {
+  const p = parseFlags(specs, ['-tcp-address', '127.0.0.1:1', '--msg-timeout=1m30s', '-snappy=false', '--lookupd-tcp-address', 'a:1', '-lookupd-tcp-address=b:2', 'rest'])
+  t.equal(p.values['tcp-address'], '127.0.0.1:1')
+  t.equal(p.values['msg-timeout'], 90000)
+  t.equal(p.values.snappy, false)
+  t.same(p.values['lookupd-tcp-address'], ['a:1', 'b:2'])
+  t.same(p.rest, ['rest'])
+  t.equal(parseFlags(specs, ['-snappy']).values.snappy, true)
+  t.equal(parseFlags(specs, ['-h']).help, true)
+  t.throws(() => parseFlags(specs, ['-nope']), new FlagError('flag provided but not defined: -nope'))
+  t.throws(() => parseFlags(specs, ['-mem-queue-size', 'x']), /invalid value "x" for flag -mem-queue-size/)
+  t.throws(() => parseFlags(specs, ['-tcp-address']), /flag needs an argument: -tcp-address/)
+  t.match(formatHelp('nsqd', specs), /-msg-timeout duration\n\s+timeout \(default 1m0s\)/)
+})
+
+t.test('config file under explicit flags', async (t) => {
+  const p = parseFlags(specs, ['-mem-queue-size', '5'])
+  applyConfig(specs, p, parseTomlSubset('mem_queue_size = 7 # comment\nmsg_timeout = "2s"\nnsqlookupd_tcp_addresses = [\n "x:1",\n "y:2"\n]\n'))
+  t.equal(p.values['mem-queue-size'], 5, 'flag wins over the file')
+  t.equal(p.values['msg-timeout'], 2000)
+  t.same(p.values['lookupd-tcp-address'], ['x:1', 'y:2'])
+})
+
+t.test('nsqd flags build Options', async (t) => {
+  const o = optionsFromFlags(parseFlags(FLAG_SPECS, ['--max-req-timeout=2h', '-e2e-processing-latency-percentile=0.99,0.5', '-tls-required=tcp-https']).values)
+  t.equal(o.maxReqTimeoutMs, 7_200_000)
+  t.same(o.e2eProcessingLatencyPercentiles, [0.99, 0.5])
+  t.equal(o.tlsRequired, 1)
+  t.equal(o.memQueueSize, 10000)
+})
+
+t.test('Go durations', async (t) => {
+  t.equal(parseDuration('250ms'), 250)
+  t.equal(parseDuration('1m30s'), 90000)
+  t.equal(parseDuration('1h'), 3_600_000)
+  t.equal(parseDuration('1.5s'), 1500)
+  t.equal(parseDuration('0'), 0)
+  t.throws(() => parseDuration('10'), /missing unit/)
+  t.throws(() => parseDuration('abc'), /invalid duration/)
+  t.equal(formatDuration(60000), '1m0s')
+  t.equal(formatDuration(3_600_000), '1h0m0s')
+  t.equal(formatDuration(250), '250ms')
+  t.equal(formatDuration(0), '0s')
+})
+
+t.test('names', async (t) => {
+  t.ok(isValidName('orders.v2_x-y'))
+  t.ok(isValidName('a#ephemeral'))
+  t.ok(isValidName('a'.repeat(64)))
+  t.notOk(isValidName('a'.repeat(65)))
+  t.notOk(isValidName(''))
+  t.notOk(isValidName('bad name'))
+  t.notOk(isValidName('a#b'))
+  t.notOk(isValidName('#ephemeral'))
+  t.ok(isEphemeral('x#ephemeral'))
+  t.equal(goQuote('a"b\\c\u0001'), '"a\\"b\\\\c\\x01"')
+})
+
+t.test('message heap: ordering, removal by index, update', async (t) => {
+  const h = new MessageHeap()
+  const msgs = Array.from({ length: 200 }, (_, i) => { const m = new Message(String(i).padStart(16, '0'), Buffer.alloc(1), 0); m.pri = (i * 7919) % 1000; return m })
+  for (const m of msgs) h.push(m)
+  for (let i = 0; i < 200; i += 3) t.ok(h.remove(msgs[i]!))
+  t.notOk(h.remove(msgs[0]!), 'a removed message is not removed twice')
+  msgs[1]!.pri = -5
+  h.update(msgs[1]!)
+  const out: number[] = []
+  let m: Message | undefined
+  while ((m = h.popDue(Infinity)) !== undefined) out.push(m.pri)
+  t.equal(out.length, 200 - 67)
+  t.same(out, [...out].sort((a, b) => a - b), 'popped in priority order')
+  t.equal(out[0], -5)
+  const h2 = new MessageHeap()
+  const a = new Message('a'.repeat(16), Buffer.alloc(1), 0); a.pri = 100
+  h2.push(a)
+  t.equal(h2.popDue(99), undefined, 'not due yet')
+  t.equal(h2.popDue(100), a)
+})
+
+t.test('fifo wraps and grows', async (t) => {
+  const f = new Fifo<number>(2)
+  const out: number[] = []
+  for (let i = 0; i < 100; i++) { f.push(i); if (i % 3 === 0) out.push(f.shift()!) }
+  while (f.length > 0) out.push(f.shift()!)
+  t.same(out, Array.from({ length: 100 }, (_, i) => i))
+})
+
+t.test('guids are unique, increasing, 16 hex chars', async (t) => {
+  const g = new GuidFactory(513)
+  const ids: string[] = []
+  for (let i = 0; i < 20000; i++) ids.push(g.next(1_700_000_000_000))
+  t.equal(new Set(ids).size, ids.length, 'unique even past 4096 per tick')
+  t.ok(ids.every((id) => /^[0-9a-f]{16}$/.test(id)))
+  t.same(ids, [...ids].sort(), 'increasing')
+  const v = BigInt('0x' + ids[0]!)
+  t.equal(Number((v >> 12n) & 1023n), 513, 'node id is embedded')
+  t.throws(() => new GuidFactory(1024))
+})
