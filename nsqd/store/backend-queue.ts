@@ -23,6 +23,39 @@ export interface BackendQueue {
   close (): Promise<void>
 }
 
+/** A deferred message restored from disk, with its due time (ms, Date.now clock). */
+export interface DeferredEntry {
+  msg: Message
+  dueMs: number
+}
+
+/**
+ * A disk-backed queue that also keeps a channel's deferred messages across restarts and, in
+ * durable mode, journals delivered messages until they are finished. Every method only queues
+ * work for the next group commit: channels call them freely per message, no I/O is awaited.
+ */
+export interface JournalingBackendQueue extends BackendQueue {
+  /** True in durable mode: the mark* methods write; otherwise they do nothing. */
+  readonly journaling: boolean
+  /** Delivered to a client: stays on disk until markDone (durable mode). */
+  markInFlight (msg: Message): void
+  /** FINed, or moved back into the queue or into the deferred index (durable mode). */
+  markDone (msg: Message): void
+  /** Entered the deferred queue, due at dueMs (durable mode). */
+  markDeferred (msg: Message, dueMs: number): void
+  /** Left the deferred queue (durable mode). */
+  unmarkDeferred (msg: Message): void
+  /** Clean shutdown, any mode: store a deferred message with its due time. */
+  putDeferred (msg: Message, dueMs: number): boolean
+  /** At start: the deferred messages stored for this queue (call once). */
+  takeDeferred (): DeferredEntry[]
+  /**
+   * Resolves once everything queued so far is written (synced in durable mode); rejects with
+   * the write error when that batch failed. One promise per batch, shared by every caller.
+   */
+  whenCommitted (): Promise<void>
+}
+
 /** For #ephemeral topics and channels: nothing is ever stored; overflow is dropped. */
 export class DummyBackendQueue implements BackendQueue {
   onReadable: (() => void) | null = null

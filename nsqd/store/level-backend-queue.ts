@@ -1,0 +1,412 @@
+// A topic's or channel's disk queue inside the node's one LevelDB (see records.ts for keys).
+//
+// Writes: put() only appends to an open list; at the store's next commit the queue seals that list
+// into chunks (many messages per value) together with its read position and the deletions of
+// chunks it finished, all in the same atomic batch as every other queue's writes of that tick.
+// Reads: a read-ahead buffer refilled in the background from committed chunks; chunks committed
+// while the reader is caught up are handed over from memory without reading them back.
+// Sequence numbers make depth exact: depth = writeSeq - readSeq.
+
+import type { Message } from '../core/message.js'
+import type { DeferredEntry, JournalingBackendQueue } from './backend-queue.js'
+import {
+  chunkKey, chunkPrefix, decodeChunk, decodeSingle, deferredKey, deferredPrefix, encodeChunk, encodeSeq,
+  encodeSingle, inFlightKey, inFlightPrefix, parseChunkKey, prefixEnd, readKey
+} from './records.js'
+import type { Store, StoreClient, StoreOp } from './store.js'
+
+/** Where a stored queue resumes. */
+export interface StoredQueueState {
+  /** Next sequence number to hand out. */
+  readSeq: number
+  /** Next sequence number to assign. */
+  writeSeq: number
+  /** Key sequence of the chunk holding readSeq. */
+  readChunkSeq: number
+}
+
+export interface LevelQueueOptions {
+  /** put() fails while the store cannot write (topics: the publish is answered E_PUB_FAILED). */
+  refuseWhenUnhealthy?: boolean
+  /** Journal in-flight and deferred messages (durable mode); defaults to the store's mode. */
+  journal?: boolean
+}
+
+interface SealedChunk { start: number, msgs: Message[] }
+
+const REFILL_CHUNKS_PER_STEP = 16
+
+export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
+  onReadable: (() => void) | null = null
+  readonly name: string
+  readonly journaling: boolean
+
+  private readonly store: Store
+  private readonly refuseWhenUnhealthy: boolean
+  private readonly maxChunkMessages: number
+  private readonly maxChunkBytes: number
+  private readonly readAhead: number
+
+  private writeSeq: number
+  private readSeq: number
+  /** Every sequence number below is written (or was dropped by empty()). */
+  private committedSeq: number
+  private sealedSeq: number
+  private open: Message[] = []
+  private sealedChunks: SealedChunk[] = []
+  private inDirtySet = false
+  private readDirty = false
+  private pendingDels: string[] = []
+
+  private buf: Array<Message | undefined> = []
+  private bufSeq: number[] = []
+  private head = 0
+  /** Everything below is in `buf` or was skipped. */
+  private aheadSeq: number
+  /** Key sequence to start the next refill from. */
+  private aheadKeySeq: number
+  /** [start, end) pairs of chunks loaded into `buf`, deleted once readSeq passes their end. */
+  private loaded: number[] = []
+  private loadedHead = 0
+  private refilling = false
+  private wantReadable = false
+  private gen = 0
+  private closed = false
+  private deleted = false
+  private restoredDeferred: Buffer[] | undefined
+
+  constructor (store: Store, name: string, opts: LevelQueueOptions, state: StoredQueueState | undefined, deferred: Buffer[] | undefined, inFlight: Buffer[] | undefined) {
+    this.store = store
+    this.name = name
+    this.journaling = opts.journal ?? store.durable
+    this.refuseWhenUnhealthy = opts.refuseWhenUnhealthy ?? false
+    this.maxChunkMessages = store.options.maxChunkMessages ?? 1000
+    this.maxChunkBytes = store.options.maxChunkBytes ?? 1024 * 1024
+    this.readAhead = store.options.readAheadMessages ?? 4000
+    const s = state ?? { readSeq: 0, writeSeq: 0, readChunkSeq: 0 }
+    this.writeSeq = s.writeSeq
+    this.readSeq = s.readSeq
+    this.committedSeq = s.writeSeq
+    this.sealedSeq = s.writeSeq
+    this.aheadSeq = s.readSeq
+    this.aheadKeySeq = s.readChunkSeq
+    this.restoredDeferred = deferred
+    if (inFlight !== undefined) this.requeueJournaled(inFlight)
+    this.maybeRefill()
+  }
+
+  put (msg: Message): boolean {
+    if (this.closed || (this.refuseWhenUnhealthy && !this.store.healthy)) return false
+    this.append(msg)
+    return true
+  }
+
+  shift (): Message | undefined {
+    if (this.head >= this.buf.length) {
+      this.wantReadable = true
+      this.maybeRefill()
+      return undefined
+    }
+    const msg = this.buf[this.head] as Message
+    this.buf[this.head] = undefined
+    this.readSeq = this.bufSeq[this.head] + 1
+    this.head++
+    if (this.head >= this.buf.length) {
+      this.buf.length = 0
+      this.bufSeq.length = 0
+      this.head = 0
+      if (this.aheadSeq > this.readSeq) this.readSeq = this.aheadSeq
+    } else if (this.head >= 4096 && this.head * 2 >= this.buf.length) {
+      this.buf = this.buf.slice(this.head)
+      this.bufSeq = this.bufSeq.slice(this.head)
+      this.head = 0
+    }
+    this.readDirty = true
+    this.releaseConsumedChunks()
+    this.markDirty()
+    if (this.buf.length - this.head < this.readAhead >> 1) this.maybeRefill()
+    return msg
+  }
+
+  depth (): number {
+    return this.writeSeq - this.readSeq
+  }
+
+  empty (): void {
+    if (this.closed) return
+    this.dropAll()
+    this.store.clear(chunkPrefix(this.name), chunkKey(this.name, this.writeSeq))
+    this.store.clear(deferredPrefix(this.name), prefixEnd(deferredPrefix(this.name)))
+    this.store.clear(inFlightPrefix(this.name), prefixEnd(inFlightPrefix(this.name)))
+    this.readDirty = true
+    this.markDirty()
+  }
+
+  async delete (): Promise<void> {
+    if (this.closed) return
+    this.dropAll()
+    this.closed = true
+    this.deleted = true
+    const prefix = chunkPrefix(this.name)
+    this.store.clear(prefix, prefixEnd(prefix))
+    this.store.clear(deferredPrefix(this.name), prefixEnd(deferredPrefix(this.name)))
+    this.store.clear(inFlightPrefix(this.name), prefixEnd(inFlightPrefix(this.name)))
+    this.store.push({ type: 'del', key: readKey(this.name) })
+    this.store.detach(this.name, this, undefined)
+    await this.store.whenCommitted()
+  }
+
+  async close (): Promise<void> {
+    if (!this.closed) {
+      this.closed = true
+      this.gen++
+      this.readDirty = true
+      this.markDirty()
+      const chunkSeq = this.loadedHead < this.loaded.length ? this.loaded[this.loadedHead] : this.aheadKeySeq
+      this.store.detach(this.name, this, { readSeq: this.readSeq, writeSeq: this.writeSeq, readChunkSeq: Math.min(chunkSeq, this.readSeq) })
+    }
+    await this.store.whenCommitted()
+  }
+
+  whenCommitted (): Promise<void> {
+    return this.store.whenCommitted()
+  }
+
+  markInFlight (msg: Message): void {
+    if (this.journaling && !this.closed) this.store.push({ type: 'put', key: inFlightKey(this.name, msg.id), value: encodeSingle(msg, 0) })
+  }
+
+  markDone (msg: Message): void {
+    if (this.journaling && !this.closed) this.store.push({ type: 'del', key: inFlightKey(this.name, msg.id) })
+  }
+
+  markDeferred (msg: Message, dueMs: number): void {
+    if (this.journaling && !this.closed) this.store.push({ type: 'put', key: deferredKey(this.name, msg.id), value: encodeSingle(msg, dueMs) })
+  }
+
+  unmarkDeferred (msg: Message): void {
+    if (this.journaling && !this.closed) this.store.push({ type: 'del', key: deferredKey(this.name, msg.id) })
+  }
+
+  putDeferred (msg: Message, dueMs: number): boolean {
+    if (this.closed) return false
+    this.store.push({ type: 'put', key: deferredKey(this.name, msg.id), value: encodeSingle(msg, dueMs) })
+    return true
+  }
+
+  takeDeferred (): DeferredEntry[] {
+    const values = this.restoredDeferred
+    this.restoredDeferred = undefined
+    if (values === undefined) return []
+    const out: DeferredEntry[] = []
+    for (const value of values) {
+      const rec = decodeSingle(value)
+      if (rec === undefined) {
+        this.store.logger.error(`DISKQUEUE(${this.name}): dropping a damaged deferred entry`)
+        continue
+      }
+      out.push({ msg: rec.msg, dueMs: rec.prefixNumber })
+    }
+    if (!this.journaling) {
+      // from now on they live in the channel's memory (written again at shutdown)
+      this.store.clear(deferredPrefix(this.name), prefixEnd(deferredPrefix(this.name)))
+    }
+    return out
+  }
+
+  // --- StoreClient ---
+
+  seal (ops: StoreOp[]): void {
+    this.inDirtySet = false
+    if (this.deleted) return
+    const open = this.open
+    if (open.length > 0) {
+      let start = this.writeSeq - open.length
+      let i = 0
+      while (i < open.length) {
+        let j = i
+        let bytes = 0
+        while (j < open.length && j - i < this.maxChunkMessages && (j === i || bytes + open[j].body.length <= this.maxChunkBytes)) {
+          bytes += open[j].body.length
+          j++
+        }
+        ops.push({ type: 'put', key: chunkKey(this.name, start), value: encodeChunk(open, i, j) })
+        this.sealedChunks.push({ start, msgs: i === 0 && j === open.length ? open : open.slice(i, j) })
+        start += j - i
+        i = j
+      }
+      this.open = []
+    }
+    this.sealedSeq = this.writeSeq
+    if (this.readDirty) {
+      this.readDirty = false
+      ops.push({ type: 'put', key: readKey(this.name), value: encodeSeq(this.readSeq) })
+    }
+    if (this.pendingDels.length > 0) {
+      for (const key of this.pendingDels) ops.push({ type: 'del', key })
+      this.pendingDels = []
+    }
+  }
+
+  committed (): void {
+    if (this.sealedSeq > this.committedSeq) this.committedSeq = this.sealedSeq
+    const chunks = this.sealedChunks
+    if (chunks.length === 0) return
+    this.sealedChunks = []
+    if (this.closed || this.refilling || chunks[0].start !== this.aheadSeq || this.buf.length - this.head >= this.readAhead) {
+      this.maybeRefill()
+      return
+    }
+    // the reader is caught up: hand the just-written messages over without reading them back
+    for (const chunk of chunks) {
+      const n = chunk.msgs.length
+      for (let i = 0; i < n; i++) {
+        this.buf.push(chunk.msgs[i])
+        this.bufSeq.push(chunk.start + i)
+      }
+      this.loaded.push(chunk.start, chunk.start + n)
+      this.aheadSeq = chunk.start + n
+      this.aheadKeySeq = this.aheadSeq
+    }
+    this.notify()
+  }
+
+  // --- internals ---
+
+  private append (msg: Message): void {
+    this.open.push(msg)
+    this.writeSeq++
+    this.store.countWrites(1)
+    this.markDirty()
+  }
+
+  private markDirty (): void {
+    if (this.inDirtySet) return
+    this.inDirtySet = true
+    this.store.markDirty(this)
+  }
+
+  /** Durable mode restart: delivered-but-unfinished messages go back at the end of the queue. */
+  private requeueJournaled (values: Buffer[]): void {
+    let n = 0
+    for (const value of values) {
+      const rec = decodeSingle(value)
+      if (rec !== undefined) {
+        this.append(rec.msg)
+        this.store.push({ type: 'del', key: inFlightKey(this.name, rec.msg.id) })
+        n++
+      } else {
+        this.store.logger.error(`DISKQUEUE(${this.name}): dropping a damaged in-flight entry`)
+      }
+    }
+    this.store.clear(inFlightPrefix(this.name), prefixEnd(inFlightPrefix(this.name)))
+    if (n > 0) this.store.logger.info(`DISKQUEUE(${this.name}): requeued ${n} unfinished in-flight messages`)
+  }
+
+  private dropAll (): void {
+    this.gen++
+    this.refilling = false
+    this.open = []
+    this.sealedChunks = []
+    this.buf = []
+    this.bufSeq = []
+    this.head = 0
+    this.loaded = []
+    this.loadedHead = 0
+    this.pendingDels = []
+    this.restoredDeferred = undefined
+    this.readSeq = this.writeSeq
+    this.aheadSeq = this.writeSeq
+    this.aheadKeySeq = this.writeSeq
+  }
+
+  private releaseConsumedChunks (): void {
+    const loaded = this.loaded
+    while (this.loadedHead < loaded.length && loaded[this.loadedHead + 1] <= this.readSeq) {
+      this.pendingDels.push(chunkKey(this.name, loaded[this.loadedHead]))
+      this.loadedHead += 2
+    }
+    if (this.loadedHead === loaded.length) {
+      loaded.length = 0
+      this.loadedHead = 0
+    } else if (this.loadedHead > 1024) {
+      this.loaded = loaded.slice(this.loadedHead)
+      this.loadedHead = 0
+    }
+  }
+
+  private notify (): void {
+    if (this.wantReadable && this.head < this.buf.length) {
+      this.wantReadable = false
+      this.onReadable?.()
+    }
+  }
+
+  private maybeRefill (): void {
+    if (this.refilling || this.closed || this.aheadSeq >= this.committedSeq) return
+    if (this.buf.length - this.head >= this.readAhead >> 1) return
+    this.refilling = true
+    this.refill().catch((err: Error) => {
+      this.store.logger.error(`DISKQUEUE(${this.name}): read failed - ${err.message}`)
+    })
+  }
+
+  private async refill (): Promise<void> {
+    const gen = this.gen
+    const limitSeq = this.committedSeq
+    const prefix = chunkPrefix(this.name)
+    const it = this.store.db.iterator({ gte: chunkKey(this.name, this.aheadKeySeq), lt: chunkKey(this.name, limitSeq) })
+    let exhausted = false
+    const decoded: Message[] = []
+    try {
+      while (this.buf.length - this.head < this.readAhead) {
+        const entries = await it.nextv(REFILL_CHUNKS_PER_STEP)
+        if (gen !== this.gen) return
+        if (entries.length === 0) { exhausted = true; break }
+        for (const [key, value] of entries) {
+          const start = parseChunkKey(key)?.seq ?? -1
+          if (start < 0 || !key.startsWith(prefix)) continue
+          if (start > this.aheadSeq) this.skipTo(start, 'missing')
+          decoded.length = 0
+          const count = decodeChunk(value, decoded)
+          if (count < 0) {
+            this.store.logger.error(`DISKQUEUE(${this.name}): skipping damaged chunk ${key} (${value.length} bytes)`)
+            this.pendingDels.push(key)
+            this.aheadKeySeq = start + 1
+            continue
+          }
+          const end = start + count
+          for (let i = 0; i < count; i++) {
+            if (start + i >= this.aheadSeq) {
+              this.buf.push(decoded[i])
+              this.bufSeq.push(start + i)
+            }
+          }
+          this.loaded.push(start, end)
+          if (end > this.aheadSeq) this.aheadSeq = end
+          this.aheadKeySeq = end
+        }
+      }
+      if (exhausted && this.aheadSeq < limitSeq) this.skipTo(limitSeq, 'missing at the end of')
+    } finally {
+      if (gen === this.gen) this.refilling = false
+      await it.close()
+    }
+    if (gen !== this.gen) return
+    if (this.head >= this.buf.length && this.aheadSeq > this.readSeq) {
+      // everything up to aheadSeq was dropped: move the read position past it
+      this.readSeq = this.aheadSeq
+      this.readDirty = true
+    }
+    this.releaseConsumedChunks()
+    if (this.readDirty || this.pendingDels.length > 0) this.markDirty()
+    this.notify()
+    this.maybeRefill()
+  }
+
+  private skipTo (seq: number, what: string): void {
+    this.store.logger.error(`DISKQUEUE(${this.name}): ${seq - this.aheadSeq} messages ${what} the queue were dropped`)
+    this.aheadSeq = seq
+    this.aheadKeySeq = seq
+  }
+}

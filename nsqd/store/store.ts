@@ -1,0 +1,435 @@
+// One LevelDB per nsqd, and the single group-commit writer every queue writes through.
+//
+// Queues never await I/O per message: they append operations (or mark themselves dirty and
+// produce their chunks when asked to seal). Once per tick, everything pending from every queue
+// goes into ONE `db.batch()`; while a batch is being written the next one accumulates. A batch
+// is written with `sync: true` when the sync policy says so: --sync-every writes since the last
+// sync (1 = every batch: durable mode) or the --sync-timeout ticker found unsynced writes.
+//
+// A failed batch is kept and retried (puts and deletes are idempotent), so nothing already
+// acknowledged is lost; meanwhile the store is unhealthy, `whenCommitted()` callers of that batch
+// get the error, and topics refuse new publishes (see LevelBackendQueue).
+
+import fs from 'node:fs'
+import path from 'node:path'
+import { Level } from 'level'
+import { KEY_CHUNK, KEY_DEFERRED, KEY_INFLIGHT, KEY_META, KEY_READ, KEY_SYNC, chunkCount, chunkKey, chunkPrefix, decodeSeq, parseChunkKey, prefixEnd } from './records.js'
+import { LevelBackendQueue } from './level-backend-queue.js'
+import type { LevelQueueOptions, StoredQueueState } from './level-backend-queue.js'
+
+export type StoreOp =
+  | { type: 'put', key: string, value: Buffer }
+  | { type: 'del', key: string }
+
+/** A range deletion; runs between batches, in order with the other operations. */
+interface ClearOp { type: 'clear', gte: string, lt: string }
+
+type PendingOp = StoreOp | ClearOp
+
+/** Writes one batch; injectable so tests can simulate a failing or full disk. */
+export type WriteBatchFn = (ops: StoreOp[], sync: boolean) => Promise<void>
+
+export interface StoreLogger {
+  info (msg: string): void
+  warn (msg: string): void
+  error (msg: string): void
+}
+
+export interface StoreOptions {
+  /** The LevelDB directory (created if missing). */
+  path: string
+  /** Sync after this many message writes; 1 = every batch is synced (durable mode). */
+  syncEvery: number
+  /** Sync at least this often while there are unsynced writes. */
+  syncTimeoutMs: number
+  /** Retry interval for a failed batch. */
+  retryMs?: number
+  maxChunkMessages?: number
+  maxChunkBytes?: number
+  readAheadMessages?: number
+  logger?: StoreLogger
+  /** Replaces `db.batch()`; receives the default writer so it can delegate. */
+  writeBatch?: (ops: StoreOp[], sync: boolean, write: WriteBatchFn) => Promise<void>
+  /** Called when health changes. */
+  onHealth?: (healthy: boolean, err: Error | null) => void
+}
+
+export interface StoreLoaded {
+  queues: Map<string, StoredQueueState>
+  deferred: Map<string, Buffer[]>
+  inFlight: Map<string, Buffer[]>
+  meta: Buffer | undefined
+}
+
+/** A queue as the writer sees it. */
+export interface StoreClient {
+  /** Appends this queue's pending chunk puts, read position and chunk deletions. */
+  seal (ops: StoreOp[]): void
+  /** Everything sealed so far is written. */
+  committed (): void
+}
+
+interface Waiter {
+  promise: Promise<void>
+  resolve: () => void
+  reject: (err: Error) => void
+}
+
+const noop = (): void => {}
+
+function newWaiter (): Waiter {
+  let resolve: () => void = noop
+  let reject: (err: Error) => void = noop
+  const promise = new Promise<void>((res, rej) => { resolve = res; reject = rej })
+  promise.catch(noop)
+  return { promise, resolve, reject }
+}
+
+const silentLogger: StoreLogger = { info: noop, warn: noop, error: noop }
+
+export class Store {
+  readonly db: Level<string, Buffer>
+  readonly options: StoreOptions
+  readonly logger: StoreLogger
+  readonly durable: boolean
+  healthy = true
+  lastError: Error | null = null
+
+  private readonly loaded: StoreLoaded
+  private readonly queues = new Map<string, LevelBackendQueue>()
+  private ops: PendingOp[] = []
+  private dirty = new Set<StoreClient>()
+  /** Clients sealed into a batch that has not been written yet (kept across failed attempts). */
+  private sealed = new Set<StoreClient>()
+  private retained: PendingOp[] = []
+  private scheduled = false
+  private writing = false
+  private openWaiter: Waiter | null = null
+  private writesSinceSync = 0
+  private syncRequested = false
+  private retryTimer: NodeJS.Timeout | null = null
+  private syncTimer: NodeJS.Timeout | null = null
+  private closed = false
+  private readonly writeFn: WriteBatchFn
+  private readonly commitNow = (): void => { this.scheduled = false; void this.commit() }
+
+  private constructor (db: Level<string, Buffer>, options: StoreOptions, loaded: StoreLoaded) {
+    this.db = db
+    this.options = options
+    this.logger = options.logger ?? silentLogger
+    this.durable = options.syncEvery <= 1
+    this.loaded = loaded
+    const direct: WriteBatchFn = (ops, sync) => this.db.batch(ops, { sync })
+    const inject = options.writeBatch
+    this.writeFn = inject === undefined ? direct : (ops, sync) => inject(ops, sync, direct)
+    if (options.syncTimeoutMs > 0 && !this.durable) {
+      this.syncTimer = setInterval(() => {
+        if (this.writesSinceSync > 0) void this.sync()
+      }, options.syncTimeoutMs)
+      this.syncTimer.unref()
+    }
+  }
+
+  /** Opens (creating, or recovering a damaged store) and loads what the queues need to resume. */
+  static async open (options: StoreOptions): Promise<Store> {
+    const logger = options.logger ?? silentLogger
+    const db = await openLevel(options.path, logger)
+    const loaded = await loadState(db, logger)
+    return new Store(db, options, loaded)
+  }
+
+  /** Topic/channel metadata as last written (metadata.ts decodes it). */
+  get storedMeta (): Buffer | undefined { return this.loaded.meta }
+
+  /** Names of queues that have data on disk (chunks, deferred or in-flight entries). */
+  storedQueueNames (): string[] {
+    const names = new Set<string>([...this.loaded.queues.keys(), ...this.loaded.deferred.keys(), ...this.loaded.inFlight.keys()])
+    return [...names]
+  }
+
+  /** Opens the queue `name` (topic name, or `<topic>:<channel>`), resuming what is stored. */
+  openQueue (name: string, opts: LevelQueueOptions = {}): LevelBackendQueue {
+    if (this.closed) throw new Error('store is closed')
+    if (this.queues.has(name)) throw new Error(`queue ${name} is already open`)
+    const state = this.loaded.queues.get(name)
+    const deferred = this.loaded.deferred.get(name)
+    const inFlight = this.loaded.inFlight.get(name)
+    this.loaded.queues.delete(name)
+    this.loaded.deferred.delete(name)
+    this.loaded.inFlight.delete(name)
+    const q = new LevelBackendQueue(this, name, opts, state, deferred, inFlight)
+    this.queues.set(name, q)
+    return q
+  }
+
+  /** Called by a queue that released itself. */
+  detach (name: string, q: LevelBackendQueue, resumeAt: StoredQueueState | undefined): void {
+    if (this.queues.get(name) !== q) return
+    this.queues.delete(name)
+    if (resumeAt !== undefined) this.loaded.queues.set(name, resumeAt)
+  }
+
+  /** Queues an operation for the next batch. */
+  push (op: StoreOp): void {
+    this.ops.push(op)
+    this.schedule()
+  }
+
+  /** Queues a range deletion, ordered after everything queued before it. */
+  clear (gte: string, lt: string): void {
+    this.ops.push({ type: 'clear', gte, lt })
+    this.schedule()
+  }
+
+  /** Marks a queue as having something to seal at the next commit. */
+  markDirty (client: StoreClient): void {
+    this.dirty.add(client)
+    this.schedule()
+  }
+
+  /** Counts message writes towards --sync-every. */
+  countWrites (n: number): void {
+    this.writesSinceSync += n
+  }
+
+  /**
+   * Resolves once everything queued so far is written (with sync:true in durable mode);
+   * rejects with the write error if that batch fails. One promise per batch, shared by callers.
+   */
+  whenCommitted (): Promise<void> {
+    if (this.openWaiter === null) {
+      if (!this.hasPending() && !this.writing) return Promise.resolve()
+      this.openWaiter = newWaiter()
+      this.schedule()
+    }
+    return this.openWaiter.promise
+  }
+
+  /** Makes the next batch a synced one and resolves when it is written. */
+  sync (): Promise<void> {
+    this.syncRequested = true
+    if (!this.hasPending()) this.ops.push({ type: 'put', key: KEY_SYNC, value: Buffer.from([1]) })
+    return this.whenCommitted()
+  }
+
+  /** Writes everything pending (synced), then closes the database. */
+  async close (): Promise<void> {
+    if (this.closed) return
+    await Promise.all([...this.queues.values()].map(async q => { await q.close().catch(noop) }))
+    this.closed = true
+    if (this.syncTimer !== null) clearInterval(this.syncTimer)
+    try {
+      await this.sync()
+    } catch (err) {
+      // one more immediate attempt; then report what could not be written
+      if (this.retryTimer !== null) { clearTimeout(this.retryTimer); this.retryTimer = null }
+      try {
+        await this.sync()
+      } catch (err2) {
+        this.logger.error(`DISKQUEUE: closing with ${this.retained.length + this.ops.length} unwritten operations - ${(err2 as Error).message}`)
+      }
+    }
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer)
+    await this.db.close()
+  }
+
+  private hasPending (): boolean {
+    return this.ops.length > 0 || this.dirty.size > 0 || this.retained.length > 0
+  }
+
+  private schedule (): void {
+    if (this.scheduled || this.writing || this.retryTimer !== null) return
+    this.scheduled = true
+    setImmediate(this.commitNow)
+  }
+
+  private async commit (): Promise<void> {
+    if (this.writing || !this.hasPending()) {
+      if (!this.writing && this.openWaiter !== null) { this.openWaiter.resolve(); this.openWaiter = null }
+      return
+    }
+    this.writing = true
+    const batchOps: StoreOp[] = []
+    let pending: PendingOp[] = this.retained
+    this.retained = []
+    for (const op of this.ops) pending.push(op)
+    this.ops = []
+    // queues seal after the explicit ops: their chunk puts may follow a range clear they queued
+    if (this.dirty.size > 0) {
+      for (const client of this.dirty) {
+        client.seal(batchOps)
+        this.sealed.add(client)
+      }
+      this.dirty.clear()
+      for (const op of batchOps) pending.push(op)
+    }
+    const waiter = this.openWaiter
+    this.openWaiter = null
+    const sync = this.durable || this.syncRequested || this.writesSinceSync >= this.options.syncEvery
+    const writes = this.writesSinceSync
+    this.syncRequested = false
+    let done = 0
+    try {
+      let segment: StoreOp[] = []
+      for (let i = 0; i < pending.length; i++) {
+        const op = pending[i]
+        if (op.type === 'clear') {
+          if (segment.length > 0) await this.writeFn(segment, false)
+          segment = []
+          await this.db.clear({ gte: op.gte, lt: op.lt })
+          done = i + 1
+        } else {
+          segment.push(op)
+        }
+      }
+      await this.writeFn(segment, sync)
+      done = pending.length
+    } catch (err) {
+      this.writing = false
+      this.retained = pending.slice(done)
+      if (sync) this.syncRequested = true
+      this.setHealth(false, err as Error)
+      waiter?.reject(err as Error)
+      if (!this.closed) {
+        this.retryTimer = setTimeout(() => { this.retryTimer = null; this.schedule() }, this.options.retryMs ?? 1000)
+        this.retryTimer.unref()
+      }
+      return
+    }
+    if (sync) this.writesSinceSync = Math.max(0, this.writesSinceSync - writes)
+    this.writing = false
+    if (!this.healthy) this.setHealth(true, null)
+    const sealed = this.sealed
+    this.sealed = new Set()
+    for (const client of sealed) client.committed()
+    waiter?.resolve()
+    if (this.writesSinceSync >= this.options.syncEvery && !this.durable) this.syncRequested = true
+    if (this.hasPending() || this.openWaiter !== null) this.schedule()
+  }
+
+  private setHealth (healthy: boolean, err: Error | null): void {
+    const changed = healthy !== this.healthy
+    this.healthy = healthy
+    if (err !== null) this.lastError = err
+    if (healthy) this.lastError = null
+    if (changed) {
+      if (healthy) this.logger.info('DISKQUEUE: writes succeed again')
+      else this.logger.error(`DISKQUEUE: failed to write batch - ${err?.message ?? 'unknown error'}`)
+      this.options.onHealth?.(healthy, err)
+    }
+  }
+}
+
+async function openLevel (location: string, logger: StoreLogger): Promise<Level<string, Buffer>> {
+  fs.mkdirSync(path.dirname(location), { recursive: true })
+  const make = (): Level<string, Buffer> => new Level<string, Buffer>(location, { keyEncoding: 'utf8', valueEncoding: 'buffer' })
+  let db = make()
+  try {
+    await db.open()
+    return db
+  } catch (err) {
+    if (isLocked(err)) throw err
+    logger.error(`DISKQUEUE: failed to open ${location} - ${describe(err)}; attempting repair`)
+  }
+  try {
+    await (Level as unknown as { repair: (location: string) => Promise<void> }).repair(location)
+    db = make()
+    await db.open()
+    logger.warn(`DISKQUEUE: repaired ${location}; what could not be read was dropped`)
+    return db
+  } catch (err) {
+    if (isLocked(err)) throw err
+    const aside = `${location}.bad-${Date.now()}`
+    logger.error(`DISKQUEUE: repair of ${location} failed - ${describe(err)}; moving it to ${aside} and starting empty`)
+    fs.renameSync(location, aside)
+    db = make()
+    await db.open()
+    return db
+  }
+}
+
+function isLocked (err: unknown): boolean {
+  const e = err as { code?: string, cause?: { code?: string } }
+  return e?.code === 'LEVEL_LOCKED' || e?.cause?.code === 'LEVEL_LOCKED'
+}
+
+function describe (err: unknown): string {
+  const e = err as Error & { cause?: Error }
+  return e.cause !== undefined ? `${e.message}: ${e.cause.message}` : String(e.message ?? err)
+}
+
+/** Reads read positions, chunk ranges, deferred and in-flight entries and metadata. */
+async function loadState (db: Level<string, Buffer>, logger: StoreLogger): Promise<StoreLoaded> {
+  const readSeqs = new Map<string, number>()
+  for await (const [key, value] of db.iterator({ gte: KEY_READ, lt: prefixEnd(KEY_READ) })) {
+    const seq = decodeSeq(value)
+    if (seq >= 0) readSeqs.set(key.slice(KEY_READ.length), seq)
+  }
+  const deferred = await loadSingles(db, KEY_DEFERRED)
+  const inFlight = await loadSingles(db, KEY_INFLIGHT)
+  const meta = await db.get(KEY_META)
+
+  // one seek per queue: the first chunk key of each queue
+  const firsts = new Map<string, number>()
+  const keys = db.keys({ gte: KEY_CHUNK, lt: prefixEnd(KEY_CHUNK) })
+  try {
+    let key = await keys.next()
+    while (key !== undefined) {
+      const parsed = parseChunkKey(key)
+      if (parsed === undefined) {
+        logger.warn(`DISKQUEUE: ignoring unexpected key ${JSON.stringify(key)}`)
+        const slash = key.indexOf('/', KEY_CHUNK.length)
+        keys.seek(slash < 0 ? key + '\x00' : prefixEnd(key.slice(0, slash + 1)))
+      } else {
+        firsts.set(parsed.queue, parsed.seq)
+        keys.seek(prefixEnd(chunkPrefix(parsed.queue)))
+      }
+      key = await keys.next()
+    }
+  } finally {
+    await keys.close()
+  }
+
+  const queues = new Map<string, StoredQueueState>()
+  for (const [name, firstSeq] of firsts) {
+    const prefix = chunkPrefix(name)
+    const last = await db.iterator({ gte: prefix, lt: prefixEnd(prefix), reverse: true, limit: 1 }).all()
+    const lastSeq = parseChunkKey(last[0][0])?.seq ?? firstSeq
+    let count = chunkCount(last[0][1])
+    if (count < 0) {
+      logger.error(`DISKQUEUE(${name}): last chunk ${last[0][0]} is damaged`)
+      count = 1
+    }
+    const writeSeq = lastSeq + count
+    let readSeq = readSeqs.get(name) ?? firstSeq
+    if (readSeq > writeSeq) {
+      logger.warn(`DISKQUEUE(${name}): read position ${readSeq} beyond write position ${writeSeq}; resetting`)
+      readSeq = writeSeq
+    }
+    if (readSeq < firstSeq) {
+      logger.warn(`DISKQUEUE(${name}): ${firstSeq - readSeq} messages missing before ${chunkKey(name, firstSeq)}; skipping them`)
+      readSeq = firstSeq
+    }
+    const at = await db.keys({ gte: prefix, lte: chunkKey(name, readSeq), reverse: true, limit: 1 }).all()
+    const readChunkSeq = at.length > 0 ? (parseChunkKey(at[0])?.seq ?? firstSeq) : firstSeq
+    queues.set(name, { readSeq, writeSeq, readChunkSeq })
+  }
+  // queues whose data was all consumed still have a read position: keep numbering from it
+  for (const [name, seq] of readSeqs) {
+    if (!queues.has(name)) queues.set(name, { readSeq: seq, writeSeq: seq, readChunkSeq: seq })
+  }
+  return { queues, deferred, inFlight, meta }
+}
+
+async function loadSingles (db: Level<string, Buffer>, prefix: string): Promise<Map<string, Buffer[]>> {
+  const out = new Map<string, Buffer[]>()
+  for await (const [key, value] of db.iterator({ gte: prefix, lt: prefixEnd(prefix) })) {
+    const slash = key.lastIndexOf('/')
+    if (slash <= prefix.length) continue
+    const queue = key.slice(prefix.length, slash)
+    let list = out.get(queue)
+    if (list === undefined) { list = []; out.set(queue, list) }
+    list.push(value)
+  }
+  return out
+}
