@@ -1,54 +1,35 @@
-// An unbounded in-memory BackendQueue: the reference implementation the contract suite checks the
-// level queue against, and a stand-in where no store is open. Nothing survives a restart.
+// An in-memory BackendQueue: the reference implementation for the contract tests, and what a node
+// without a data store uses for overflow.
 
 import type { Message } from '../core/message.js'
 import type { BackendQueue } from './backend-queue.js'
+import { Fifo } from '../core/fifo.js'
 
 export class MemoryBackendQueue implements BackendQueue {
   onReadable: (() => void) | null = null
-  private items: Array<Message | undefined> = []
-  private head = 0
+  private readonly items = new Fifo<Message>()
   private closed = false
-  private wantReadable = false
 
   put (msg: Message): boolean {
     if (this.closed) return false
     this.items.push(msg)
-    if (this.wantReadable) {
-      this.wantReadable = false
-      queueMicrotask(() => this.onReadable?.())
-    }
     return true
   }
 
   shift (): Message | undefined {
-    if (this.head >= this.items.length) {
-      this.wantReadable = true
-      return undefined
-    }
-    const msg = this.items[this.head]
-    this.items[this.head++] = undefined
-    if (this.head === this.items.length) {
-      this.items.length = 0
-      this.head = 0
-    } else if (this.head >= 4096 && this.head * 2 >= this.items.length) {
-      this.items = this.items.slice(this.head)
-      this.head = 0
-    }
-    return msg
+    return this.items.shift()
   }
 
   depth (): number {
-    return this.items.length - this.head
+    return this.items.length
   }
 
   empty (): void {
-    this.items = []
-    this.head = 0
+    this.items.clear()
   }
 
   async delete (): Promise<void> {
-    this.empty()
+    this.items.clear()
     this.closed = true
   }
 
