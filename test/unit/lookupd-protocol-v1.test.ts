@@ -1,0 +1,336 @@
+// nsqlookupd TCP protocol V1 over a duplexPair (and once over a real socket): the spec's wire
+// example byte for byte at every split, every error text (each fatal: frame, then close), the
+// registration effects, and garbage / negative / oversized sizes ending in an error, never a crash.
+
+import t from 'tap'
+import net from 'node:net'
+import { duplexPair } from 'node:stream'
+import type { Duplex } from 'node:stream'
+import { LookupConnectionV1, decodeIdentify, encodeV1Response } from '../../lookupd/protocol-v1.js'
+import type { ProtocolContext } from '../../lookupd/protocol-v1.js'
+import { CATEGORY, RegistrationDB } from '../../lookupd/registration-db.js'
+import { createCapturingLogger } from '../../lookupd/logger.js'
+import { NSQLookupd } from '../../lookupd/nsqlookupd.js'
+
+const IDENTIFY_RESPONSE = '{"broadcast_address":"lookupd1","hostname":"lookupd1","http_port":4161,"tcp_port":4160,"version":"1.3.0"}'
+const NSQD_IDENTIFY = { broadcast_address: 'nsqd1.example', hostname: 'nsqd1', http_port: 4151, tcp_port: 4150, topology_region: '', topology_zone: '', version: '1.3.0' }
+
+function makeCtx (maxIdentifyBodySize = 4096): ProtocolContext & { clock: { now: number }, db: RegistrationDB } {
+  const clock = { now: 1000 }
+  return {
+    db: new RegistrationDB(),
+    logger: createCapturingLogger('debug'),
+    now: () => clock.now,
+    identifyResponse: () => Buffer.from(IDENTIFY_RESPONSE),
+    maxIdentifyBodySize,
+    clock
+  }
+}
+
+function identifyCmd (body: object | string): Buffer {
+  const b = Buffer.from(typeof body === 'string' ? body : JSON.stringify(body))
+  const size = Buffer.alloc(4)
+  size.writeInt32BE(b.length)
+  return Buffer.concat([Buffer.from('IDENTIFY\n'), size, b])
+}
+
+function sizeFrame (n: number): Buffer {
+  const b = Buffer.alloc(4)
+  b.writeInt32BE(n)
+  return b
+}
+
+/** A client end: collects response frames and notices when the server closes. */
+class TestClient {
+  readonly sock: Duplex
+  frames: string[] = []
+  ended = false
+  private buf = Buffer.alloc(0)
+  private waiters: Array<() => void> = []
+
+  constructor (sock: Duplex) {
+    this.sock = sock
+    sock.on('data', (d: Buffer) => {
+      this.buf = Buffer.concat([this.buf, d])
+      while (this.buf.length >= 4) {
+        const n = this.buf.readInt32BE(0)
+        if (this.buf.length < 4 + n) break
+        this.frames.push(this.buf.subarray(4, 4 + n).toString('latin1'))
+        this.buf = this.buf.subarray(4 + n)
+      }
+      this.wake()
+    })
+    sock.on('end', () => { this.ended = true; this.wake() })
+    sock.on('close', () => { this.ended = true; this.wake() })
+    sock.on('error', () => {})
+  }
+
+  private wake (): void {
+    for (const w of this.waiters.splice(0)) w()
+  }
+
+  async until (pred: () => boolean, what: string, timeoutMs = 2000): Promise<void> {
+    const deadline = Date.now() + timeoutMs
+    while (!pred()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; frames=${JSON.stringify(this.frames)} ended=${this.ended}`)
+      await new Promise<void>((resolve) => {
+        this.waiters.push(resolve)
+        setTimeout(resolve, 50)
+      })
+    }
+  }
+
+  frameCount (n: number): Promise<void> { return this.until(() => this.frames.length >= n, `${n} frames`) }
+  closed (): Promise<void> { return this.until(() => this.ended, 'close') }
+}
+
+function connect (ctx: ProtocolContext, remote = '10.0.0.7:51544'): { client: TestClient, conn: LookupConnectionV1 } {
+  const [a, b] = duplexPair()
+  const conn = new LookupConnectionV1(b, remote, ctx)
+  return { client: new TestClient(a), conn }
+}
+
+function splits (buf: Buffer): Buffer[][] {
+  const out: Buffer[][] = [[buf], [...buf].map((x) => Buffer.from([x]))]
+  for (let i = 1; i < buf.length; i += 3) out.push([buf.subarray(0, i), buf.subarray(i)])
+  return out
+}
+
+t.test('the spec wire example, whole, byte by byte and split at offsets', async (t) => {
+  const input = Buffer.concat([Buffer.from('  V1'), identifyCmd(NSQD_IDENTIFY), Buffer.from('REGISTER orders billing\nPING\n')])
+  const expected = Buffer.concat([encodeV1Response(IDENTIFY_RESPONSE), encodeV1Response('OK'), encodeV1Response('OK')])
+  t.equal(expected.subarray(0, 4).toString('hex'), '00000069', 'IDENTIFY response size as in the spec')
+  for (const chunks of splits(input)) {
+    const ctx = makeCtx()
+    const [a, b] = duplexPair()
+    new LookupConnectionV1(b, '10.0.0.7:51544', ctx) // eslint-disable-line no-new
+    const got: Buffer[] = []
+    a.on('data', (d: Buffer) => got.push(d))
+    for (const c of chunks) a.write(c)
+    const client = new TestClient(a)
+    await client.until(() => Buffer.concat(got).length >= expected.length, 'responses')
+    if (!Buffer.concat(got).equals(expected)) {
+      t.fail(`mismatch for split ${chunks.map((c) => c.length).join('+')}`)
+      break
+    }
+    t.same(ctx.db.topics(), ['orders'])
+    t.same(ctx.db.channels('orders'), ['billing'])
+    a.destroy()
+  }
+  t.pass('all splits produce the exact bytes')
+})
+
+t.test('IDENTIFY registers the peer under client with socket address and all fields; PING refreshes it', async (t) => {
+  const ctx = makeCtx()
+  const { client, conn } = connect(ctx)
+  client.sock.write('  V1PING\n') // allowed before IDENTIFY
+  await client.frameCount(1)
+  t.same(client.frames, ['OK'])
+  client.sock.write(identifyCmd({ ...NSQD_IDENTIFY, remote_address: 'spoofed:1', topology_zone: 'z1', topology_region: 'r1', unknown_field: [1, 2] }))
+  await client.frameCount(2)
+  t.equal(client.frames[1], IDENTIFY_RESPONSE)
+  const peers = ctx.db.activePeers(1000, 10)
+  t.equal(peers.length, 1)
+  t.match(peers[0], {
+    id: '10.0.0.7:51544', remoteAddress: '10.0.0.7:51544', hostname: 'nsqd1', broadcastAddress: 'nsqd1.example',
+    tcpPort: 4150, httpPort: 4151, version: '1.3.0', topologyZone: 'z1', topologyRegion: 'r1', lastUpdateMs: 1000
+  })
+  t.equal(conn.peer, peers[0])
+  ctx.clock.now = 5000
+  client.sock.write('PING\r\n')
+  await client.frameCount(3)
+  t.equal(peers[0]?.lastUpdateMs, 5000, 'PING updates last_update')
+  client.sock.write('  PING \t\n') // trimmed at both ends
+  await client.frameCount(4)
+  t.equal(client.frames[3], 'OK')
+  t.equal(client.ended, false)
+})
+
+t.test('REGISTER / UNREGISTER effects, ephemeral cleanup and disconnect cleanup', async (t) => {
+  const ctx = makeCtx()
+  const db = ctx.db
+  const { client } = connect(ctx)
+  client.sock.write(Buffer.concat([Buffer.from('  V1'), identifyCmd(NSQD_IDENTIFY)]))
+  await client.frameCount(1)
+  const send = async (line: string): Promise<void> => {
+    const n = client.frames.length + 1
+    client.sock.write(line + '\n')
+    await client.frameCount(n)
+    t.equal(client.frames[n - 1], 'OK', line)
+  }
+  await send('REGISTER t1')
+  await send('REGISTER t1 c1')
+  await send('REGISTER t1 c1') // idempotent
+  await send('REGISTER t1 e#ephemeral')
+  await send('REGISTER t2#ephemeral c2')
+  t.same(db.topics().sort(), ['t1', 't2#ephemeral'])
+  t.same(db.channels('t1').sort(), ['c1', 'e#ephemeral'])
+  t.equal(db.producers(CATEGORY.TOPIC, 't1', '').length, 1)
+
+  await send('UNREGISTER t1 c1')
+  t.same(db.channels('t1').sort(), ['c1', 'e#ephemeral'], 'non-ephemeral channel registration stays, empty')
+  t.equal(db.producers(CATEGORY.CHANNEL, 't1', 'c1').length, 0)
+  await send('UNREGISTER t1 e#ephemeral')
+  t.same(db.channels('t1'), ['c1'], 'ephemeral channel with no producers is removed')
+  await send('UNREGISTER t1 nope#ephemeral')
+
+  await send('UNREGISTER t2#ephemeral')
+  t.same(db.topics(), ['t1'], 'ephemeral topic removed')
+  t.same(db.channels('t2#ephemeral'), ['c2'], 'its channel registration is left (empty)')
+  t.equal(db.producers(CATEGORY.CHANNEL, 't2#ephemeral', 'c2').length, 0, 'producer removed from channels of the topic')
+
+  await send('REGISTER t3 c3')
+  await send('UNREGISTER t3')
+  t.same(db.topics().sort(), ['t1', 't3'], 'non-ephemeral topic stays')
+  t.equal(db.producers(CATEGORY.CHANNEL, 't3', 'c3').length, 0)
+
+  await send('REGISTER t4 c4#ephemeral')
+  client.sock.end()
+  await client.closed()
+  const deadline = Date.now() + 2000
+  while (db.activePeers(1000, 10).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5))
+  t.same(db.activePeers(1000, 10), [], 'peer removed from client registration on disconnect')
+  t.equal(db.producers(CATEGORY.TOPIC, 't4', '').length, 0)
+  t.same(db.channels('t4'), ['c4#ephemeral'], 'ephemeral registrations are not cleaned up on disconnect')
+  t.same(db.registrationsOf('10.0.0.7:51544'), [])
+})
+
+const IDENT = Buffer.concat([Buffer.from('  V1'), identifyCmd(NSQD_IDENTIFY)])
+const cases: Array<[string, Buffer, string[]]> = [
+  ['bad magic', Buffer.from('  V2PING\n'), ['E_BAD_PROTOCOL']],
+  ['garbage magic', Buffer.from([0xff, 0, 1, 2]), ['E_BAD_PROTOCOL']],
+  ['REGISTER before IDENTIFY', Buffer.from('  V1REGISTER t\n'), ['E_INVALID client must IDENTIFY']],
+  ['UNREGISTER before IDENTIFY', Buffer.from('  V1UNREGISTER t c\n'), ['E_INVALID client must IDENTIFY']],
+  ['unknown command', Buffer.from('  V1FOO bar\n'), ['E_INVALID invalid command FOO']],
+  ['lower-case command', Buffer.from('  V1ping\n'), ['E_INVALID invalid command ping']],
+  ['empty line', Buffer.from('  V1\n'), ['E_INVALID invalid command ']],
+  ['nsqd V2 verb', Buffer.from('  V1SUB t c\n'), ['E_INVALID invalid command SUB']],
+  ['IDENTIFY again', Buffer.concat([IDENT, identifyCmd(NSQD_IDENTIFY)]), [IDENTIFY_RESPONSE, 'E_INVALID cannot IDENTIFY again']],
+  ['REGISTER no params', Buffer.concat([IDENT, Buffer.from('REGISTER\n')]), [IDENTIFY_RESPONSE, 'E_INVALID REGISTER insufficient number of params']],
+  ['REGISTER trailing space only', Buffer.concat([IDENT, Buffer.from('REGISTER   \n')]), [IDENTIFY_RESPONSE, 'E_INVALID REGISTER insufficient number of params']],
+  ['UNREGISTER no params', Buffer.concat([IDENT, Buffer.from('UNREGISTER\n')]), [IDENTIFY_RESPONSE, 'E_INVALID UNREGISTER insufficient number of params']],
+  ['REGISTER bad topic', Buffer.concat([IDENT, Buffer.from('REGISTER bad!topic\n')]), [IDENTIFY_RESPONSE, "E_BAD_TOPIC REGISTER topic name 'bad!topic' is not valid"]],
+  ['REGISTER empty topic (double space)', Buffer.concat([IDENT, Buffer.from('REGISTER  c\n')]), [IDENTIFY_RESPONSE, "E_BAD_TOPIC REGISTER topic name '' is not valid"]],
+  ['REGISTER too long topic', Buffer.concat([IDENT, Buffer.from(`REGISTER ${'a'.repeat(65)}\n`)]), [IDENTIFY_RESPONSE, `E_BAD_TOPIC REGISTER topic name '${'a'.repeat(65)}' is not valid`]],
+  ['REGISTER bad channel', Buffer.concat([IDENT, Buffer.from('REGISTER t bad/ch\n')]), [IDENTIFY_RESPONSE, "E_BAD_CHANNEL REGISTER channel name 'bad/ch' is not valid"]],
+  ['UNREGISTER bad topic', Buffer.concat([IDENT, Buffer.from('UNREGISTER x*y\n')]), [IDENTIFY_RESPONSE, "E_BAD_TOPIC UNREGISTER topic name 'x*y' is not valid"]],
+  ['UNREGISTER bad channel', Buffer.concat([IDENT, Buffer.from('UNREGISTER t c#ephemeralx\n')]), [IDENTIFY_RESPONSE, "E_BAD_CHANNEL UNREGISTER channel name 'c#ephemeralx' is not valid"]],
+  ['IDENTIFY negative size', Buffer.concat([Buffer.from('  V1IDENTIFY\n'), sizeFrame(-1)]), ['E_BAD_BODY IDENTIFY invalid body size -1']],
+  ['IDENTIFY most negative size', Buffer.concat([Buffer.from('  V1IDENTIFY\n'), sizeFrame(-2147483648)]), ['E_BAD_BODY IDENTIFY invalid body size -2147483648']],
+  ['IDENTIFY zero size', Buffer.concat([Buffer.from('  V1IDENTIFY\n'), sizeFrame(0)]), ['E_BAD_BODY IDENTIFY invalid body size 0']],
+  ['IDENTIFY oversized', Buffer.concat([Buffer.from('  V1IDENTIFY\n'), sizeFrame(4097)]), ['E_BAD_BODY IDENTIFY body too big 4097 > 4096']],
+  ['IDENTIFY huge', Buffer.concat([Buffer.from('  V1IDENTIFY\n'), sizeFrame(0x7fffffff)]), ['E_BAD_BODY IDENTIFY body too big 2147483647 > 4096']],
+  ['IDENTIFY bad JSON', Buffer.concat([Buffer.from('  V1'), identifyCmd('{not json')]), ['E_BAD_BODY IDENTIFY failed to decode JSON body']],
+  ['IDENTIFY JSON array', Buffer.concat([Buffer.from('  V1'), identifyCmd('[1,2]')]), ['E_BAD_BODY IDENTIFY failed to decode JSON body']],
+  ['IDENTIFY port as string', Buffer.concat([Buffer.from('  V1'), identifyCmd({ ...NSQD_IDENTIFY, tcp_port: '4150' })]), ['E_BAD_BODY IDENTIFY failed to decode JSON body']],
+  ['IDENTIFY fractional port', Buffer.concat([Buffer.from('  V1'), identifyCmd({ ...NSQD_IDENTIFY, http_port: 1.5 })]), ['E_BAD_BODY IDENTIFY failed to decode JSON body']],
+  ['IDENTIFY null body', Buffer.concat([Buffer.from('  V1'), identifyCmd('null')]), ['E_BAD_BODY IDENTIFY missing fields']],
+  ['IDENTIFY missing version', Buffer.concat([Buffer.from('  V1'), identifyCmd({ ...NSQD_IDENTIFY, version: '' })]), ['E_BAD_BODY IDENTIFY missing fields']],
+  ['IDENTIFY missing broadcast_address', Buffer.concat([Buffer.from('  V1'), identifyCmd({ tcp_port: 1, http_port: 2, version: 'v' })]), ['E_BAD_BODY IDENTIFY missing fields']],
+  ['IDENTIFY zero tcp_port', Buffer.concat([Buffer.from('  V1'), identifyCmd({ ...NSQD_IDENTIFY, tcp_port: 0 })]), ['E_BAD_BODY IDENTIFY missing fields']],
+  ['IDENTIFY zero http_port', Buffer.concat([Buffer.from('  V1'), identifyCmd({ ...NSQD_IDENTIFY, http_port: 0 })]), ['E_BAD_BODY IDENTIFY missing fields']],
+  ['commands after a fatal error are ignored', Buffer.from('  V1NOPE\nPING\nPING\n'), ['E_INVALID invalid command NOPE']]
+]
+
+t.test('exact errors; each is fatal (frame, then close)', async (t) => {
+  for (const [name, input, expected] of cases) {
+    const ctx = makeCtx()
+    const { client } = connect(ctx)
+    client.sock.write(input)
+    await client.closed()
+    t.same(client.frames, expected, name)
+  }
+})
+
+t.test('a body cut short by the end of the stream gets NSQ read errors', async (t) => {
+  const inputs: Array<[Buffer, string[]]> = [
+    [Buffer.from('  V1IDENTIFY\n\x00\x00'), ['E_BAD_BODY IDENTIFY failed to read body size']],
+    [Buffer.concat([Buffer.from('  V1IDENTIFY\n'), sizeFrame(10), Buffer.from('{"a"')]), ['E_BAD_BODY IDENTIFY failed to read body']],
+    [Buffer.from('  V1PING'), []],
+    [Buffer.from('  V'), []]
+  ]
+  for (const [input, expected] of inputs) {
+    const { client } = connect(makeCtx())
+    client.sock.end(input)
+    await client.closed()
+    t.same(client.frames, expected)
+  }
+})
+
+t.test('a line longer than the limit closes without buffering forever', async (t) => {
+  const { client } = connect(makeCtx())
+  client.sock.write('  V1')
+  client.sock.write(Buffer.alloc(64 * 1024, 0x41))
+  await client.closed()
+  t.same(client.frames, [])
+})
+
+t.test('random garbage never crashes the protocol', async (t) => {
+  let seed = 42
+  const rand = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff
+    return seed % n
+  }
+  const words = ['IDENTIFY\n', 'REGISTER ', 'UNREGISTER ', 'PING\n', '\n', ' ', 't', '#ephemeral', '\r']
+  for (let i = 0; i < 300; i++) {
+    const ctx = makeCtx(1024)
+    const { client } = connect(ctx)
+    const parts: Buffer[] = [Buffer.from(rand(4) === 0 ? 'XXXX' : '  V1')]
+    const n = 1 + rand(12)
+    for (let j = 0; j < n; j++) {
+      if (rand(3) === 0) parts.push(Buffer.from(words[rand(words.length)] as string))
+      else parts.push(Buffer.from(Array.from({ length: rand(16) }, () => rand(256))))
+    }
+    const all = Buffer.concat(parts)
+    let o = 0
+    while (o < all.length) {
+      const k = 1 + rand(8)
+      client.sock.write(all.subarray(o, o + k))
+      o += k
+    }
+    client.sock.end()
+    await client.closed()
+    for (const f of client.frames) {
+      if (!(f === 'OK' || f === 'E_BAD_PROTOCOL' || f.startsWith('E_') || f === IDENTIFY_RESPONSE)) t.fail(`unexpected frame ${JSON.stringify(f)}`)
+    }
+    const errors = client.frames.filter((f) => f.startsWith('E_'))
+    t.ok(errors.length <= 1, 'at most one error, then closed')
+  }
+})
+
+t.test('decodeIdentify follows Go encoding/json: case-insensitive keys, null leaves fields unset', async (t) => {
+  const p = decodeIdentify(Buffer.from('{"BROADCAST_ADDRESS":"b","Tcp_Port":1,"http_port":2,"version":"v","hostname":null}'), 'r:1')
+  t.match(p, { broadcastAddress: 'b', tcpPort: 1, httpPort: 2, version: 'v', hostname: '', remoteAddress: 'r:1', id: 'r:1' })
+  t.equal(decodeIdentify(Buffer.from('"str"'), 'r:1'), null)
+  t.equal(decodeIdentify(Buffer.from('{"version":5}'), 'r:1'), null)
+  t.equal(decodeIdentify(Buffer.from('{"tcp_port":1e400}'), 'r:1'), null)
+})
+
+t.test('over a real socket: a negative IDENTIFY size is answered with an error and the daemon lives on', async (t) => {
+  const lookupd = new NSQLookupd({ tcpAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', broadcastAddress: 'lk', logger: createCapturingLogger() })
+  await lookupd.start()
+  t.teardown(() => lookupd.close())
+  const talk = async (input: Buffer): Promise<string[]> => {
+    const sock = net.connect(lookupd.tcpAddress.port, '127.0.0.1')
+    const client = new TestClient(sock)
+    sock.write(input)
+    await client.closed()
+    return client.frames
+  }
+  t.same(await talk(Buffer.concat([Buffer.from('  V1IDENTIFY\n'), sizeFrame(-5)])), ['E_BAD_BODY IDENTIFY invalid body size -5'])
+  t.same(await talk(Buffer.concat([Buffer.from('  V1IDENTIFY\n'), sizeFrame(2 * 1024 * 1024)])), ['E_BAD_BODY IDENTIFY body too big 2097152 > 1048576'])
+  // half-close mid-size: the error still comes back (allowHalfOpen)
+  const sock = net.connect(lookupd.tcpAddress.port, '127.0.0.1')
+  const client = new TestClient(sock)
+  sock.end(Buffer.from('  V1IDENTIFY\n\x00'))
+  await client.closed()
+  t.same(client.frames, ['E_BAD_BODY IDENTIFY failed to read body size'])
+
+  const frames = await talk(Buffer.concat([Buffer.from('  V1'), identifyCmd(NSQD_IDENTIFY), Buffer.from('REGISTER a b\nBAD\n')]))
+  const ident = JSON.parse(frames[0] as string)
+  t.same(Object.keys(ident), ['broadcast_address', 'hostname', 'http_port', 'tcp_port', 'version'])
+  t.match(ident, { broadcast_address: 'lk', http_port: lookupd.httpAddress.port, tcp_port: lookupd.tcpAddress.port, version: '1.3.0' })
+  t.same(frames.slice(1), ['OK', 'E_INVALID invalid command BAD'])
+  const res = await lookupd.httpServer.inject({ method: 'GET', url: '/topics' })
+  t.same(res.json(), { topics: ['a'] }, 'still serving')
+})
