@@ -1,0 +1,54 @@
+// The byte-stream seam between the protocol core and the platform. The core (Connection) only sees
+// this interface; node-transport.ts adapts a net.Socket. An upgrade (TLS, snappy, deflate) after the
+// IDENTIFY response replaces the Transport with one that wraps it, fed with the decoder's rest bytes.
+
+export interface TransportSink {
+  onData (chunk: Buffer): void
+  /** Called once; `err` is null for an orderly end. */
+  onClose (err: Error | null): void
+}
+
+export interface Transport {
+  /** host:port of the peer, for logs and errors. */
+  readonly address: string
+  attach (sink: TransportSink): void
+  /** Returns false when the platform buffer is full (a hint; data is still queued). */
+  write (data: Buffer): boolean
+  /** Orderly close after queued data is written. */
+  end (): void
+  /** Immediate close. */
+  destroy (err?: Error): void
+}
+
+export interface DialOptions {
+  connectTimeoutMs: number
+}
+
+export type Dialer = (address: string, options: DialOptions) => Promise<Transport>
+
+/** Features nsqd can switch on after IDENTIFY, in the order they are applied. */
+export type UpgradeFeature = 'tls' | 'snappy' | 'deflate'
+
+/**
+ * Wraps a transport for one negotiated feature. `rest` holds bytes already received after the
+ * IDENTIFY response (they belong to the upgraded stream). Not provided yet: the later issue adds it.
+ */
+export type TransportUpgrader = (transport: Transport, feature: UpgradeFeature, rest: Buffer, info: Record<string, unknown>) => Promise<Transport>
+
+/** Splits "host:port" (also "[v6]:port"); throws on a missing or bad port. */
+export function splitHostPort (address: string): { host: string, port: number } {
+  const i = address.lastIndexOf(':')
+  if (i <= 0) throw new Error(`invalid address ${JSON.stringify(address)}: expected host:port`)
+  let host = address.slice(0, i)
+  const portText = address.slice(i + 1)
+  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1)
+  const port = Number(portText)
+  if (!/^\d+$/.test(portText) || port < 1 || port > 65535) {
+    throw new Error(`invalid address ${JSON.stringify(address)}: bad port`)
+  }
+  return { host, port }
+}
+
+export function joinHostPort (host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
+}
