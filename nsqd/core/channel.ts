@@ -145,10 +145,12 @@ export class Channel {
     try {
       const now = Date.now()
       while (true) {
-        const consumer = this.nextReady()
-        if (consumer === null) break
+        const idx = this.nextReady()
+        if (idx < 0) break
         const msg = this.memQueue.shift() ?? this.backend.shift()
         if (msg === undefined) break
+        const consumer = list[idx] as Consumer
+        this.rr = idx + 1 < list.length ? idx + 1 : 0
         const rate = consumer.sampleRate
         if (rate > 0 && Math.floor(Math.random() * 100) > rate) continue
         msg.attempts++
@@ -164,18 +166,15 @@ export class Channel {
     }
   }
 
-  private nextReady (): Consumer | null {
+  /** Index of the next consumer, round-robin from `rr`, that can take a message; -1 if none. */
+  private nextReady (): number {
     const list = this.consumerList
     const n = list.length
     for (let k = 0; k < n; k++) {
       const i = (this.rr + k) % n
-      const c = list[i] as Consumer
-      if (c.canTake()) {
-        this.rr = (i + 1) % n
-        return c
-      }
+      if ((list[i] as Consumer).canTake()) return i
     }
-    return null
+    return -1
   }
 
   // ---- FIN / REQ / TOUCH -----------------------------------------------------------------------

@@ -1,0 +1,366 @@
+// The V2 protocol over real sockets against an in-process nsqd on port 0.
+
+import t from 'tap'
+import { startNSQD, RawConn, uniq, until } from '../helpers/nsqd.js'
+import * as cmd from '../../client/wire/commands.js'
+import { FRAME_TYPE_ERROR } from '../../client/wire/frames.js'
+
+t.test('magic: anything but "  V2" gets E_BAD_PROTOCOL and a close', async (t) => {
+  const nsqd = await startNSQD(t)
+  const c = await RawConn.connect(t, nsqd.tcpAddress, Buffer.from('  V1'))
+  const f = await c.next()
+  t.equal(f.type, FRAME_TYPE_ERROR)
+  t.equal(f.data.toString(), 'E_BAD_PROTOCOL')
+  await c.waitClosed()
+})
+
+t.test('IDENTIFY: negotiation response, plain OK, validation', async (t) => {
+  const nsqd = await startNSQD(t)
+  const c = await RawConn.connect(t, nsqd.tcpAddress)
+  const json = await c.identify({ client_id: 'x', hostname: 'h', user_agent: 'test/1.0', tls_v1: true, snappy: true, deflate: true, deflate_level: 9 })
+  t.equal(json, '{"max_rdy_count":2500,"version":"1.3.0","max_msg_timeout":900000,"msg_timeout":60000,"tls_v1":false,"deflate":false,"deflate_level":6,"max_deflate_level":6,"snappy":false,"sample_rate":0,"auth_required":false,"output_buffer_size":16384,"output_buffer_timeout":250,"topology_region":"","topology_zone":""}')
+  const client = [...nsqd.clients.values()][0]!.client
+  t.equal(client.clientId, 'x')
+  t.equal(client.userAgent, 'test/1.0')
+
+  const plain = await RawConn.connect(t, nsqd.tcpAddress)
+  plain.write(cmd.identify({ heartbeat_interval: 5000 }))
+  t.equal(await plain.response(), 'OK')
+
+  const bad: Array<[Record<string, unknown> | string, string]> = [
+    [{ heartbeat_interval: 300001 }, 'E_BAD_BODY IDENTIFY heartbeat interval (300001) is invalid'],
+    [{ heartbeat_interval: 999 }, 'E_BAD_BODY IDENTIFY heartbeat interval (999) is invalid'],
+    [{ output_buffer_timeout: 30001 }, 'E_BAD_BODY IDENTIFY output buffer timeout (30001) is invalid'],
+    [{ output_buffer_size: 63 }, 'E_BAD_BODY IDENTIFY output buffer size (63) is invalid'],
+    [{ sample_rate: 100 }, 'E_BAD_BODY IDENTIFY sample rate (100) is invalid'],
+    [{ msg_timeout: 999 }, 'E_BAD_BODY IDENTIFY msg timeout (999) is invalid'],
+    [{ heartbeat_interval: '30000' }, 'E_BAD_BODY IDENTIFY failed to decode JSON body'],
+    [{ feature_negotiation: 'true' }, 'E_BAD_BODY IDENTIFY failed to decode JSON body'],
+    ['{not json', 'E_BAD_BODY IDENTIFY failed to decode JSON body']
+  ]
+  for (const [body, want] of bad) {
+    const b = await RawConn.connect(t, nsqd.tcpAddress)
+    if (typeof body === 'string') {
+      const raw = Buffer.from(body)
+      const size = Buffer.alloc(4); size.writeInt32BE(raw.length)
+      b.write(Buffer.concat([Buffer.from('IDENTIFY\n'), size, raw]))
+    } else {
+      b.write(cmd.identify(body))
+    }
+    t.equal(await b.error(), want)
+    await b.waitClosed()
+  }
+  // case-insensitive keys, null keeps the default
+  const ci = await RawConn.connect(t, nsqd.tcpAddress)
+  const r = JSON.parse(await ci.identify({ MSG_TIMEOUT: 5000, sample_rate: null }))
+  t.equal(r.msg_timeout, 5000)
+  t.equal(r.sample_rate, 0)
+  // IDENTIFY after SUB is in the wrong state
+  ci.write(cmd.sub(uniq(), 'c'))
+  t.equal(await ci.response(), 'OK')
+  ci.write(cmd.identify({}))
+  t.equal(await ci.error(), 'E_INVALID cannot IDENTIFY in current state')
+})
+
+t.test('publish, consume, FIN, REQ and the non-fatal errors', async (t) => {
+  const nsqd = await startNSQD(t)
+  const topic = uniq()
+  const c = await RawConn.connect(t, nsqd.tcpAddress)
+  await c.subscribe(topic, 'ch', 1)
+  const p = await RawConn.connect(t, nsqd.tcpAddress)
+  t.equal(await p.publish(topic, 'hello'), 'OK')
+  const m = await c.message()
+  t.equal(m.body.toString(), 'hello')
+  t.equal(m.attempts, 1)
+  t.match(m.id, /^[0-9a-f]{16}$/)
+  t.ok(Math.abs(m.timestamp / 1e6 - Date.now()) < 5000, 'timestamp is ns since the epoch')
+
+  c.write(cmd.req(m.id, 0))
+  const again = await c.message()
+  t.equal(again.id, m.id)
+  t.equal(again.attempts, 2, 'REQ redelivers with attempts+1')
+  c.write(cmd.fin(m.id))
+  c.write(cmd.fin(m.id))
+  t.equal(await c.error(), `E_FIN_FAILED FIN ${m.id} failed ID not in flight`)
+  c.write(cmd.req(m.id, 0))
+  t.equal(await c.error(), `E_REQ_FAILED REQ ${m.id} failed ID not in flight`)
+  c.write(cmd.touch(m.id))
+  t.equal(await c.error(), `E_TOUCH_FAILED TOUCH ${m.id} failed ID not in flight`)
+  t.equal(await p.publish(topic, 'still open'), 'OK')
+  t.equal((await c.message()).body.toString(), 'still open', 'the connection survived non-fatal errors')
+
+  const ch = nsqd.getExistingTopic(topic)!.getExistingChannel('ch')!
+  t.equal(ch.requeueCount, 1)
+  t.equal(ch.messageCount, 2)
+})
+
+t.test('another connection cannot FIN a message it does not own', async (t) => {
+  const nsqd = await startNSQD(t)
+  const topic = uniq()
+  const a = await RawConn.connect(t, nsqd.tcpAddress)
+  await a.subscribe(topic, 'ch', 1)
+  const b = await RawConn.connect(t, nsqd.tcpAddress)
+  await b.subscribe(topic, 'ch', 0)
+  const p = await RawConn.connect(t, nsqd.tcpAddress)
+  await p.publish(topic, 'x')
+  const m = await a.message()
+  b.write(cmd.fin(m.id))
+  t.equal(await b.error(), `E_FIN_FAILED FIN ${m.id} failed client does not own message`)
+})
+
+t.test('RDY is a window; two channels each get every message; one channel shares', async (t) => {
+  const nsqd = await startNSQD(t)
+  const topic = uniq()
+  const a1 = await RawConn.connect(t, nsqd.tcpAddress)
+  await a1.subscribe(topic, 'A', 2)
+  const b1 = await RawConn.connect(t, nsqd.tcpAddress)
+  await b1.subscribe(topic, 'B', 100)
+  const b2 = await RawConn.connect(t, nsqd.tcpAddress)
+  await b2.subscribe(topic, 'B', 100)
+  await until(() => [...nsqd.clients.values()].filter((x) => x.client.readyCount === 100).length === 2, 'both B consumers ready')
+  const p = await RawConn.connect(t, nsqd.tcpAddress)
+  p.write(cmd.mpub(topic, ['1', '2', '3', '4', '5', '6']))
+  t.equal(await p.response(), 'OK')
+  const a = [await a1.message(), await a1.message()]
+  t.ok(await a1.quiet(100), 'RDY 2 with 2 in flight: nothing more')
+  a1.write(cmd.fin(a[0]!.id))
+  a.push(await a1.message())
+  t.same(a.map((m) => m.body.toString()), ['1', '2', '3'])
+  const chB = nsqd.getExistingTopic(topic)!.getExistingChannel('B')!
+  await until(() => chB.inFlight.size === 6, 'six in flight on B')
+  const bs = [...nsqd.clients.values()].filter((x) => x.client.channel === chB).map((x) => x.client)
+  const c1 = bs[0]!
+  t.equal(c1.inFlightCount, 3, 'round robin')
+  t.ok(c1.inFlightCount >= 1 && c1.inFlightCount <= 5, `shared: ${c1.inFlightCount} of 6 on one consumer`)
+})
+
+t.test('timeouts: an un-FINed message returns after msg timeout; TOUCH holds it', async (t) => {
+  const nsqd = await startNSQD(t, { msgTimeoutMs: 300 })
+  const topic = uniq()
+  const c = await RawConn.connect(t, nsqd.tcpAddress)
+  await c.subscribe(topic, 'ch', 1)
+  const p = await RawConn.connect(t, nsqd.tcpAddress)
+  await p.publish(topic, 'late')
+  const m = await c.message()
+  const t0 = Date.now()
+  const again = await c.message(3000)
+  t.equal(again.id, m.id)
+  t.equal(again.attempts, 2)
+  t.ok(Date.now() - t0 >= 250, 'not before the timeout')
+  const ch = nsqd.getExistingTopic(topic)!.getExistingChannel('ch')!
+  t.equal(ch.timeoutCount, 1)
+  t.equal(ch.requeueCount, 0, 'timeouts are not requeues')
+
+  // TOUCH every 100 ms for 900 ms: no redelivery
+  const end = Date.now() + 900
+  while (Date.now() < end) {
+    c.write(cmd.touch(again.id))
+    t.ok(await c.quiet(100))
+  }
+  c.write(cmd.fin(again.id))
+  t.ok(await c.quiet(400), 'FIN after TOUCH: gone for good')
+  t.equal(ch.timeoutCount, 1)
+})
+
+t.test('a vanished consumer\'s messages time out and go to another', async (t) => {
+  const nsqd = await startNSQD(t, { msgTimeoutMs: 200 })
+  const topic = uniq()
+  const a = await RawConn.connect(t, nsqd.tcpAddress)
+  await a.subscribe(topic, 'ch', 1)
+  const p = await RawConn.connect(t, nsqd.tcpAddress)
+  await p.publish(topic, 'orphan')
+  const m = await a.message()
+  a.socket.destroy()
+  const b = await RawConn.connect(t, nsqd.tcpAddress)
+  await b.subscribe(topic, 'ch', 1)
+  const got = await b.message(3000)
+  t.equal(got.id, m.id)
+  t.equal(got.attempts, 2)
+})
+
+t.test('deferred: REQ with delay and DPUB', async (t) => {
+  const nsqd = await startNSQD(t)
+  const topic = uniq()
+  const c = await RawConn.connect(t, nsqd.tcpAddress)
+  await c.subscribe(topic, 'ch', 10)
+  const p = await RawConn.connect(t, nsqd.tcpAddress)
+  p.write(cmd.dpub(topic, 300, 'deferred'))
+  t.equal(await p.response(), 'OK')
+  const ch = nsqd.getExistingTopic(topic)!.getExistingChannel('ch')!
+  t.equal(ch.deferred.size, 1)
+  t.equal(ch.depth, 0, 'deferred messages are not in depth')
+  const t0 = Date.now()
+  const m = await c.message()
+  t.ok(Date.now() - t0 >= 250, 'delivered after the delay')
+  t.equal(m.body.toString(), 'deferred')
+  c.write(cmd.req(m.id, 200))
+  await until(() => ch.deferred.size === 1, 'requeued into deferred')
+  const again = await c.message()
+  t.equal(again.attempts, 2)
+
+  p.write(cmd.dpub(topic, 3600001, 'x'))
+  t.equal(await p.error(), 'E_INVALID DPUB timeout 3600001 out of range 0-3600000')
+  await p.waitClosed()
+  const p2 = await RawConn.connect(t, nsqd.tcpAddress)
+  p2.write('DPUB ' + topic + ' -5\n')
+  t.equal(await p2.error(), 'E_INVALID DPUB could not parse timeout -5')
+})
+
+t.test('a topic with no channels buffers until the first channel; pause holds delivery', async (t) => {
+  const nsqd = await startNSQD(t)
+  const topic = uniq()
+  const p = await RawConn.connect(t, nsqd.tcpAddress)
+  p.write(cmd.mpub(topic, ['a', 'b', 'c']))
+  t.equal(await p.response(), 'OK')
+  t.equal(nsqd.getExistingTopic(topic)!.depth, 3)
+  const c = await RawConn.connect(t, nsqd.tcpAddress)
+  await c.subscribe(topic, 'ch', 10)
+  const got = [await c.message(), await c.message(), await c.message()].map((m) => m.body.toString())
+  t.same(got, ['a', 'b', 'c'])
+  const tp = nsqd.getExistingTopic(topic)!
+  const ch = tp.getExistingChannel('ch')!
+  nsqd.setPaused(tp, ch, true)
+  await p.publish(topic, 'held')
+  t.ok(await c.quiet(150), 'paused channel delivers nothing')
+  t.equal(ch.depth, 1)
+  nsqd.setPaused(tp, ch, false)
+  t.equal((await c.message()).body.toString(), 'held')
+})
+
+t.test('ephemeral channels go away with their last client', async (t) => {
+  const nsqd = await startNSQD(t)
+  const topic = uniq()
+  const c = await RawConn.connect(t, nsqd.tcpAddress)
+  await c.subscribe(topic, 'tail#ephemeral', 1)
+  t.ok(nsqd.getExistingTopic(topic)!.getExistingChannel('tail#ephemeral'))
+  c.socket.destroy()
+  await until(() => nsqd.getExistingTopic(topic)!.getExistingChannel('tail#ephemeral') === undefined, 'ephemeral channel deleted')
+  const et = uniq() + '#ephemeral'
+  const d = await RawConn.connect(t, nsqd.tcpAddress)
+  await d.subscribe(et, 'c#ephemeral', 1)
+  d.socket.destroy()
+  await until(() => nsqd.getExistingTopic(et) === undefined, 'ephemeral topic deleted with its last channel')
+})
+
+t.test('CLS: CLOSE_WAIT, RDY ignored, in-flight can still be FINed, second CLS fatal', async (t) => {
+  const nsqd = await startNSQD(t)
+  const topic = uniq()
+  const c = await RawConn.connect(t, nsqd.tcpAddress)
+  await c.subscribe(topic, 'ch', 1)
+  const p = await RawConn.connect(t, nsqd.tcpAddress)
+  await p.publish(topic, 'x')
+  const m = await c.message()
+  c.write(cmd.CLS)
+  t.equal(await c.response(), 'CLOSE_WAIT')
+  c.write(cmd.rdy(5))
+  c.write(cmd.fin(m.id))
+  t.ok(await c.quiet(100), 'RDY ignored, FIN accepted silently')
+  c.write(cmd.CLS)
+  t.equal(await c.error(), 'E_INVALID cannot CLS in current state')
+  await c.waitClosed()
+})
+
+t.test('heartbeats, and a silent client is closed after two intervals', async (t) => {
+  const nsqd = await startNSQD(t, { clientTimeoutMs: 400 })
+  const c = await RawConn.connect(t, nsqd.tcpAddress)
+  c.write(cmd.NOP)
+  const hb = await c.next(2000, false)
+  t.equal(hb.data.toString(), '_heartbeat_')
+  await c.waitClosed(3000)
+  t.pass('closed after missing heartbeats')
+  // heartbeats can be disabled, but then SUB is refused
+  const d = await RawConn.connect(t, nsqd.tcpAddress)
+  d.write(cmd.identify({ heartbeat_interval: -1 }))
+  t.equal(await d.response(), 'OK')
+  d.write(cmd.sub(uniq(), 'c'))
+  t.equal(await d.error(), 'E_INVALID cannot SUB with heartbeats disabled')
+})
+
+t.test('fatal errors: exact strings and the connection closes', async (t) => {
+  const nsqd = await startNSQD(t, { maxMsgSize: 100 })
+  const topic = uniq()
+  const id = '0123456789abcdef'
+  const cases: Array<[string | Buffer, string, boolean?]> = [
+    ['ASDF\n', 'E_INVALID invalid command ASDF'],
+    ['pub x\n', 'E_INVALID invalid command pub'],
+    ['SUB a\n', 'E_INVALID SUB insufficient number of parameters'],
+    ['SUB bad!topic c\n', 'E_BAD_TOPIC SUB topic name "bad!topic" is not valid'],
+    [`SUB ${topic} bad/chan\n`, 'E_BAD_CHANNEL SUB channel name "bad/chan" is not valid'],
+    ['RDY 1\n', 'E_INVALID cannot RDY in current state'],
+    [`FIN ${id}\n`, 'E_INVALID cannot FIN in current state'],
+    [`REQ ${id} 1\n`, 'E_INVALID cannot REQ in current state'],
+    [`TOUCH ${id}\n`, 'E_INVALID cannot TOUCH in current state'],
+    ['CLS\n', 'E_INVALID cannot CLS in current state'],
+    ['PUB\n', 'E_INVALID PUB insufficient number of parameters'],
+    ['PUB a*b\n', 'E_BAD_TOPIC PUB topic name "a*b" is not valid'],
+    [cmd.pub(topic, Buffer.alloc(101)), 'E_BAD_MESSAGE PUB message too big 101 > 100'],
+    ['MPUB\n', 'E_INVALID MPUB insufficient number of parameters'],
+    ['MPUB a*b\n', 'E_BAD_TOPIC E_BAD_TOPIC MPUB topic name "a*b" is not valid'],
+    [cmd.mpub(topic, ['ok', Buffer.alloc(101)]), 'E_BAD_MESSAGE MPUB message too big 101 > 100'],
+    ['DPUB t\n', 'E_INVALID DPUB insufficient number of parameters'],
+    ['DPUB t x\n', 'E_INVALID DPUB could not parse timeout x'],
+    ['AUTH x\n', 'E_INVALID AUTH invalid number of parameters'],
+    [cmd.auth('secret'), 'E_AUTH_DISABLED AUTH disabled'],
+    [Buffer.concat([Buffer.from('PUB t\n'), Buffer.from([0xff, 0xff, 0xff, 0xf0])]), 'E_BAD_MESSAGE PUB invalid message body size -16']
+  ]
+  for (const [input, want] of cases) {
+    const c = await RawConn.connect(t, nsqd.tcpAddress)
+    c.write(input)
+    t.equal(await c.error(), want)
+    await c.waitClosed()
+  }
+  const sub = async (): Promise<RawConn> => { const c = await RawConn.connect(t, nsqd.tcpAddress); await c.subscribe(topic, 'ch'); return c }
+  const subCases: Array<[string, string]> = [
+    ['RDY x\n', 'E_INVALID RDY could not parse count x'],
+    ['RDY 2501\n', 'E_INVALID RDY count 2501 out of range 0-2500'],
+    ['FIN\n', 'E_INVALID FIN insufficient number of params'],
+    ['FIN abc\n', 'E_INVALID invalid message ID'],
+    [`REQ ${id}\n`, 'E_INVALID REQ insufficient number of params'],
+    [`REQ ${id} -1\n`, 'E_INVALID REQ could not parse timeout -1'],
+    ['TOUCH\n', 'E_INVALID TOUCH insufficient number of params'],
+    [`SUB ${topic} ch\n`, 'E_INVALID cannot SUB in current state']
+  ]
+  for (const [input, want] of subCases) {
+    const c = await sub()
+    c.write(input)
+    t.equal(await c.error(), want)
+    await c.waitClosed()
+  }
+  // a message of exactly max size is fine, RDY with no count means 1
+  const ok = await sub()
+  ok.write('RDY\n')
+  const p = await RawConn.connect(t, nsqd.tcpAddress)
+  t.equal(await p.publish(topic, Buffer.alloc(100, 0x61)), 'OK')
+  t.equal((await ok.message()).body.length, 100)
+})
+
+t.test('garbage from many clients: each gets an error or a close, everyone else is served', async (t) => {
+  const nsqd = await startNSQD(t)
+  const topic = uniq()
+  const good = await RawConn.connect(t, nsqd.tcpAddress)
+  await good.subscribe(topic, 'ch', 1000)
+  let seed = 7
+  const rnd = (): number => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed }
+  const conns: RawConn[] = []
+  for (let i = 0; i < 60; i++) {
+    const c = await RawConn.connect(t, nsqd.tcpAddress, i % 5 === 0 ? null : undefined)
+    const len = 1 + (rnd() % 300)
+    const buf = Buffer.alloc(len)
+    for (let j = 0; j < len; j++) buf[j] = rnd() & 0xff
+    if (i % 4 === 1) buf.write('PUB ' + topic + '\n', 0)
+    if (i % 4 === 2) buf.write('MPUB ' + topic + '\n', 0)
+    if (i % 7 === 3) buf[buf.length - 1] = 0x0a
+    c.write(buf)
+    conns.push(c)
+  }
+  const p = await RawConn.connect(t, nsqd.tcpAddress)
+  for (let i = 0; i < 20; i++) t.equal(await p.publish(topic, `ok${i}`), 'OK')
+  const bodies = new Set<string>()
+  while (bodies.size < 20) {
+    const m = await good.message()
+    bodies.add(m.body.toString())
+    good.write(cmd.fin(m.id))
+  }
+  t.equal(bodies.size, 20, 'the well-behaved clients were served throughout')
+  for (const c of conns) c.socket.destroy()
+})
