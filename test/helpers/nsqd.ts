@@ -144,8 +144,8 @@ export class RawConn {
     return f.data.toString()
   }
 
-  async message (): Promise<DecodedMessage> {
-    const f = await this.next()
+  async message (timeoutMs = 3000): Promise<DecodedMessage> {
+    const f = await this.next(timeoutMs)
     if (f.type !== FRAME_TYPE_MESSAGE) throw new Error(`expected a message, got type ${f.type}: ${f.data.toString()}`)
     return decodeMessage(f.data)
   }
