@@ -47,6 +47,8 @@ export interface StoreOptions {
   maxChunkMessages?: number
   maxChunkBytes?: number
   readAheadMessages?: number
+  /** LevelDB's in-memory write buffer; bigger means fewer, larger compactions. */
+  writeBufferBytes?: number
   logger?: StoreLogger
   /** Replaces `db.batch()`; receives the default writer so it can delegate. */
   writeBatch?: (ops: StoreOp[], sync: boolean, write: WriteBatchFn) => Promise<void>
@@ -84,6 +86,8 @@ function newWaiter (): Waiter {
   promise.catch(noop)
   return { promise, resolve, reject }
 }
+
+const DEFAULT_WRITE_BUFFER_BYTES = 32 * 1024 * 1024
 
 const silentLogger: StoreLogger = { info: noop, warn: noop, error: noop }
 
@@ -133,7 +137,7 @@ export class Store {
   /** Opens (creating, or recovering a damaged store) and loads what the queues need to resume. */
   static async open (options: StoreOptions): Promise<Store> {
     const logger = options.logger ?? silentLogger
-    const db = await openLevel(options.path, logger)
+    const db = await openLevel(options.path, options.writeBufferBytes ?? DEFAULT_WRITE_BUFFER_BYTES, logger)
     const loaded = await loadState(db, logger)
     return new Store(db, options, loaded)
   }
@@ -320,9 +324,9 @@ export class Store {
   }
 }
 
-async function openLevel (location: string, logger: StoreLogger): Promise<Level<string, Buffer>> {
+async function openLevel (location: string, writeBufferSize: number, logger: StoreLogger): Promise<Level<string, Buffer>> {
   fs.mkdirSync(path.dirname(location), { recursive: true })
-  const make = (): Level<string, Buffer> => new Level<string, Buffer>(location, { keyEncoding: 'utf8', valueEncoding: 'buffer' })
+  const make = (): Level<string, Buffer> => new Level<string, Buffer>(location, { keyEncoding: 'utf8', valueEncoding: 'buffer', writeBufferSize })
   let db = make()
   try {
     await db.open()
