@@ -10,7 +10,8 @@
 // Indexes kept so that every operation the daemon performs is O(answer), not O(database):
 //   topics:   topic -> its "topic" registration
 //   channels: topic -> channel -> its "channel" registration
-//   byPeer:   peer id -> every registration it is in (for disconnect cleanup and /nodes)
+//   byPeer:   peer id -> every registration it is in (disconnect cleanup)
+//   peerTopicIdx: peer id -> topic -> producer entry (/nodes: topics with tombstones)
 
 export const CATEGORY = { CLIENT: 'client', TOPIC: 'topic', CHANNEL: 'channel' } as const
 export type Category = typeof CATEGORY[keyof typeof CATEGORY]
@@ -113,6 +114,8 @@ export class RegistrationDB {
   private readonly topicRegs = new Map<string, Registration>()
   private readonly channelRegs = new Map<string, Map<string, Registration>>()
   private readonly byPeer = new Map<string, Set<Registration>>()
+  /** peer id -> topic -> its producer entry there (the /nodes topics and tombstones). */
+  private readonly peerTopicIdx = new Map<string, Map<string, Producer>>()
 
   /** Finds one registration, or undefined. */
   get (category: Category, key: string, subkey: string): Registration | undefined {
@@ -150,7 +153,16 @@ export class RegistrationDB {
   addProducer (category: Category, key: string, subkey: string, peer: PeerInfo): boolean {
     const reg = this.addRegistration(category, key, subkey)
     if (reg.producers.has(peer.id)) return false
-    reg.producers.set(peer.id, { peer, tombstoned: false, tombstonedAtMs: 0 })
+    const producer: Producer = { peer, tombstoned: false, tombstonedAtMs: 0 }
+    reg.producers.set(peer.id, producer)
+    if (category === CATEGORY.TOPIC) {
+      let topics = this.peerTopicIdx.get(peer.id)
+      if (topics === undefined) {
+        topics = new Map()
+        this.peerTopicIdx.set(peer.id, topics)
+      }
+      topics.set(key, producer)
+    }
     let regs = this.byPeer.get(peer.id)
     if (regs === undefined) {
       regs = new Set()
@@ -196,6 +208,7 @@ export class RegistrationDB {
     const regs = this.byPeer.get(peerId)
     if (regs === undefined) return 0
     this.byPeer.delete(peerId)
+    this.peerTopicIdx.delete(peerId)
     for (const reg of regs) reg.producers.delete(peerId)
     return regs.size
   }
@@ -208,11 +221,8 @@ export class RegistrationDB {
 
   /** Topic names `peerId` is registered for (its "topic" registrations). */
   topicsOf (peerId: string): string[] {
-    const out: string[] = []
-    const regs = this.byPeer.get(peerId)
-    if (regs === undefined) return out
-    for (const reg of regs) if (reg.category === CATEGORY.TOPIC) out.push(reg.key)
-    return out
+    const topics = this.peerTopicIdx.get(peerId)
+    return topics === undefined ? [] : [...topics.keys()]
   }
 
   hasTopic (topic: string): boolean {
@@ -271,12 +281,10 @@ export class RegistrationDB {
   peerTopics (peerId: string, nowMs: number, tombstoneLifetimeMs: number): { topics: string[], tombstones: boolean[] } {
     const topics: string[] = []
     const tombstones: boolean[] = []
-    const regs = this.byPeer.get(peerId)
-    if (regs !== undefined) {
-      for (const reg of regs) {
-        if (reg.category !== CATEGORY.TOPIC) continue
-        const p = reg.producers.get(peerId) as Producer
-        topics.push(reg.key)
+    const idx = this.peerTopicIdx.get(peerId)
+    if (idx !== undefined) {
+      for (const [topic, p] of idx) {
+        topics.push(topic)
         tombstones.push(isTombstoned(p, nowMs, tombstoneLifetimeMs))
       }
     }
@@ -305,6 +313,13 @@ export class RegistrationDB {
   }
 
   private unindex (peerId: string, reg: Registration): void {
+    if (reg.category === CATEGORY.TOPIC) {
+      const topics = this.peerTopicIdx.get(peerId)
+      if (topics !== undefined) {
+        topics.delete(reg.key)
+        if (topics.size === 0) this.peerTopicIdx.delete(peerId)
+      }
+    }
     const regs = this.byPeer.get(peerId)
     if (regs === undefined) return
     regs.delete(reg)
