@@ -300,3 +300,19 @@ t.test('start-up validation and port conflicts', async (t) => {
   const clash = new NSQLookupd({ tcpAddress: '127.0.0.1:0', httpAddress: `127.0.0.1:${l.httpAddress.port}`, logger: createCapturingLogger() })
   await t.rejects(clash.start(), /EADDRINUSE/)
 })
+
+t.test('main: flags, the start-up line, SIGTERM', async (t) => {
+  const { spawn } = await import('node:child_process')
+  const child = spawn(process.execPath, ['--import', 'tsx', 'lookupd/main.ts', '-tcp-address', '127.0.0.1:0', '--http-address=127.0.0.1:0', '--log-level', 'warn', '--tombstone-lifetime', '1m30s'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL') })
+  let out = ''
+  child.stdout.on('data', (d) => { out += d })
+  await until(() => out.includes('\n'), 'start-up line', 15_000)
+  const m = /^nsqlookupd listening tcp=127\.0\.0\.1:(\d+) http=127\.0\.0\.1:(\d+)\n$/.exec(out)
+  t.ok(m, `start-up line: ${JSON.stringify(out)}`)
+  const res = await fetch(`http://127.0.0.1:${m?.[2] ?? 0}/info`)
+  t.equal(await res.text(), '{"version":"1.3.0"}')
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  child.kill('SIGTERM')
+  t.equal(await exited, 0, 'clean exit on SIGTERM')
+})
