@@ -8,6 +8,8 @@ import net from 'node:net'
 import { NSQLookupd } from '../../lookupd/nsqlookupd.js'
 import type { Options } from '../../lookupd/options.js'
 import { createCapturingLogger } from '../../lookupd/logger.js'
+import { HTTP_ERRORS } from '../../lookupd/http/errors.js'
+import fs from 'node:fs'
 
 const V1 = 'nsq; version=1.0'
 const JSON_CT = 'application/json; charset=utf-8'
@@ -315,4 +317,11 @@ t.test('main: flags, the start-up line, SIGTERM', async (t) => {
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
   child.kill('SIGTERM')
   t.equal(await exited, 0, 'clean exit on SIGTERM')
+})
+
+t.test('every HTTP error token is documented in lookupd/README.md', async (t) => {
+  const doc = fs.readFileSync(new URL('../../lookupd/README.md', import.meta.url), 'utf8')
+  for (const [token, status] of Object.entries(HTTP_ERRORS)) {
+    t.match(doc, new RegExp(`\\| \`${token}\` \\| ${status} \\|`), token)
+  }
 })
