@@ -7,11 +7,15 @@ import type { Channel } from './core/channel.js'
 import type { BackendQueue } from './store/backend-queue.js'
 import { DummyBackendQueue } from './store/backend-queue.js'
 import { MemoryBackendQueue } from './store/memory-backend-queue.js'
+import { NodeStore, isJournaling, type NodeStoreOptions } from './store/node-store.js'
 import { defaultOptions, validateOptions, type Options } from './options.js'
 import { createLogger, type Logger } from './logger.js'
 import { handleConnection, listen, type TcpHost } from './tcp/server.js'
 import type { ProtocolV2 } from './tcp/protocol-v2.js'
 import type { ClientV2 } from './tcp/client-v2.js'
+import { HttpServer } from './http/server.js'
+import { E2eLatency } from './e2e-latency.js'
+import { StatsdPusher } from './statsd.js'
 
 export type ChangeKind = 'topic-created' | 'topic-deleted' | 'channel-created' | 'channel-deleted' | 'paused' | 'unpaused'
 export type ChangeListener = (kind: ChangeKind, topic: Topic, channel: Channel | null) => void
@@ -39,12 +43,22 @@ export class NSQD implements TcpHost, TopicContext {
   backendFactory: ((queueName: string) => BackendQueue) | null = null
   /** Optional: end-to-end latency sink (stats). */
   latencySink: ((channel: Channel, latencyNs: number) => void) | null = null
+  /** End-to-end latency quantiles per channel (/stats, statsd, /metrics). */
+  readonly e2e: E2eLatency
+  private http: HttpServer | null = null
+  private statsd: StatsdPusher | null = null
+  /** The node's LevelDB (nsqd/store), open between start() and close(). */
+  store: NodeStore | null = null
+  /** Tests: store hooks (write-failure injection). */
+  storeOptions: NodeStoreOptions = {}
 
   constructor (options: Partial<Options> = {}) {
     this.opts = { ...defaultOptions(), ...options }
     validateOptions(this.opts)
     this.logger = this.opts.logger ?? createLogger(this.opts.logPrefix, this.opts.logLevel)
     this.tcpServer = net.createServer((socket) => { handleConnection(this, socket) })
+    this.e2e = new E2eLatency(this.opts.e2eProcessingLatencyPercentiles, this.opts.e2eProcessingLatencyWindowTimeMs)
+    if (this.e2e.enabled) this.latencySink = (channel, latencyNs) => { this.e2e.record(channel, latencyNs) }
   }
 
   get options (): Options {
@@ -62,13 +76,28 @@ export class NSQD implements TcpHost, TopicContext {
     return this.tcpAddr
   }
 
+  /** The HTTP address actually bound ("host:port"); '' when --http-address is empty. */
+  get httpAddress (): string {
+    return this.http === null ? '' : this.http.address
+  }
+
   get isExiting (): boolean {
     return this.exiting
   }
 
   async start (): Promise<void> {
+    // the store locks --data-path and restores topics, channels and paused flags before listening
+    this.store = await NodeStore.open(this, this.storeOptions)
     this.tcpAddr = await listen(this.tcpServer, this.opts.tcpAddress)
     this.logger.info(`TCP: listening on ${this.tcpAddr}`)
+    if (this.opts.httpAddress !== '') {
+      this.http = new HttpServer(this)
+      this.logger.info(`HTTP: listening on ${await this.http.listen(this.opts.httpAddress)}`)
+    }
+    if (this.opts.statsdAddress !== '') {
+      this.statsd = new StatsdPusher(this)
+      this.statsd.start()
+    }
     this.scanTimer = setInterval(() => { this.queueScan(Date.now()) }, this.opts.queueScanIntervalMs)
     this.scanTimer.unref()
   }
@@ -177,6 +206,14 @@ export class NSQD implements TcpHost, TopicContext {
     if (this.latencySink !== null) this.latencySink(channel, latencyNs)
   }
 
+  /**
+   * Durable mode: resolves once everything published so far is synced to disk (a publish is
+   * acknowledged only then); null when acknowledgements need not wait.
+   */
+  whenDurable (): Promise<void> | null {
+    return this.store !== null && this.store.durable ? this.store.whenDurable() : null
+  }
+
   backendPutFailed (queueName: string): void {
     this.healthError = `failed to write to backend ${queueName}`
     this.logger.error(`DISKQUEUE(${queueName}): write failed`)
@@ -228,6 +265,8 @@ export class NSQD implements TcpHost, TopicContext {
     if (this.exiting) return
     this.exiting = true
     if (this.scanTimer !== null) clearInterval(this.scanTimer)
+    if (this.statsd !== null) this.statsd.stop()
+    if (this.http !== null) await this.http.close().catch(() => {})
     const closed = new Promise<void>((resolve) => { this.tcpServer.close(() => { resolve() }) })
     for (const p of [...this.clients.values()]) p.client.close()
     await closed.catch(() => {})
@@ -237,15 +276,19 @@ export class NSQD implements TcpHost, TopicContext {
         ch.exiting = true
         const held = ch.takeAllForShutdown()
         if (!ch.ephemeral) {
-          for (const m of held.queued) ch.backend.put(m)
-          for (const m of held.inFlight) ch.backend.put(m)
-          for (const m of held.deferred) ch.backend.put(m)
+          const b = ch.backend
+          for (const m of held.queued) b.put(m)
+          // in flight: back into the queue (and out of the durable journal, in the same batch)
+          for (const m of held.inFlight) { if (isJournaling(b)) b.markDone(m); b.put(m) }
+          // deferred: kept with their due time when the backend can store it
+          for (const m of held.deferred) { if (isJournaling(b)) b.putDeferred(m, m.pri); else b.put(m) }
         }
         await ch.backend.close()
       }
       if (!t.ephemeral) for (const m of t.memQueue.drain()) t.backend.put(m)
       await t.backend.close()
     }
+    if (this.store !== null) await this.store.close()
     this.logger.info('NSQ: bye')
   }
 }
