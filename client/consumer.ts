@@ -53,6 +53,8 @@ export interface ConsumerOptions<T = Buffer> extends ConnectionOptions {
   rdyRedistributeIntervalMs: number
   lowRdyIdleTimeoutMs: number
   lowRdyTimeoutMs: number
+  /** A lowered RDY keeps counting against max-in-flight this long (messages may be in transit). */
+  rdySettleMs: number
   /** FIN a message when the handler returns without responding. */
   autoFinish: boolean
   /** TOUCH messages still being handled at half their timeout. */
@@ -93,6 +95,7 @@ export function defaultConsumerOptions<T = Buffer> (): ConsumerOptions<T> {
     rdyRedistributeIntervalMs: 5000,
     lowRdyIdleTimeoutMs: 10_000,
     lowRdyTimeoutMs: 30_000,
+    rdySettleMs: 200,
     autoFinish: true,
     autoTouch: false,
     decode: 'raw',
@@ -115,6 +118,8 @@ class ConsumerConn<T> implements RdyConn, MessageOwner {
   maxRdy = 2500
   lastMsgAtMs = 0
   rdyChangedAtMs = 0
+  prevRdy = 0
+  settleUntilMs = 0
   /** CLS sent. */
   closing = false
 
@@ -194,6 +199,7 @@ export class Consumer<T = Buffer> extends EventEmitter {
   private backoffTimer: NodeJS.Timeout | null = null
   private touchTimer: NodeJS.Timeout | null = null
   private rebalanceScheduled = false
+  private settleTimer: NodeJS.Timeout | null = null
   private readonly touching = new Set<Message<T>>()
   // async iteration
   private readonly queue = new Fifo<Message<T>>()
@@ -217,6 +223,7 @@ export class Consumer<T = Buffer> extends EventEmitter {
       maxInFlight: o.maxInFlight,
       lowRdyIdleTimeoutMs: o.lowRdyIdleTimeoutMs,
       lowRdyTimeoutMs: o.lowRdyTimeoutMs,
+      settleMs: o.rdySettleMs,
       backoff: { backoffMultiplierMs: o.backoffMultiplierMs, maxBackoffMs: o.maxBackoffMs, backoffStrategy: o.backoffStrategy },
       sendRdy: (cc, n) => { if (!cc.closing) cc.conn.command('RDY ' + n) }
     })
@@ -237,7 +244,10 @@ export class Consumer<T = Buffer> extends EventEmitter {
     if (this.started) return
     this.started = true
     const o = this.options
-    this.redistributeTimer = setInterval(() => { this.rdyc.tick(Date.now()) }, o.rdyRedistributeIntervalMs)
+    this.redistributeTimer = setInterval(() => {
+      this.rdyc.tick(Date.now())
+      this.armSettleTimer()
+    }, o.rdyRedistributeIntervalMs)
     this.redistributeTimer.unref()
     const dials: Array<Promise<boolean>> = []
     for (const addr of o.nsqdTcpAddresses) {
@@ -287,6 +297,7 @@ export class Consumer<T = Buffer> extends EventEmitter {
         cc = new ConsumerConn<T>(this, conn)
         node.cc = cc
         this.rdyc.add(cc, Date.now())
+        this.armSettleTimer()
         if (o.autoTouch) this.startTouchTimer(conn.identity?.msgTimeoutMs ?? 60_000)
         o.logger.info(`CONSUMER(${this.topic}/${this.channel}): connected to ${node.address}`)
         this.emit('connected', node.address)
@@ -303,6 +314,7 @@ export class Consumer<T = Buffer> extends EventEmitter {
     if (node.cc !== cc) return
     node.cc = null
     this.rdyc.remove(cc, Date.now())
+    this.armSettleTimer()
     this.emit('disconnected', node.address, err)
     if (this.closing) {
       this.checkDrained()
@@ -529,6 +541,7 @@ export class Consumer<T = Buffer> extends EventEmitter {
     this.backoffTimer = setTimeout(() => {
       this.backoffTimer = null
       this.rdyc.onBackoffTimer(Date.now())
+      this.armSettleTimer()
     }, waitMs)
     this.backoffTimer.unref()
   }
@@ -539,7 +552,19 @@ export class Consumer<T = Buffer> extends EventEmitter {
     process.nextTick(() => {
       this.rebalanceScheduled = false
       if (this.rdyc.needsRebalance) this.rdyc.rebalance(Date.now())
+      this.armSettleTimer()
     })
+  }
+
+  /** A raise still blocked (budget settling after a decrease): try again once it has settled. */
+  private armSettleTimer (): void {
+    if (!this.rdyc.needsRebalance || this.settleTimer !== null || this.closing) return
+    this.settleTimer = setTimeout(() => {
+      this.settleTimer = null
+      if (this.rdyc.needsRebalance) this.rdyc.rebalance(Date.now())
+      this.armSettleTimer()
+    }, this.options.rdySettleMs + 1)
+    this.settleTimer.unref()
   }
 
   private startTouchTimer (msgTimeoutMs: number): void {
@@ -565,14 +590,17 @@ export class Consumer<T = Buffer> extends EventEmitter {
   /** Stops delivery everywhere (RDY 0) until resume(). */
   pause (): void {
     this.rdyc.pause(Date.now())
+    this.armSettleTimer()
   }
 
   resume (): void {
     this.rdyc.resume(Date.now())
+    this.armSettleTimer()
   }
 
   setMaxInFlight (n: number): void {
     this.rdyc.setMaxInFlight(n, Date.now())
+    this.armSettleTimer()
   }
 
   /** go-nsq IsStarved: some connection has ≥ 85 % of its RDY in flight (batching consumers flush). */
@@ -666,7 +694,8 @@ export class Consumer<T = Buffer> extends EventEmitter {
   }
 
   private async doClose (): Promise<void> {
-    for (const t of [this.pollTimer, this.pollSoonTimer, this.backoffTimer]) if (t !== null) clearTimeout(t)
+    for (const t of [this.pollTimer, this.pollSoonTimer, this.backoffTimer, this.settleTimer]) if (t !== null) clearTimeout(t)
+    this.settleTimer = null
     if (this.redistributeTimer !== null) clearInterval(this.redistributeTimer)
     if (this.touchTimer !== null) clearInterval(this.touchTimer)
     this.pollTimer = this.pollSoonTimer = this.backoffTimer = this.redistributeTimer = this.touchTimer = null

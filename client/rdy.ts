@@ -7,6 +7,8 @@
 // - Backoff (go-nsq semantics): a failure raises the level and sends RDY 0 everywhere for the
 //   backoff duration; then one connection gets RDY 1 to test the waters; each success lowers the
 //   level; at 0 every connection gets its normal share back. Results during the wait are ignored.
+// - After a connection's RDY is lowered, nsqd may already have sent messages under the old value;
+//   its old RDY keeps counting against the budget for settleMs (about a round trip, generously).
 
 import { backoffDurationMs, nextBackoffLevel } from './backoff.js'
 import type { BackoffOptions } from './backoff.js'
@@ -19,6 +21,9 @@ export interface RdyConn {
   maxRdy: number
   lastMsgAtMs: number
   rdyChangedAtMs: number
+  /** RDY before the last decrease, counted until settleUntilMs (messages may be on the wire). */
+  prevRdy: number
+  settleUntilMs: number
 }
 
 export const RDY_MODE = {
@@ -34,6 +39,8 @@ export interface RdyControllerOptions<C> {
   maxInFlight: number
   lowRdyIdleTimeoutMs: number
   lowRdyTimeoutMs: number
+  /** How long a lowered RDY still counts (messages sent under it may be in transit). */
+  settleMs: number
   backoff: BackoffOptions
   sendRdy: (conn: C, count: number) => void
   random?: () => number
@@ -59,6 +66,8 @@ export class RdyController<C extends RdyConn> {
   add (c: C, nowMs: number): void {
     c.rdy = 0
     c.rdyChangedAtMs = 0
+    c.prevRdy = 0
+    c.settleUntilMs = 0
     this.conns.push(c)
     this.rebalance(nowMs)
   }
@@ -224,24 +233,34 @@ export class RdyController<C extends RdyConn> {
       if (c.rdy > t[i]!) this.set(c, t[i]!, nowMs)
     }
     let used = 0
-    for (const c of conns) used += Math.max(c.rdy, c.inFlight)
+    for (const c of conns) used += this.usage(c, nowMs)
     for (let i = 0; i < conns.length; i++) {
       const c = conns[i]!
       const want = t[i]!
       if (c.rdy >= want) continue
-      const own = Math.max(c.rdy, c.inFlight)
+      const own = this.usage(c, nowMs)
       const allowed = this.maxInFlight - (used - own)
       const next = Math.min(want, Math.max(c.rdy, allowed))
       if (next < want) this.needsRebalance = true
       if (next > c.rdy) {
-        used += Math.max(next, c.inFlight) - own
+        used += Math.max(next, own) - own
         this.set(c, next, nowMs)
       }
     }
   }
 
+  /** What a connection may hold: its RDY, its in-flight count, or a lowered RDY still settling. */
+  private usage (c: C, nowMs: number): number {
+    const u = c.rdy > c.inFlight ? c.rdy : c.inFlight
+    return nowMs < c.settleUntilMs && c.prevRdy > u ? c.prevRdy : u
+  }
+
   private set (c: C, n: number, nowMs: number): void {
     if (c.rdy === n) return
+    if (n < c.rdy) {
+      c.prevRdy = nowMs < c.settleUntilMs ? Math.max(c.prevRdy, c.rdy) : c.rdy
+      c.settleUntilMs = nowMs + this.o.settleMs
+    }
     c.rdy = n
     c.rdyChangedAtMs = nowMs
     this.o.sendRdy(c, n)

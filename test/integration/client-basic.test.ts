@@ -3,6 +3,7 @@
 // requeue/backoff, max attempts, decode failures, graceful close.
 
 import t from 'tap'
+import type { Test } from 'tap'
 import { startNSQD, uniq, until } from '../helpers/nsqd.js'
 import { Producer, Consumer, ProtocolError, NsqClientError, silentLogger } from '../../client/index.js'
 import type { Message } from '../../client/index.js'
@@ -11,13 +12,13 @@ import type { Transport } from '../../client/transport.js'
 
 const quiet = { logger: silentLogger }
 
-function consumer<T = Buffer> (t: Tap.Test, opts: ConstructorParameters<typeof Consumer<T>>[0]): Consumer<T> {
+function consumer<T = Buffer> (t: Test, opts: ConstructorParameters<typeof Consumer<T>>[0]): Consumer<T> {
   const c = new Consumer<T>({ ...quiet, ...opts })
   t.teardown(() => c.close())
   return c
 }
 
-function producer (t: Tap.Test, addrs: string | string[], opts: ConstructorParameters<typeof Producer>[1] = {}): Producer {
+function producer (t: Test, addrs: string | string[], opts: ConstructorParameters<typeof Producer>[1] = {}): Producer {
   const p = new Producer(addrs, { ...quiet, ...opts })
   t.teardown(() => p.close())
   return p

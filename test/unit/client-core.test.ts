@@ -25,14 +25,15 @@ import { silentLogger } from '../../client/logger.js'
 interface FakeConn extends RdyConn { name: string }
 
 function conn (name: string, maxRdy = 2500): FakeConn {
-  return { name, rdy: 0, inFlight: 0, maxRdy, lastMsgAtMs: 0, rdyChangedAtMs: 0 }
+  return { name, rdy: 0, inFlight: 0, maxRdy, lastMsgAtMs: 0, rdyChangedAtMs: 0, prevRdy: 0, settleUntilMs: 0 }
 }
 
-function controller (maxInFlight: number, sent: string[], extra: { maxBackoffMs?: number } = {}) {
+function controller (maxInFlight: number, sent: string[], extra: { maxBackoffMs?: number, settleMs?: number } = {}) {
   return new RdyController<FakeConn>({
     maxInFlight,
     lowRdyIdleTimeoutMs: 100,
     lowRdyTimeoutMs: 1000,
+    settleMs: extra.settleMs ?? 0,
     backoff: { backoffMultiplierMs: 10, maxBackoffMs: extra.maxBackoffMs ?? 100, backoffStrategy: 'exponential' },
     sendRdy: (c, n) => { sent.push(`${c.name}=${n}`) },
     random: () => 0
@@ -65,6 +66,16 @@ t.test('RDY: max-in-flight spread over connections, never exceeded', async (t) =
   t.equal(total([a, b, c]), 10)
   r.remove(a, 5)
   t.same([b.rdy, c.rdy], [5, 5])
+  // a lowered RDY keeps counting while messages sent under it may still be on the wire
+  const s = controller(4, [], { settleMs: 100 })
+  const x = conn('x'); const y = conn('y')
+  s.add(x, 1000)
+  s.add(y, 1001)
+  t.same([x.rdy, y.rdy], [2, 0], 'x lowered to 2, its old 4 still settling')
+  s.rebalance(1050)
+  t.equal(y.rdy, 0)
+  s.rebalance(1101)
+  t.same([x.rdy, y.rdy], [2, 2], 'settled')
   const capped = conn('d', 2)
   const r2 = controller(10, [])
   r2.add(capped, 1)

@@ -1,0 +1,142 @@
+// The consumer across several nsqds: RDY redistribution when there are more connections than
+// max-in-flight, an nsqd killed and restarted mid-consume, discovery through lookupd (a scripted
+// lookupd here, to control answers: new producers, gone producers, garbage, timeouts).
+
+import t from 'tap'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { startNSQD, tmpDir, uniq, until } from '../helpers/nsqd.js'
+import { Producer, Consumer, silentLogger } from '../../client/index.js'
+
+const quiet = { logger: silentLogger }
+
+t.test('5 nsqd, maxInFlight 2: every nsqd drained', async (t) => {
+  const topic = uniq()
+  const nodes = await Promise.all(Array.from({ length: 5 }, () => startNSQD(t)))
+  const per = 40
+  for (const n of nodes) {
+    const p = new Producer(n.tcpAddress, quiet)
+    await p.publishMany(topic, Array.from({ length: per }, (_, i) => `${n.tcpAddress}/${i}`))
+    await p.close()
+  }
+  const seen = new Set<string>()
+  let maxConcurrent = 0
+  let concurrent = 0
+  const c = new Consumer({
+    ...quiet,
+    topic,
+    channel: 'drain',
+    nsqdTcpAddresses: nodes.map((n) => n.tcpAddress),
+    maxInFlight: 2,
+    rdyRedistributeIntervalMs: 20,
+    lowRdyIdleTimeoutMs: 40,
+    lowRdyTimeoutMs: 100
+  })
+  t.teardown(() => c.close())
+  c.handle(async (m) => {
+    concurrent++
+    maxConcurrent = Math.max(maxConcurrent, concurrent)
+    seen.add(m.text())
+    await new Promise((resolve) => setImmediate(resolve))
+    concurrent--
+  })
+  await c.connect()
+  t.equal(c.connectedAddresses.length, 5)
+  await until(() => seen.size === per * 5, `all ${per * 5} messages (have ${seen.size})`, 15000)
+  t.ok(maxConcurrent <= 2, `never more than maxInFlight in flight (${maxConcurrent})`)
+  for (const n of nodes) {
+    const ch = n.topics.get(topic)?.channels.get('drain')
+    t.equal(ch?.depth, 0, `${n.tcpAddress} drained`)
+  }
+})
+
+t.test('nsqd killed and restarted mid-consume: every message received at least once', async (t) => {
+  const topic = uniq()
+  const dataPath = tmpDir(t)
+  const n1 = await startNSQD(t, { dataPath })
+  const addr = n1.tcpAddress
+  const p = new Producer(addr, { ...quiet, reconnectMinMs: 20, retries: 50 })
+  t.teardown(() => p.close())
+  const before = Array.from({ length: 200 }, (_, i) => `a${i}`)
+  await p.publishMany(topic, before)
+  const seen = new Set<string>()
+  const c = new Consumer({ ...quiet, topic, channel: 'ch', nsqdTcpAddresses: [addr], maxInFlight: 5, reconnectMinMs: 20, reconnectMaxMs: 100 })
+  t.teardown(() => c.close())
+  let disconnects = 0
+  c.on('disconnected', () => { disconnects++ })
+  c.on('error', () => {})
+  c.handle(async (m) => {
+    await new Promise((resolve) => setTimeout(resolve, 1))
+    seen.add(m.text())
+  })
+  await c.connect()
+  await until(() => seen.size >= 50, 'consuming', 5000)
+  await n1.close()
+  await until(() => disconnects === 1, 'consumer saw the loss')
+  const n2 = await startNSQD(t, { dataPath, tcpAddress: addr })
+  t.equal(n2.tcpAddress, addr)
+  const after = Array.from({ length: 100 }, (_, i) => `b${i}`)
+  await Promise.all(after.map((b) => p.publish(topic, b)))
+  await until(() => after.every((b) => seen.has(b)), 'messages published after the restart', 10000)
+  const lost = before.filter((b) => !seen.has(b))
+  await until(() => before.every((b) => seen.has(b)), `messages queued before the kill (${lost.length} missing)`, 10000)
+  t.pass(`all ${seen.size} messages received`)
+})
+
+t.test('lookupd discovery: new producers connected, gone ones dropped, garbage and timeouts survived', async (t) => {
+  const topic = uniq()
+  const nodes = await Promise.all(Array.from({ length: 3 }, () => startNSQD(t)))
+  const peer = (addr: string) => {
+    const [host, port] = [addr.slice(0, addr.lastIndexOf(':')), Number(addr.slice(addr.lastIndexOf(':') + 1))]
+    return { remote_address: 'x', hostname: 'h', broadcast_address: host, tcp_port: port, http_port: 1, version: '1.3.0' }
+  }
+  let mode: 'one' | 'two' | 'garbage' | 'slow' | 'third' = 'one'
+  let polls = 0
+  const server = http.createServer((req, res) => {
+    polls++
+    if (!req.url?.startsWith('/lookup?topic=')) { res.statusCode = 404; res.end(); return }
+    res.setHeader('X-NSQ-Content-Type', 'nsq; version=1.0')
+    if (mode === 'garbage') { res.end(polls % 2 === 0 ? '{"producers": "nope"}' : '<html>'); return }
+    if (mode === 'slow') return
+    const list = mode === 'one' ? [nodes[0]!] : mode === 'two' ? [nodes[0]!, nodes[1]!] : [nodes[2]!]
+    res.end(JSON.stringify({ channels: [], producers: list.map((n) => peer(n.tcpAddress)) }))
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { server.closeAllConnections(); server.close() })
+  const lookupd = `127.0.0.1:${(server.address() as AddressInfo).port}`
+  const seen = new Set<string>()
+  const errors: string[] = []
+  const c = new Consumer({
+    ...quiet,
+    topic,
+    channel: 'ch',
+    lookupdHttpAddresses: [lookupd],
+    lookupdPollIntervalMs: 40,
+    lookupdPollJitter: 0,
+    lookupdTimeoutMs: 100,
+    maxInFlight: 10,
+    closeUnlisted: true
+  })
+  t.teardown(() => c.close())
+  c.on('error', (e) => { errors.push(e.message) })
+  c.handle((m) => { seen.add(m.text()) })
+  await c.connect()
+  t.same(c.connectedAddresses, [nodes[0]!.tcpAddress], 'first poll: one producer')
+  mode = 'two'
+  await until(() => c.connectedAddresses.length === 2, 'second producer connected')
+  mode = 'garbage'
+  const p0 = polls
+  await until(() => polls > p0 + 1 && errors.some((e) => e.includes('no producers array')) && errors.some((e) => e.includes('invalid JSON')), 'garbage reported')
+  mode = 'slow'
+  await until(() => errors.some((e) => e.includes('timed out after 100ms')), 'timeout reported')
+  t.equal(c.connectedAddresses.length, 2, 'failed polls keep the connections')
+  mode = 'third'
+  await until(() => c.connectedAddresses.length === 1 && c.connectedAddresses[0] === nodes[2]!.tcpAddress, 'moved to the third; gone ones dropped', 5000)
+  for (const [i, n] of nodes.entries()) {
+    const p = new Producer(n.tcpAddress, quiet)
+    await p.publish(topic, `from${i}`)
+    await p.close()
+  }
+  await until(() => seen.has('from2'), 'consumes from the listed nsqd')
+  t.notOk(seen.has('from0'), 'not connected to a dropped nsqd')
+})
