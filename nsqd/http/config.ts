@@ -1,0 +1,88 @@
+// GET /config/:opt and PUT /config/:opt (nsqd-http.md §5). Options are named by their config-file
+// key (flag name with '-' → '_', or the flag's explicit config key). Durations answer as integer
+// nanoseconds, log_level as NSQ's integer (1 = debug … 5 = fatal), lists as arrays. Only
+// nsqlookupd_tcp_addresses and log_level can be changed, through NSQD.swapOptions.
+
+import type { FastifyInstance } from 'fastify'
+import { FLAG_BINDINGS, type Options } from '../options.js'
+import { LOG_LEVELS, parseLogLevel } from '../logger.js'
+import { HttpApiError } from './errors.js'
+import { readLimited } from './body.js'
+import { sendJson, type RouteOptions, type RouteSpec } from './respond.js'
+
+export const CONFIG_ROUTES: readonly RouteSpec[] = [
+  { method: 'GET', url: '/config/:opt' },
+  { method: 'PUT', url: '/config/:opt' }
+]
+
+/** Go's crypto/tls version numbers, which is what nsqd reports for tls_min_version. */
+const TLS_VERSIONS: Record<string, number> = { 'tls1.0': 0x0301, 'tls1.1': 0x0302, 'tls1.2': 0x0303, 'tls1.3': 0x0304 }
+
+type Getter = (o: Options) => unknown
+
+/** config name → how to read its value; built once from the flag table. */
+const CONFIG_GETTERS: ReadonlyMap<string, Getter> = (() => {
+  const m = new Map<string, Getter>()
+  for (const { spec, key } of FLAG_BINDINGS) {
+    const name = spec.configKey ?? spec.name.replace(/-/g, '_')
+    if (key === null) {
+      if (name === 'tls_required') m.set(name, (o) => o.tlsRequired)
+      else if (name === 'verbose') m.set(name, () => false)
+      continue
+    }
+    if (key === 'logLevel') m.set(name, (o) => (LOG_LEVELS as Record<string, number>)[o.logLevel.toLowerCase()]! + 1)
+    else if (key === 'tlsMinVersion') m.set(name, (o) => TLS_VERSIONS[o.tlsMinVersion.toLowerCase()] ?? 0)
+    else if (spec.kind === 'duration') m.set(name, (o) => Math.round((o[key] as number) * 1e6))
+    else m.set(name, (o) => o[key])
+  }
+  return m
+})()
+
+export function configValue (o: Options, name: string): unknown {
+  const get = CONFIG_GETTERS.get(name)
+  if (get === undefined) throw new HttpApiError(400, 'INVALID_OPTION')
+  return get(o)
+}
+
+/** The new Options for a PUT, or throws INVALID_VALUE / INVALID_OPTION. */
+export function applyConfigPut (o: Options, name: string, body: string): Options {
+  switch (name) {
+    case 'nsqlookupd_tcp_addresses': {
+      let v: unknown
+      try {
+        v = JSON.parse(body)
+      } catch {
+        throw new HttpApiError(400, 'INVALID_VALUE')
+      }
+      if (v === null) v = []
+      if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new HttpApiError(400, 'INVALID_VALUE')
+      return { ...o, lookupdTcpAddresses: v as string[] }
+    }
+    case 'log_level': {
+      const level = body.toLowerCase()
+      try {
+        parseLogLevel(level)
+      } catch {
+        throw new HttpApiError(400, 'INVALID_VALUE')
+      }
+      return { ...o, logLevel: level }
+    }
+    default:
+      throw new HttpApiError(400, 'INVALID_OPTION')
+  }
+}
+
+export async function configRoutes (app: FastifyInstance, { nsqd }: RouteOptions): Promise<void> {
+  app.get<{ Params: { opt: string } }>('/config/:opt', async (req, reply) => {
+    return sendJson(reply, JSON.stringify(configValue(nsqd.options, req.params.opt)))
+  })
+
+  app.put<{ Params: { opt: string } }>('/config/:opt', async (req, reply) => {
+    const body = await readLimited(req, nsqd.options.maxMsgSize)
+    if (body.over || body.data.length === 0) throw new HttpApiError(413, 'INVALID_VALUE', body.over)
+    const name = req.params.opt
+    nsqd.swapOptions(applyConfigPut(nsqd.options, name, body.data.toString('utf8')))
+    nsqd.logger.info(`HTTP: config ${name} set to ${body.data.toString('utf8')}`)
+    return sendJson(reply, JSON.stringify(configValue(nsqd.options, name)))
+  })
+}

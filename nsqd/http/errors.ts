@@ -1,0 +1,49 @@
+// nsqd's HTTP error catalogue (nsqd-http.md §8). One class, HttpApiError(status, TOKEN); the server's
+// single error handler turns it into {"message":"TOKEN"} with the X-NSQ-Content-Type header.
+
+/** Every token nsqd answers with, and the statuses it is used with. */
+export const HTTP_ERRORS = {
+  INVALID_REQUEST: [400],
+  MISSING_ARG_TOPIC: [400],
+  INVALID_TOPIC: [400],
+  INVALID_ARG_TOPIC: [400],
+  MISSING_ARG_CHANNEL: [400],
+  INVALID_ARG_CHANNEL: [400],
+  MSG_EMPTY: [400],
+  INVALID_DEFER: [400],
+  INVALID_OPTION: [400],
+  INVALID_VALUE: [400, 413],
+  TLS_REQUIRED: [403],
+  TOPIC_NOT_FOUND: [404],
+  CHANNEL_NOT_FOUND: [404],
+  NOT_FOUND: [404],
+  METHOD_NOT_ALLOWED: [405],
+  MSG_TOO_BIG: [413],
+  BODY_TOO_BIG: [413],
+  BAD_BODY: [413],
+  BAD_MESSAGE: [413],
+  INTERNAL_ERROR: [500],
+  EXITING: [503]
+} as const
+
+export type HttpErrorToken = keyof typeof HTTP_ERRORS
+
+export class HttpApiError extends Error {
+  override name = 'HttpApiError'
+  readonly statusCode: number
+  readonly token: HttpErrorToken
+  /** Answer with "Connection: close" (the request body was left unread because it was too big). */
+  readonly closeConnection: boolean
+
+  constructor (statusCode: number, token: HttpErrorToken, closeConnection = false) {
+    super(token)
+    this.statusCode = statusCode
+    this.token = token
+    this.closeConnection = closeConnection
+  }
+}
+
+export const NSQ_CONTENT_TYPE_HEADER = 'X-NSQ-Content-Type'
+export const NSQ_CONTENT_TYPE_V1 = 'nsq; version=1.0'
+export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8'
+export const TEXT_CONTENT_TYPE = 'text/plain; charset=utf-8'

@@ -1,0 +1,112 @@
+// POST /pub and POST /mpub (nsqd-http.md §5): the same topic-name rules, message-size limits,
+// MPUB body parser and Topic.newMessage/put/putMany as the TCP PUB/MPUB/DPUB commands.
+
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { NSQD } from '../nsqd.js'
+import type { Topic } from '../core/topic.js'
+import { nowNs, type Message } from '../core/message.js'
+import { parseMpubBody } from '../../client/wire/command-decoder.js'
+import { ProtocolError } from '../../client/wire/errors.js'
+import { HttpApiError, type HttpErrorToken } from './errors.js'
+import { contentLength, readLimited } from './body.js'
+import { queryOf, validTopicArg } from './args.js'
+import { sendText, type RouteOptions, type RouteSpec } from './respond.js'
+
+export const PUB_ROUTES: readonly RouteSpec[] = [
+  { method: 'POST', url: '/pub' },
+  { method: 'POST', url: '/mpub' }
+]
+
+const DEFER_RE = /^[+-]?\d+$/
+
+/**
+ * The one publish path of the HTTP API: every message of a request goes to the topic at once.
+ * Async so that a durable mode can answer only after the batch is on disk.
+ */
+export async function publish (topic: Topic, bodies: readonly Buffer[], deferMs: number): Promise<void> {
+  const ts = nowNs()
+  let ok: boolean
+  if (bodies.length === 1) {
+    ok = topic.put(topic.newMessage(bodies[0] as Buffer, ts, deferMs))
+  } else {
+    const msgs: Message[] = new Array(bodies.length)
+    for (let i = 0; i < bodies.length; i++) msgs[i] = topic.newMessage(bodies[i] as Buffer, ts, deferMs)
+    ok = topic.putMany(msgs)
+  }
+  if (!ok) throw new HttpApiError(503, 'EXITING')
+}
+
+/** The validated topic (created if missing), as nsqd's getTopicFromQuery. */
+function topicFromQuery (nsqd: NSQD, req: FastifyRequest): { topic: Topic, query: ReturnType<typeof queryOf> } {
+  const query = queryOf(req)
+  const name = validTopicArg(query)
+  return { topic: nsqd.getTopic(name), query }
+}
+
+/** `defer` in ms: a base-10 int64 within [0, --max-req-timeout], else INVALID_DEFER. */
+export function parseDefer (value: string | undefined, maxReqTimeoutMs: number): number {
+  if (value === undefined) return 0
+  if (!DEFER_RE.test(value)) throw new HttpApiError(400, 'INVALID_DEFER')
+  const ms = Number(value)
+  if (ms < 0 || ms > maxReqTimeoutMs) throw new HttpApiError(400, 'INVALID_DEFER')
+  return ms
+}
+
+/** Text mode: lines split on '\n', empty lines skipped, '\r' kept (nsqd-http.md §5 /mpub step 4). */
+export function splitLines (data: Buffer, readMax: number, maxMsgSize: number, unread = false): Buffer[] {
+  const out: Buffer[] = []
+  let start = 0
+  while (start < data.length) {
+    const nl = data.indexOf(0x0a, start)
+    const end = nl < 0 ? data.length : nl + 1
+    // the byte count read so far reaching readMax means the body was too big
+    if (end === readMax) throw new HttpApiError(413, 'BODY_TOO_BIG', true)
+    const lineEnd = nl < 0 ? end : nl
+    if (lineEnd > start) {
+      if (lineEnd - start > maxMsgSize) throw new HttpApiError(413, 'MSG_TOO_BIG', unread)
+      out.push(data.subarray(start, lineEnd))
+    }
+    start = end
+  }
+  return out
+}
+
+export async function pubRoutes (app: FastifyInstance, { nsqd }: RouteOptions): Promise<void> {
+  app.post('/pub', async (req, reply) => {
+    const o = nsqd.options
+    if (contentLength(req) > o.maxMsgSize) throw new HttpApiError(413, 'MSG_TOO_BIG', true)
+    const body = await readLimited(req, o.maxMsgSize)
+    if (body.over) throw new HttpApiError(413, 'MSG_TOO_BIG', true)
+    if (body.data.length === 0) throw new HttpApiError(400, 'MSG_EMPTY')
+    const { topic, query } = topicFromQuery(nsqd, req)
+    const deferMs = parseDefer(query.get('defer'), o.maxReqTimeoutMs)
+    await publish(topic, [body.data], deferMs)
+    return sendText(reply, 'OK')
+  })
+
+  app.post('/mpub', async (req, reply) => {
+    const o = nsqd.options
+    if (contentLength(req) > o.maxBodySize) throw new HttpApiError(413, 'BODY_TOO_BIG', true)
+    const { topic, query } = topicFromQuery(nsqd, req)
+    const mode = query.get('binary')
+    const binary = mode !== undefined && mode !== 'false' && mode !== '0'
+    if (binary && mode !== 'true' && mode !== '1') {
+      nsqd.logger.warn(`HTTP: deprecated binary mode value ${JSON.stringify(mode)} for /mpub, use binary=true`)
+    }
+    const body = await readLimited(req, o.maxBodySize)
+    let bodies: Buffer[]
+    if (binary) {
+      if (body.over) throw new HttpApiError(413, 'BODY_TOO_BIG', true)
+      try {
+        bodies = parseMpubBody(body.data, { maxMsgSize: o.maxMsgSize, maxBodySize: o.maxBodySize })
+      } catch (err) {
+        if (err instanceof ProtocolError) throw new HttpApiError(413, err.code.slice(2) as HttpErrorToken)
+        throw err
+      }
+    } else {
+      bodies = splitLines(body.data, o.maxBodySize + 1, o.maxMsgSize, body.over)
+    }
+    if (bodies.length > 0) await publish(topic, bodies, 0)
+    return sendText(reply, 'OK')
+  })
+}

@@ -1,0 +1,150 @@
+// nsqd's HTTP API (nsqd-http.md): a fastify app with one plugin per route group, one error handler
+// (HttpApiError → {"message":TOKEN} + X-NSQ-Content-Type), and NSQ's router behaviour: 404
+// NOT_FOUND, 405 METHOD_NOT_ALLOWED with Allow, automatic OPTIONS, trailing-slash / letter-case
+// redirects, HEAD not mapped to GET, TLS_REQUIRED on plain HTTP when --tls-required=true.
+// Request bodies reach handlers as raw streams, so each route bounds what it reads.
+
+import Fastify from 'fastify'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { NSQD } from '../nsqd.js'
+import { TLS_REQUIRED } from '../options.js'
+import { parseListenAddress } from '../tcp/server.js'
+import { HttpApiError, JSON_CONTENT_TYPE, NSQ_CONTENT_TYPE_HEADER, NSQ_CONTENT_TYPE_V1 } from './errors.js'
+import type { RouteSpec } from './respond.js'
+import { pingRoutes, PING_ROUTES } from './ping.js'
+import { pubRoutes, PUB_ROUTES } from './pub.js'
+import { statsRoutes, STATS_ROUTES } from './stats.js'
+import { topicRoutes, TOPIC_ROUTES } from './topic.js'
+import { channelRoutes, CHANNEL_ROUTES } from './channel.js'
+import { configRoutes, CONFIG_ROUTES } from './config.js'
+import { metricsRoutes, METRICS_ROUTES } from './metrics.js'
+
+export const ROUTES: readonly RouteSpec[] = [
+  ...PING_ROUTES, ...STATS_ROUTES, ...PUB_ROUTES, ...TOPIC_ROUTES, ...CHANNEL_ROUTES, ...CONFIG_ROUTES, ...METRICS_ROUTES
+]
+
+function sendError (reply: FastifyReply, status: number, token: string): FastifyReply {
+  return reply.code(status)
+    .header(NSQ_CONTENT_TYPE_HEADER, NSQ_CONTENT_TYPE_V1)
+    .header('Content-Type', JSON_CONTENT_TYPE)
+    .send(JSON.stringify({ message: token }))
+}
+
+/** Route patterns ('/config/:opt') as matchers, with their methods. */
+interface KnownPath { url: string, re: RegExp, methods: string[] }
+
+function knownPaths (routes: readonly RouteSpec[]): KnownPath[] {
+  const byUrl = new Map<string, KnownPath>()
+  for (const r of routes) {
+    let k = byUrl.get(r.url)
+    if (k === undefined) {
+      const re = new RegExp('^' + r.url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\/:[^/]+/g, '/[^/]+') + '$')
+      k = { url: r.url, re, methods: [] }
+      byUrl.set(r.url, k)
+    }
+    k.methods.push(r.method)
+  }
+  return [...byUrl.values()]
+}
+
+/** The canonical path for one that differs by a trailing slash or letter case, or null. */
+function fixPath (path: string, known: readonly KnownPath[]): string | null {
+  const variants = [path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path + '/']
+  const lower = path.toLowerCase()
+  variants.push(lower, lower.length > 1 && lower.endsWith('/') ? lower.slice(0, -1) : lower)
+  for (const k of known) {
+    if (k.url.includes(':')) continue
+    for (const v of variants) if (k.url === v || k.url.toLowerCase() === v) return k.url
+  }
+  return null
+}
+
+export function buildHttpApp (nsqd: NSQD): FastifyInstance {
+  const app = Fastify({ logger: false, exposeHeadRoutes: false, return503OnClosing: false, forceCloseConnections: true })
+  const known = knownPaths(ROUTES)
+  const allowHeader = (k: KnownPath): string => [...k.methods, 'OPTIONS'].sort().join(', ')
+
+  // Bodies are handed over unread; routes that take a body read it with a bound.
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', (_req: FastifyRequest, payload: NodeJS.ReadableStream, done: (err: Error | null, body?: unknown) => void) => {
+    done(null, payload)
+  })
+
+  app.addHook('onRequest', async (_req, reply) => {
+    if (nsqd.options.tlsRequired !== TLS_REQUIRED) return
+    // nsqd formats this body with a format string, hence the spaces
+    return reply.code(403)
+      .header(NSQ_CONTENT_TYPE_HEADER, NSQ_CONTENT_TYPE_V1)
+      .header('Content-Type', JSON_CONTENT_TYPE)
+      .send('{"message": "TLS_REQUIRED", "https_port": 0}')
+  })
+
+  app.setErrorHandler((err: FastifyError | HttpApiError, req, reply) => {
+    if (err instanceof HttpApiError) {
+      if (err.closeConnection) reply.header('Connection', 'close')
+      return sendError(reply, err.statusCode, err.token)
+    }
+    const status = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500
+    if (status === 500) nsqd.logger.error(`HTTP: ${req.method} ${req.url} - ${err.message}`)
+    return sendError(reply, status, status === 500 ? 'INTERNAL_ERROR' : 'INVALID_REQUEST')
+  })
+
+  app.setNotFoundHandler((req, reply) => {
+    const q = req.url.indexOf('?')
+    const path = q < 0 ? req.url : req.url.slice(0, q)
+    const k = known.find((x) => x.re.test(path))
+    if (k !== undefined) {
+      reply.header('Allow', allowHeader(k))
+      if (req.method === 'OPTIONS') return reply.code(200).send()
+      return sendError(reply, 405, 'METHOD_NOT_ALLOWED')
+    }
+    if (req.method !== 'CONNECT' && path !== '/') {
+      const fixed = fixPath(path, known)
+      if (fixed !== null) return reply.redirect(fixed + (q < 0 ? '' : req.url.slice(q)), req.method === 'GET' ? 301 : 307)
+    }
+    return sendError(reply, 404, 'NOT_FOUND')
+  })
+
+  const opts = { nsqd }
+  app.register(pingRoutes, opts)
+  app.register(statsRoutes, opts)
+  app.register(pubRoutes, opts)
+  app.register(topicRoutes, opts)
+  app.register(channelRoutes, opts)
+  app.register(configRoutes, opts)
+  app.register(metricsRoutes, opts)
+  return app
+}
+
+/** The listener NSQD starts when --http-address is not empty. */
+export class HttpServer {
+  readonly app: FastifyInstance
+  private bound = ''
+
+  constructor (nsqd: NSQD) {
+    this.app = buildHttpApp(nsqd)
+  }
+
+  /** The bound "host:port" (or socket path); '' before listen(). */
+  get address (): string {
+    return this.bound
+  }
+
+  async listen (addr: string): Promise<string> {
+    const target = parseListenAddress(addr)
+    try {
+      if ('path' in target) await this.app.listen({ path: target.path })
+      else await this.app.listen({ host: target.host, port: target.port })
+    } catch (err) {
+      throw new Error(`listen (${addr}) failed - ${(err as Error).message}`)
+    }
+    const a = this.app.server.address()
+    if (a === null || typeof a === 'string') this.bound = a ?? addr
+    else this.bound = a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`
+    return this.bound
+  }
+
+  async close (): Promise<void> {
+    await this.app.close()
+  }
+}

@@ -1,0 +1,51 @@
+// POST /topic/create|delete|empty|pause|unpause (nsqd-http.md §5, nsqd-internals.md §9).
+// Validation order and tokens follow nsqd; success is 200 with an empty body.
+
+import type { FastifyInstance } from 'fastify'
+import type { NSQD } from '../nsqd.js'
+import type { Topic } from '../core/topic.js'
+import { HttpApiError } from './errors.js'
+import { queryOf, topicArg, validTopicArg } from './args.js'
+import { adminAction, sendEmpty, type RouteOptions, type RouteSpec } from './respond.js'
+
+export const TOPIC_ROUTES: readonly RouteSpec[] = [
+  { method: 'POST', url: '/topic/create' },
+  { method: 'POST', url: '/topic/delete' },
+  { method: 'POST', url: '/topic/empty' },
+  { method: 'POST', url: '/topic/pause' },
+  { method: 'POST', url: '/topic/unpause' }
+]
+
+function existing (nsqd: NSQD, name: string): Topic {
+  const t = nsqd.getExistingTopic(name)
+  if (t === undefined) throw new HttpApiError(404, 'TOPIC_NOT_FOUND')
+  return t
+}
+
+export async function topicRoutes (app: FastifyInstance, { nsqd }: RouteOptions): Promise<void> {
+  app.post('/topic/create', async (req, reply) => {
+    nsqd.getTopic(validTopicArg(queryOf(req)))
+    return sendEmpty(reply)
+  })
+
+  app.post('/topic/delete', async (req, reply) => {
+    const name = topicArg(queryOf(req))
+    existing(nsqd, name)
+    await adminAction(nsqd, `deleting topic ${name}`, async () => await nsqd.deleteTopic(name))
+    return sendEmpty(reply)
+  })
+
+  app.post('/topic/empty', async (req, reply) => {
+    const t = existing(nsqd, validTopicArg(queryOf(req)))
+    await adminAction(nsqd, `emptying topic ${t.name}`, () => { t.empty() })
+    return sendEmpty(reply)
+  })
+
+  for (const paused of [true, false]) {
+    app.post(paused ? '/topic/pause' : '/topic/unpause', async (req, reply) => {
+      const t = existing(nsqd, topicArg(queryOf(req)))
+      await adminAction(nsqd, `${paused ? 'pausing' : 'unpausing'} topic ${t.name}`, () => { nsqd.setPaused(t, null, paused) })
+      return sendEmpty(reply)
+    })
+  }
+}
