@@ -56,6 +56,11 @@ export interface JournalingBackendQueue extends BackendQueue {
   whenCommitted (): Promise<void>
 }
 
+/** The queue itself when it journals (durable mode), else null: channels call it per message. */
+export function journalOf (q: BackendQueue): JournalingBackendQueue | null {
+  return (q as Partial<JournalingBackendQueue>).journaling === true ? q as JournalingBackendQueue : null
+}
+
 /** For #ephemeral topics and channels: nothing is ever stored; overflow is dropped. */
 export class DummyBackendQueue implements BackendQueue {
   onReadable: (() => void) | null = null
