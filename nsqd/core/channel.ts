@@ -6,7 +6,7 @@
 import type { Message } from './message.js'
 import { Fifo } from './fifo.js'
 import { MessageHeap } from './pqueue.js'
-import type { BackendQueue } from '../store/backend-queue.js'
+import { journalOf, type BackendQueue, type JournalingBackendQueue } from '../store/backend-queue.js'
 import { isEphemeral } from '../../client/wire/names.js'
 
 /** What a channel needs from a subscribed connection. Implemented by the TCP client. */
@@ -47,6 +47,8 @@ export class Channel {
   readonly name: string
   readonly ephemeral: boolean
   readonly backend: BackendQueue
+  /** Durable mode: the backend, which keeps in-flight and deferred messages on disk; else null. */
+  private readonly journal: JournalingBackendQueue | null
   private readonly ctx: ChannelContext
 
   paused = false
@@ -74,6 +76,7 @@ export class Channel {
     this.name = name
     this.ephemeral = isEphemeral(name)
     this.backend = backend
+    this.journal = journalOf(backend)
     this.ctx = ctx
     backend.onReadable = () => { this.pump() }
   }
@@ -105,7 +108,7 @@ export class Channel {
   putDeferred (msg: Message, deferMs: number, now = Date.now()): void {
     if (this.exiting) return
     this.messageCount++
-    this.startDeferred(msg, now + deferMs)
+    if (this.startDeferred(msg, now + deferMs) && this.journal !== null) this.journal.markDeferred(msg, msg.pri)
   }
 
   private enqueue (msg: Message): boolean {
@@ -159,6 +162,7 @@ export class Channel {
         msg.pri = now + consumer.msgTimeoutMs
         this.inFlight.set(msg.id, msg)
         this.inFlightPQ.push(msg)
+        if (this.journal !== null) this.journal.markInFlight(msg)
         consumer.sendMessage(msg)
       }
     } finally {
@@ -192,6 +196,7 @@ export class Channel {
   finish (clientId: number, id: string, nowNs: number): string | null {
     const msg = this.takeInFlight(clientId, id)
     if (typeof msg === 'string') return msg
+    if (this.journal !== null) this.journal.markDone(msg)
     this.ctx.recordLatency(this, nowNs - msg.timestamp)
     return null
   }
@@ -205,11 +210,13 @@ export class Channel {
     const msg = this.takeInFlight(clientId, id) as Message
     this.requeueCount++
     msg.clientId = 0
+    if (this.journal !== null) this.journal.markDone(msg)
     if (timeoutMs <= 0) {
       if (!this.enqueue(msg)) return 'failed to requeue message'
       this.pump()
     } else {
       this.startDeferred(msg, now + timeoutMs)
+      if (this.journal !== null) this.journal.markDeferred(msg, msg.pri)
     }
     return null
   }
@@ -238,6 +245,7 @@ export class Channel {
       const owner = this.consumers.get(msg.clientId)
       msg.clientId = 0
       if (owner !== undefined) owner.inFlightReleased(1)
+      if (this.journal !== null) this.journal.markDone(msg)
       this.enqueue(msg)
       n++
     }
@@ -251,6 +259,7 @@ export class Channel {
     let msg: Message | undefined
     while ((msg = this.deferredPQ.popDue(now)) !== undefined) {
       this.deferred.delete(msg.id)
+      if (this.journal !== null) this.journal.unmarkDeferred(msg)
       this.enqueue(msg)
       n++
     }
