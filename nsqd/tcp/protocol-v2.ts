@@ -20,6 +20,8 @@ export interface ProtocolHost extends ClientHost {
   readonly options: Options
   readonly logger: Logger
   getTopic (name: string): Topic
+  /** Durable mode: settles once everything published so far is on disk; null otherwise. */
+  whenDurable (): Promise<void> | null
 }
 
 /** Transport upgrades this build implements (TLS, snappy, deflate come with the transport issue). */
@@ -304,8 +306,25 @@ export class ProtocolV2 implements CommandHandler {
       return this.fatal(verb === 'PUB' ? 'E_PUB_FAILED' : 'E_DPUB_FAILED', `${verb} failed ${topic.exiting ? 'exiting' : 'write error'}`)
     }
     this.client.countPub(topicName, 1)
-    this.client.sendFrame(FRAME_OK)
+    this.ack(verb === 'PUB' ? 'E_PUB_FAILED' : 'E_DPUB_FAILED', verb)
     return true
+  }
+
+  /**
+   * OK for a publish; in durable mode only once its batch is synced (one promise per batch, so
+   * acknowledgements keep their order), or the failure when that batch could not be written.
+   */
+  private ack (code: ErrorCode, verb: string): void {
+    const durable = this.host.whenDurable()
+    if (durable === null) {
+      this.client.sendFrame(FRAME_OK)
+      return
+    }
+    durable.then(() => {
+      if (!this.client.closed) this.client.sendFrame(FRAME_OK)
+    }, () => {
+      if (!this.client.closed) this.fatal(code, `${verb} failed write error`)
+    })
   }
 
   private mpub (params: string[], body: Buffer): boolean {
@@ -323,7 +342,7 @@ export class ProtocolV2 implements CommandHandler {
     for (let i = 0; i < bodies.length; i++) msgs[i] = topic.newMessage(bodies[i] as Buffer, ts)
     if (!topic.putMany(msgs)) return this.fatal('E_MPUB_FAILED', `MPUB failed ${topic.exiting ? 'exiting' : 'write error'}`)
     this.client.countPub(topicName, msgs.length)
-    this.client.sendFrame(FRAME_OK)
+    this.ack('E_MPUB_FAILED', 'MPUB')
     return true
   }
 }
