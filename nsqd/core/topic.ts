@@ -11,6 +11,8 @@ import { isEphemeral } from '../../client/wire/names.js'
 
 export interface TopicContext extends ChannelContext {
   readonly nodeId: number
+  /** False while disk writes fail: publishes to stored topics are refused (E_PUB_FAILED). */
+  readonly isHealthy: boolean
   makeBackend (queueName: string, ephemeral: boolean): BackendQueue
   channelCreated (topic: Topic, channel: Channel): void
   channelDeleted (topic: Topic, channel: Channel): void
@@ -66,7 +68,7 @@ export class Topic {
 
   /** Publishes one message. False if it could not be stored (exiting, backend failure). */
   put (msg: Message): boolean {
-    if (this.exiting) return false
+    if (this.exiting || (!this.ephemeral && !this.ctx.isHealthy)) return false
     if (!this.accept(msg)) return false
     this.messageCount++
     this.messageBytes += msg.body.length
@@ -75,7 +77,7 @@ export class Topic {
 
   /** Publishes many, all or nothing as far as validation goes; returns false on a store failure. */
   putMany (msgs: readonly Message[]): boolean {
-    if (this.exiting) return false
+    if (this.exiting || (!this.ephemeral && !this.ctx.isHealthy)) return false
     for (let i = 0; i < msgs.length; i++) {
       const msg = msgs[i] as Message
       if (!this.accept(msg)) return false
