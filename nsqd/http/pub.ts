@@ -20,10 +20,10 @@ export const PUB_ROUTES: readonly RouteSpec[] = [
 const DEFER_RE = /^[+-]?\d+$/
 
 /**
- * The one publish path of the HTTP API: every message of a request goes to the topic at once.
- * Async so that a durable mode can answer only after the batch is on disk.
+ * The one publish path of the HTTP API: every message of a request goes to the topic at once;
+ * in durable mode the answer waits until the batch is on disk.
  */
-export async function publish (topic: Topic, bodies: readonly Buffer[], deferMs: number): Promise<void> {
+export async function publish (nsqd: NSQD, topic: Topic, bodies: readonly Buffer[], deferMs: number): Promise<void> {
   const ts = nowNs()
   let ok: boolean
   if (bodies.length === 1) {
@@ -34,6 +34,15 @@ export async function publish (topic: Topic, bodies: readonly Buffer[], deferMs:
     ok = topic.putMany(msgs)
   }
   if (!ok) throw new HttpApiError(503, 'EXITING')
+  const durable = nsqd.whenDurable()
+  if (durable !== null) {
+    try {
+      await durable
+    } catch (err) {
+      nsqd.logger.error(`HTTP: publish to ${topic.name} not synced - ${(err as Error).message}`)
+      throw new HttpApiError(503, 'EXITING')
+    }
+  }
 }
 
 /** The validated topic (created if missing), as nsqd's getTopicFromQuery. */
@@ -80,7 +89,7 @@ export async function pubRoutes (app: FastifyInstance, { nsqd }: RouteOptions): 
     if (body.data.length === 0) throw new HttpApiError(400, 'MSG_EMPTY')
     const { topic, query } = topicFromQuery(nsqd, req)
     const deferMs = parseDefer(query.get('defer'), o.maxReqTimeoutMs)
-    await publish(topic, [body.data], deferMs)
+    await publish(nsqd, topic, [body.data], deferMs)
     return sendText(reply, 'OK')
   })
 
@@ -106,7 +115,7 @@ export async function pubRoutes (app: FastifyInstance, { nsqd }: RouteOptions): 
     } else {
       bodies = splitLines(body.data, o.maxBodySize + 1, o.maxMsgSize, body.over)
     }
-    if (bodies.length > 0) await publish(topic, bodies, 0)
+    if (bodies.length > 0) await publish(nsqd, topic, bodies, 0)
     return sendText(reply, 'OK')
   })
 }

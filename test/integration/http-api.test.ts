@@ -1,0 +1,341 @@
+// nsqd's HTTP API through fastify.inject (routes, status codes, tokens, headers) plus a few checks
+// over the real listener (bounded body reading).
+
+import t from 'tap'
+import type { Test } from 'tap'
+import net from 'node:net'
+import fs from 'node:fs'
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import { startNSQD, uniq, until, hostPort } from '../helpers/nsqd.js'
+import { buildHttpApp } from '../../nsqd/http/server.js'
+import { HTTP_ERRORS } from '../../nsqd/http/errors.js'
+import { NSQD } from '../../nsqd/nsqd.js'
+import type { Options } from '../../nsqd/options.js'
+import { createCapturingLogger } from '../../nsqd/logger.js'
+
+interface TapLike { teardown (fn: () => unknown): void }
+
+const V1 = 'nsq; version=1.0'
+
+async function api (t: TapLike, opts: Partial<Options> = {}): Promise<{ nsqd: NSQD, app: FastifyInstance }> {
+  const nsqd = await startNSQD(t, { httpAddress: '', ...opts })
+  const app = buildHttpApp(nsqd)
+  t.teardown(async () => { await app.close() })
+  await app.ready()
+  return { nsqd, app }
+}
+
+function isError (t: Test, res: LightMyRequestResponse, status: number, token: string, what = ''): void {
+  t.equal(res.statusCode, status, `${what} status ${status}`)
+  t.equal(res.body, JSON.stringify({ message: token }), `${what} ${token}`)
+  t.equal(res.headers['x-nsq-content-type'], V1, `${what} X-NSQ-Content-Type`)
+  t.equal(res.headers['content-type'], 'application/json; charset=utf-8')
+}
+
+function isOk (t: Test, res: LightMyRequestResponse, body = 'OK'): void {
+  t.equal(res.statusCode, 200, `200 (${res.body})`)
+  t.equal(res.body, body)
+  t.equal(res.headers['x-nsq-content-type'], V1)
+}
+
+t.test('/ping and /info', async (t) => {
+  const { nsqd, app } = await api(t, { topologyZone: 'z1', topologyRegion: 'r1' })
+  let res = await app.inject('/ping')
+  t.equal(res.statusCode, 200)
+  t.equal(res.body, 'OK')
+  t.equal(res.headers['x-nsq-content-type'], undefined, '/ping is plain text')
+  nsqd.healthError = 'failed to write to backend x'
+  res = await app.inject('/ping')
+  t.equal(res.statusCode, 500)
+  t.equal(res.body, 'NOK - failed to write to backend x')
+  const stats = JSON.parse((await app.inject('/stats?format=json')).body)
+  t.equal(stats.health, 'NOK - failed to write to backend x')
+  nsqd.healthError = null
+
+  res = await app.inject('/info')
+  t.equal(res.statusCode, 200)
+  t.equal(res.headers['x-nsq-content-type'], V1)
+  const info = JSON.parse(res.body)
+  t.same(Object.keys(info), ['version', 'broadcast_address', 'hostname', 'http_port', 'tcp_port', 'start_time',
+    'max_heartbeat_interval', 'max_output_buffer_size', 'max_output_buffer_timeout', 'max_deflate_level', 'topology_zone', 'topology_region'])
+  t.equal(info.version, '1.3.0')
+  t.equal(info.tcp_port, hostPort(nsqd.tcpAddress).port)
+  t.equal(info.max_heartbeat_interval, 60e9, 'nanoseconds')
+  t.equal(info.max_output_buffer_timeout, 30e9)
+  t.equal(info.start_time, Math.floor(nsqd.startTime / 1000))
+  t.equal(info.topology_zone, 'z1')
+  t.equal(info.topology_region, 'r1')
+})
+
+t.test('/pub: publishes, defers, validates in nsqd order', async (t) => {
+  const { nsqd, app } = await api(t, { maxMsgSize: 100, maxReqTimeoutMs: 10_000 })
+  const topic = uniq()
+  isOk(t, await app.inject({ method: 'POST', url: `/pub?topic=${topic}`, payload: 'hello' }))
+  const tp = nsqd.getExistingTopic(topic)!
+  t.equal(tp.messageCount, 1)
+  t.equal(tp.messageBytes, 5)
+  const ch = tp.getChannel('c')
+  await until(() => ch.depth === 1, 'backlog moved to the channel')
+  isOk(t, await app.inject({ method: 'POST', url: `/pub?topic=${topic}&defer=5000`, payload: 'later' }))
+  t.equal(ch.deferred.size, 1, 'defer= puts the message in the deferred queue')
+  isOk(t, await app.inject({ method: 'POST', url: `/pub?topic=${topic}&defer=0`, payload: 'now' }))
+  t.equal(ch.depth, 2)
+  // content types do not matter; the body is taken verbatim
+  isOk(t, await app.inject({ method: 'POST', url: `/pub?topic=${topic}`, payload: '{"a":1}', headers: { 'content-type': 'application/json' } }))
+  t.equal(ch.memQueue.length, 3)
+
+  const post = async (url: string, payload: string | Buffer = 'x', headers: Record<string, string> = {}): Promise<LightMyRequestResponse> =>
+    await app.inject({ method: 'POST', url, payload, headers })
+  isError(t, await post('/pub', 'x'), 400, 'MISSING_ARG_TOPIC')
+  isError(t, await post('/pub?topic=bad!name'), 400, 'INVALID_TOPIC')
+  isError(t, await post(`/pub?topic=${'a'.repeat(65)}`), 400, 'INVALID_TOPIC')
+  isError(t, await post('/pub?topic='), 400, 'INVALID_TOPIC')
+  isError(t, await post('/pub?topic=a%zz'), 400, 'INVALID_REQUEST')
+  isError(t, await post('/pub?topic=a;b'), 400, 'INVALID_REQUEST')
+  isError(t, await post(`/pub?topic=${topic}`, ''), 400, 'MSG_EMPTY')
+  isError(t, await post(`/pub?topic=${topic}`, 'x'.repeat(101)), 413, 'MSG_TOO_BIG')
+  isOk(t, await post(`/pub?topic=${topic}`, 'x'.repeat(100)))
+  // body checks come before query checks
+  isError(t, await post('/pub', 'x'.repeat(101)), 413, 'MSG_TOO_BIG', 'too big without topic')
+  isError(t, await post('/pub', ''), 400, 'MSG_EMPTY', 'empty without topic')
+  for (const d of ['x', '1.5', '', '-1', '10001', '99999999999999999999', ' 5']) {
+    isError(t, await post(`/pub?topic=${topic}&defer=${encodeURIComponent(d)}`), 400, 'INVALID_DEFER', `defer=${d}`)
+  }
+  isOk(t, await post(`/pub?topic=${topic}&defer=%2B10`), 'OK')
+  const fresh = uniq()
+  isError(t, await post(`/pub?topic=${fresh}&defer=x`), 400, 'INVALID_DEFER')
+  t.ok(nsqd.getExistingTopic(fresh), 'the topic was created before defer was checked (as nsqd)')
+  // repeated parameters: the first wins
+  isOk(t, await post(`/pub?topic=${topic}&topic=bad!`))
+  // exiting topic → 503 EXITING
+  const dying = nsqd.getTopic(uniq())
+  dying.exiting = true
+  isError(t, await post(`/pub?topic=${dying.name}`), 503, 'EXITING')
+})
+
+t.test('/mpub: text and binary modes', async (t) => {
+  const { nsqd, app } = await api(t, { maxMsgSize: 10, maxBodySize: 100 })
+  const topic = uniq()
+  const post = async (url: string, payload: string | Buffer): Promise<LightMyRequestResponse> =>
+    await app.inject({ method: 'POST', url, payload })
+  isOk(t, await post(`/mpub?topic=${topic}`, 'one\ntwo\n\nthree\r\n'))
+  const tp = nsqd.getExistingTopic(topic)!
+  t.equal(tp.messageCount, 3, 'empty lines are skipped')
+  t.same(tp.memQueue.drain().map((m) => m.body.toString()), ['one', 'two', 'three\r'], '\\r is kept')
+  isOk(t, await post(`/mpub?topic=${topic}`, ''))
+  t.equal(tp.messageCount, 3, 'an empty body publishes nothing')
+  isOk(t, await post(`/mpub?topic=${topic}&binary=false`, 'a\nb'))
+  t.equal(tp.messageCount, 5)
+  isError(t, await post(`/mpub?topic=${topic}`, 'short\n' + 'x'.repeat(11) + '\n'), 413, 'MSG_TOO_BIG')
+  isError(t, await post(`/mpub?topic=${topic}`, 'x\n'.repeat(51)), 413, 'BODY_TOO_BIG')
+  isOk(t, await post(`/mpub?topic=${topic}`, 'x\n'.repeat(50)))
+  t.equal(tp.messageCount, 55)
+  isError(t, await post('/mpub', 'a'), 400, 'MISSING_ARG_TOPIC')
+  isError(t, await post('/mpub?topic=b@d', 'a'), 400, 'INVALID_TOPIC')
+
+  const bin = (...bodies: Array<string | Buffer>): Buffer => {
+    const parts = [Buffer.alloc(4)]
+    parts[0]!.writeInt32BE(bodies.length)
+    for (const b of bodies) {
+      const size = Buffer.alloc(4)
+      size.writeInt32BE(Buffer.byteLength(b))
+      parts.push(size, Buffer.from(b))
+    }
+    return Buffer.concat(parts)
+  }
+  tp.memQueue.clear()
+  for (const mode of ['true', '1', 'yes']) {
+    isOk(t, await post(`/mpub?topic=${topic}&binary=${mode}`, bin('a\nb', 'c')))
+  }
+  t.same(tp.memQueue.drain().map((m) => m.body.toString()), ['a\nb', 'c', 'a\nb', 'c', 'a\nb', 'c'])
+  const zero = Buffer.alloc(4)
+  isError(t, await post(`/mpub?topic=${topic}&binary=true`, zero), 413, 'BAD_BODY', 'count 0')
+  isError(t, await post(`/mpub?topic=${topic}&binary=true`, Buffer.alloc(2)), 413, 'BAD_BODY', 'no count')
+  isError(t, await post(`/mpub?topic=${topic}&binary=true`, bin('x'.repeat(11))), 413, 'BAD_MESSAGE', 'message too big')
+  const truncated = bin('abc', 'def').subarray(0, 12)
+  isError(t, await post(`/mpub?topic=${topic}&binary=true`, truncated), 413, 'BAD_MESSAGE', 'truncated')
+  isError(t, await post(`/mpub?topic=${topic}&binary=true`, Buffer.alloc(101)), 413, 'BODY_TOO_BIG')
+})
+
+t.test('topic endpoints', async (t) => {
+  const { nsqd, app } = await api(t)
+  const post = async (url: string): Promise<LightMyRequestResponse> => await app.inject({ method: 'POST', url, payload: 'ignored' })
+  const topic = uniq()
+  const res = await post(`/topic/create?topic=${topic}`)
+  t.equal(res.statusCode, 200)
+  t.equal(res.body, '')
+  t.equal(res.headers['content-type'], undefined, 'empty success has no Content-Type')
+  t.equal(res.headers['x-nsq-content-type'], V1)
+  t.equal((await post(`/topic/create?topic=${topic}`)).statusCode, 200, 'idempotent')
+  isError(t, await post('/topic/create'), 400, 'MISSING_ARG_TOPIC')
+  isError(t, await post('/topic/create?topic=a/b'), 400, 'INVALID_TOPIC')
+  isError(t, await post('/topic/create?topic=%'), 400, 'INVALID_REQUEST')
+
+  const tp = nsqd.getExistingTopic(topic)!
+  await app.inject({ method: 'POST', url: `/pub?topic=${topic}`, payload: 'm' })
+  t.equal(tp.depth, 1)
+  t.equal((await post(`/topic/empty?topic=${topic}`)).statusCode, 200)
+  t.equal(tp.depth, 0)
+  isError(t, await post('/topic/empty?topic=bad!'), 400, 'INVALID_TOPIC')
+  isError(t, await post('/topic/empty?topic=nope'), 404, 'TOPIC_NOT_FOUND')
+
+  const changes: string[] = []
+  nsqd.onChange((kind, tt) => { if (tt === tp) changes.push(kind) })
+  t.equal((await post(`/topic/pause?topic=${topic}`)).statusCode, 200)
+  t.equal(tp.paused, true)
+  t.equal((await post(`/topic/unpause?topic=${topic}`)).statusCode, 200)
+  t.equal(tp.paused, false)
+  t.same(changes, ['paused', 'unpaused'], 'pause goes through NSQD.setPaused (metadata)')
+  isError(t, await post('/topic/pause?topic=nope'), 404, 'TOPIC_NOT_FOUND')
+  isError(t, await post('/topic/pause?topic=bad!'), 404, 'TOPIC_NOT_FOUND', 'pause does not validate the name')
+  isError(t, await post('/topic/unpause'), 400, 'MISSING_ARG_TOPIC')
+
+  isError(t, await post('/topic/delete?topic=bad!'), 404, 'TOPIC_NOT_FOUND')
+  t.equal((await post(`/topic/delete?topic=${topic}`)).statusCode, 200)
+  t.equal(nsqd.getExistingTopic(topic), undefined)
+  isError(t, await post(`/topic/delete?topic=${topic}`), 404, 'TOPIC_NOT_FOUND')
+  isError(t, await app.inject({ method: 'GET', url: `/topic/create?topic=${topic}` }), 405, 'METHOD_NOT_ALLOWED')
+})
+
+t.test('channel endpoints', async (t) => {
+  const { nsqd, app } = await api(t)
+  const post = async (url: string): Promise<LightMyRequestResponse> => await app.inject({ method: 'POST', url })
+  const topic = uniq()
+  for (const op of ['create', 'delete', 'empty', 'pause', 'unpause']) {
+    isError(t, await post(`/channel/${op}`), 400, 'MISSING_ARG_TOPIC', op)
+    isError(t, await post(`/channel/${op}?topic=b!`), 400, 'INVALID_ARG_TOPIC', op)
+    isError(t, await post(`/channel/${op}?topic=${topic}`), 400, 'MISSING_ARG_CHANNEL', op)
+    isError(t, await post(`/channel/${op}?topic=${topic}&channel=c!`), 400, 'INVALID_ARG_CHANNEL', op)
+    isError(t, await post(`/channel/${op}?topic=${topic}&channel=c`), 404, 'TOPIC_NOT_FOUND', op)
+    isError(t, await post(`/channel/${op}?topic=%zz&channel=c`), 400, 'INVALID_REQUEST', op)
+  }
+  await post(`/topic/create?topic=${topic}`)
+  const tp = nsqd.getExistingTopic(topic)!
+  for (const op of ['delete', 'empty', 'pause', 'unpause']) {
+    isError(t, await post(`/channel/${op}?topic=${topic}&channel=c`), 404, 'CHANNEL_NOT_FOUND', op)
+  }
+  t.equal((await post(`/channel/create?topic=${topic}&channel=c`)).statusCode, 200)
+  const ch = tp.getExistingChannel('c')!
+  t.ok(ch)
+  await app.inject({ method: 'POST', url: `/mpub?topic=${topic}`, payload: 'a\nb\nc' })
+  await app.inject({ method: 'POST', url: `/pub?topic=${topic}&defer=60000`, payload: 'd' })
+  await until(() => ch.depth === 3 && ch.deferred.size === 1, 'channel filled')
+  t.equal((await post(`/channel/pause?topic=${topic}&channel=c`)).statusCode, 200)
+  t.equal(ch.paused, true)
+  t.equal((await post(`/channel/unpause?topic=${topic}&channel=c`)).statusCode, 200)
+  t.equal(ch.paused, false)
+  t.equal((await post(`/channel/empty?topic=${topic}&channel=c`)).statusCode, 200)
+  t.equal(ch.depth, 0)
+  t.equal(ch.deferred.size, 0, 'empty drops deferred messages too')
+  t.equal((await post(`/channel/delete?topic=${topic}&channel=c`)).statusCode, 200)
+  t.equal(tp.getExistingChannel('c'), undefined)
+  isError(t, await app.inject({ method: 'GET', url: `/channel/delete?topic=${topic}&channel=c` }), 405, 'METHOD_NOT_ALLOWED')
+})
+
+t.test('/config/:opt', async (t) => {
+  const { nsqd, app } = await api(t, { e2eProcessingLatencyPercentiles: [0.5, 0.99], nodeId: 7, lookupdTcpAddresses: [] })
+  const get = async (name: string): Promise<LightMyRequestResponse> => await app.inject(`/config/${name}`)
+  const val = async (name: string): Promise<unknown> => {
+    const res = await get(name)
+    t.equal(res.statusCode, 200, name)
+    t.equal(res.headers['x-nsq-content-type'], V1)
+    return JSON.parse(res.body)
+  }
+  t.equal(await val('msg_timeout'), 60e9, 'durations in ns')
+  t.equal(await val('log_level'), 2, 'info = 2')
+  t.same(await val('nsqlookupd_tcp_addresses'), [])
+  t.equal(await val('id'), 7)
+  t.equal(await val('mem_queue_size'), 10000)
+  t.equal(await val('tls_required'), 0)
+  t.equal(await val('tls_min_version'), 0x0301)
+  t.equal(await val('statsd_prefix'), 'nsq.%s')
+  t.equal(await val('statsd_mem_stats'), true)
+  t.same(await val('e2e_processing_latency_percentiles'), [0.5, 0.99])
+  t.equal(await val('http_client_connect_timeout'), 2e9)
+  isError(t, await get('node_id'), 400, 'INVALID_OPTION', 'flag name is not the config name')
+  isError(t, await get('nope'), 400, 'INVALID_OPTION')
+
+  const put = async (name: string, payload: string): Promise<LightMyRequestResponse> => await app.inject({ method: 'PUT', url: `/config/${name}`, payload })
+  let res = await put('nsqlookupd_tcp_addresses', '["127.0.0.1:4160","127.0.0.2:4160"]')
+  isOk(t, res, '["127.0.0.1:4160","127.0.0.2:4160"]')
+  t.same(nsqd.options.lookupdTcpAddresses, ['127.0.0.1:4160', '127.0.0.2:4160'], 'swapped in')
+  res = await put('log_level', 'WARN')
+  isOk(t, res, '3')
+  t.equal(nsqd.options.logLevel, 'warn')
+  isError(t, await put('log_level', 'loud'), 400, 'INVALID_VALUE')
+  isError(t, await put('nsqlookupd_tcp_addresses', '[1,2]'), 400, 'INVALID_VALUE')
+  isError(t, await put('nsqlookupd_tcp_addresses', 'not json'), 400, 'INVALID_VALUE')
+  isError(t, await put('log_level', ''), 413, 'INVALID_VALUE')
+  isError(t, await put('msg_timeout', '1'), 400, 'INVALID_OPTION')
+  isError(t, await app.inject({ method: 'POST', url: '/config/log_level' }), 405, 'METHOD_NOT_ALLOWED')
+})
+
+t.test('router: 404, 405 with Allow, OPTIONS, redirects, HEAD, TLS_REQUIRED', async (t) => {
+  const { app } = await api(t)
+  isError(t, await app.inject('/nope'), 404, 'NOT_FOUND')
+  let res = await app.inject({ method: 'POST', url: '/stats' })
+  isError(t, res, 405, 'METHOD_NOT_ALLOWED')
+  t.equal(res.headers.allow, 'GET, OPTIONS')
+  res = await app.inject({ method: 'HEAD', url: '/ping' })
+  t.equal(res.statusCode, 405, 'HEAD is not mapped to GET')
+  t.equal(res.headers.allow, 'GET, OPTIONS')
+  res = await app.inject({ method: 'OPTIONS', url: '/pub' })
+  t.equal(res.statusCode, 200)
+  t.equal(res.headers.allow, 'OPTIONS, POST')
+  res = await app.inject('/stats/?format=json')
+  t.equal(res.statusCode, 301)
+  t.equal(res.headers.location, '/stats?format=json')
+  res = await app.inject({ method: 'POST', url: '/PUB?topic=x' })
+  t.equal(res.statusCode, 307)
+  t.equal(res.headers.location, '/pub?topic=x')
+
+  const logger = createCapturingLogger()
+  const tls = new NSQD({ tcpAddress: '127.0.0.1:0', httpAddress: '', tlsRequired: 2, tlsCert: 'cert.pem', tlsKey: 'key.pem', logger })
+  const tlsApp = buildHttpApp(tls)
+  t.teardown(async () => { await tlsApp.close() })
+  for (const url of ['/ping', '/stats', '/nope']) {
+    res = await tlsApp.inject(url)
+    t.equal(res.statusCode, 403)
+    t.equal(res.body, '{"message": "TLS_REQUIRED", "https_port": 0}')
+    t.equal(res.headers['x-nsq-content-type'], V1)
+  }
+})
+
+t.test('real listener: oversized bodies are refused without being read whole; the daemon keeps serving', async (t) => {
+  const nsqd = await startNSQD(t, { maxMsgSize: 1024, maxBodySize: 4096 })
+  const { host, port } = hostPort(nsqd.httpAddress)
+  const raw = async (head: string, body: Buffer | null, keepSending: boolean): Promise<string> => {
+    const sock = net.connect(port, host)
+    t.teardown(() => { sock.destroy() })
+    let got = ''
+    let timer: NodeJS.Timeout | null = null
+    const done = new Promise<string>((resolve) => {
+      sock.on('data', (d) => { got += d.toString() })
+      sock.on('close', () => { if (timer !== null) clearInterval(timer); resolve(got) })
+      sock.on('error', () => {})
+    })
+    sock.write(head)
+    if (body !== null) sock.write(body)
+    // a client that would keep sending forever: the server must answer and close anyway
+    if (keepSending) timer = setInterval(() => { if (sock.writable) sock.write('400\r\n' + 'x'.repeat(1024) + '\r\n') }, 5)
+    return await done
+  }
+  let res = await raw(`POST /pub?topic=big HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n`, Buffer.alloc(10), false)
+  t.match(res, /^HTTP\/1.1 413/, 'declared length over --max-msg-size: 413 at once')
+  t.match(res, /\{"message":"MSG_TOO_BIG"\}/)
+  res = await raw(`POST /pub?topic=big HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n`, null, true)
+  t.match(res, /^HTTP\/1.1 413/, 'chunked body over --max-msg-size: 413')
+  t.match(res, /\{"message":"MSG_TOO_BIG"\}/)
+  res = await raw(`POST /mpub?topic=big HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n`, null, true)
+  t.match(res, /\{"message":"BODY_TOO_BIG"\}/, 'chunked mpub body over --max-body-size')
+  t.equal(nsqd.getExistingTopic('big')?.messageCount ?? 0, 0, 'nothing published')
+  const ping = await fetch(`http://${nsqd.httpAddress}/ping`)
+  t.equal(await ping.text(), 'OK', 'still serving')
+  const pub = await fetch(`http://${nsqd.httpAddress}/pub?topic=big`, { method: 'POST', body: 'fits' })
+  t.equal(await pub.text(), 'OK')
+})
+
+t.test('every error token is documented in nsqd/http/README.md', async (t) => {
+  const doc = fs.readFileSync(new URL('../../nsqd/http/README.md', import.meta.url), 'utf8')
+  for (const token of Object.keys(HTTP_ERRORS)) t.ok(doc.includes(`\`${token}\``), token)
+})
