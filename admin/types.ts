@@ -1,0 +1,177 @@
+// JSON shapes: what nsqd (/stats, /info) and nsqlookupd (/lookup, /nodes) send us (spec:
+// nsqd-http.md §6, lookupd.md §5), and what the admin's /api answers (spec: nsqadmin.md §4).
+
+export interface E2eInput {
+  count: number
+  percentiles: Array<{ quantile: number, value: number }> | null
+}
+
+export interface NsqdClient {
+  client_id: string
+  hostname: string
+  version: string
+  remote_address: string
+  state: number
+  ready_count: number
+  in_flight_count: number
+  message_count: number
+  finish_count: number
+  requeue_count: number
+  connect_ts: number
+  sample_rate: number
+  deflate: boolean
+  snappy: boolean
+  user_agent: string
+  authed?: boolean
+  auth_identity?: string
+  auth_identity_url?: string
+  topology_zone?: string
+  topology_region?: string
+  tls: boolean
+  tls_cipher_suite: string
+  tls_version: string
+  tls_negotiated_protocol: string
+  tls_negotiated_protocol_is_mutual: boolean
+}
+
+export interface NsqdChannel {
+  channel_name: string
+  depth: number
+  backend_depth: number
+  in_flight_count: number
+  deferred_count: number
+  message_count: number
+  zone_local_msg_count?: number
+  region_local_msg_count?: number
+  global_msg_count?: number
+  requeue_count: number
+  timeout_count: number
+  client_count: number
+  clients: NsqdClient[] | null
+  paused: boolean
+  e2e_processing_latency?: E2eInput
+}
+
+export interface NsqdTopic {
+  topic_name: string
+  channels: NsqdChannel[] | null
+  depth: number
+  backend_depth: number
+  message_count: number
+  message_bytes?: number
+  paused: boolean
+  e2e_processing_latency?: E2eInput
+}
+
+export interface NsqdStats {
+  version: string
+  health: string
+  start_time: number
+  topics: NsqdTopic[] | null
+  memory?: Record<string, number>
+  producers?: unknown[] | null
+}
+
+export interface NsqdInfo {
+  version: string
+  broadcast_address: string
+  hostname: string
+  http_port: number
+  tcp_port: number
+  topology_zone?: string
+  topology_region?: string
+}
+
+export interface LookupPeer {
+  remote_address: string
+  hostname: string
+  broadcast_address: string
+  tcp_port: number
+  http_port: number
+  version: string
+  topology_zone?: string
+  topology_region?: string
+}
+
+export interface LookupNode extends LookupPeer {
+  tombstones: boolean[]
+  topics: string[]
+}
+
+/** One nsqd as the admin knows it. */
+export interface Producer {
+  remote_addresses: string[] | null
+  remote_address: string
+  hostname: string
+  broadcast_address: string
+  tcp_port: number
+  http_port: number
+  version: string
+  topology_zone?: string
+  topology_region?: string
+  topics: Array<{ topic: string, tombstoned: boolean }>
+  out_of_date: boolean
+}
+
+/** A failure of one upstream host; the rest of the answer is still good. */
+export interface NodeError {
+  kind: 'lookupd' | 'nsqd' | 'notification'
+  /** host:port queried */
+  address: string
+  error: string
+}
+
+export interface E2eAggregate {
+  count: number
+  percentiles: Array<{ quantile: number, max: number, min: number, average: number, count: number, value?: number }>
+  topic: string
+  channel: string
+  host: string
+}
+
+export interface ClientOut extends NsqdClient {
+  node: string
+  connected: number
+}
+
+export interface ChannelOut {
+  node: string
+  hostname: string
+  topic_name: string
+  channel_name: string
+  depth: number
+  memory_depth: number
+  backend_depth: number
+  in_flight_count: number
+  deferred_count: number
+  requeue_count: number
+  timeout_count: number
+  message_count: number
+  delivery_msg_count?: number
+  zone_local_msg_count?: number
+  region_local_msg_count?: number
+  global_msg_count?: number
+  client_count: number
+  nodes: ChannelOut[] | null
+  clients: ClientOut[]
+  paused: boolean
+  e2e_processing_latency: E2eAggregate | null
+}
+
+export interface TopicOut {
+  node: string
+  hostname: string
+  topic_name: string
+  depth: number
+  memory_depth: number
+  backend_depth: number
+  message_count: number
+  delivery_msg_count?: number
+  zone_local_msg_count?: number
+  region_local_msg_count?: number
+  global_msg_count?: number
+  nodes: TopicOut[] | null
+  channels: ChannelOut[] | null
+  paused: boolean
+  e2e_processing_latency: E2eAggregate | null
+}
