@@ -1,0 +1,146 @@
+// nsqd as a real process on its store: SIGTERM flushes everything and exits 0, a restart delivers
+// it all again (deferred messages keep the rest of their delay); in durable mode kill -9 during a
+// publish stream loses no acknowledged message and redelivers every un-FINed one.
+
+import t from 'tap'
+import path from 'node:path'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { RawConn, tmpDir, until } from '../helpers/nsqd.js'
+import * as cmd from '../../client/wire/commands.js'
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
+
+interface Proc { child: ChildProcess, tcp: string, exit: Promise<{ code: number | null, signal: string | null }>, stderr: () => string }
+
+async function startProcess (t: { teardown: (fn: () => unknown) => void }, dataPath: string, extra: string[] = []): Promise<Proc> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'nsqd/main.ts'),
+    '--tcp-address=127.0.0.1:0', '--http-address=127.0.0.1:0', `--data-path=${dataPath}`, '--log-level=info', ...extra], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  child.stdout!.on('data', (c: Buffer) => { out += c.toString() })
+  child.stderr!.on('data', (c: Buffer) => { err += c.toString() })
+  const exit = new Promise<{ code: number | null, signal: string | null }>((resolve) => {
+    child.once('exit', (code, signal) => { resolve({ code, signal }) })
+  })
+  t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') })
+  await until(() => /listening tcp=(\S+)/.test(out) || child.exitCode !== null, 'nsqd to listen', 30_000, 20)
+  const m = /listening tcp=(\S+)/.exec(out)
+  if (m === null) throw new Error(`nsqd did not start: ${err}`)
+  return { child, tcp: m[1], exit, stderr: () => err }
+}
+
+t.test('SIGTERM: exit 0, restart delivers everything, deferred delay kept', async (t) => {
+  const dataPath = tmpDir(t)
+  let p = await startProcess(t, dataPath)
+  const pub = await RawConn.connect(t, p.tcp)
+  for (let i = 0; i < 2000; i += 500) {
+    pub.write(cmd.mpub('jobs', Array.from({ length: 500 }, (_, j) => Buffer.from(`j${i + j}`))))
+    t.equal(await pub.response(), 'OK')
+  }
+  const c = await RawConn.connect(t, p.tcp)
+  await c.identify()
+  await c.subscribe('jobs', 'work', 5)
+  const held = []
+  for (let i = 0; i < 5; i++) held.push(await c.message())
+  c.write(cmd.rdy(0))
+  c.write(cmd.fin(held[0].id))
+  c.write(cmd.req(held[1].id, 2000))
+  const reqAt = Date.now()
+  // commands are handled in order: once this PUB is answered, the FIN and REQ were handled too
+  t.equal(await c.publish('marker', 'x'), 'OK')
+
+  p.child.kill('SIGTERM')
+  const { code } = await p.exit
+  t.equal(code, 0, 'exit code 0')
+
+  p = await startProcess(t, dataPath)
+  const c2 = await RawConn.connect(t, p.tcp)
+  await c2.identify()
+  await c2.subscribe('jobs', 'work', 2500)
+  const seen = new Set<string>()
+  let deferredAt = 0
+  while (seen.size < 1999) {
+    const m = await c2.message(10_000)
+    const body = m.body.toString()
+    if (m.id === held[1].id) deferredAt = Date.now()
+    seen.add(body)
+    c2.write(cmd.fin(m.id))
+  }
+  t.equal(seen.size, 1999, 'all but the FINed message (queued, in flight, deferred)')
+  t.notOk(seen.has(held[0].body.toString()), 'the FINed one is not redelivered')
+  t.ok(deferredAt - reqAt >= 1900, `the deferred message waited out its delay (${deferredAt - reqAt} ms)`)
+  p.child.kill('SIGTERM')
+  t.equal((await p.exit).code, 0)
+})
+
+t.test('durable mode: kill -9 during a publish stream loses no acknowledged message', async (t) => {
+  const dataPath = tmpDir(t)
+  const flags = ['--mem-queue-size=0', '--sync-every=1']
+  let p = await startProcess(t, dataPath, flags)
+  const consumer = await RawConn.connect(t, p.tcp)
+  await consumer.identify()
+  await consumer.subscribe('stream', 'ch', 0)
+
+  // publisher: MPUBs of 20 pipelined 8 deep; responses come in order, so acks are known exactly
+  const pub = await RawConn.connect(t, p.tcp)
+  const acked = new Set<string>()
+  const sent: string[][] = []
+  let next = 0
+  let stop = false
+  const send = (): void => {
+    const bodies = Array.from({ length: 20 }, () => `b${next++}`)
+    sent.push(bodies)
+    pub.write(cmd.mpub('stream', bodies.map(b => Buffer.from(b))))
+  }
+  const publishing = (async () => {
+    for (let i = 0; i < 8; i++) send()
+    while (!stop) {
+      let r: string
+      try { r = await pub.response() } catch { return }
+      if (r !== 'OK') return
+      for (const b of sent.shift()!) acked.add(b)
+      if (!stop) send()
+    }
+  })()
+
+  // consumer: takes some, FINs every other one, leaves the rest in flight
+  consumer.write(cmd.rdy(40))
+  const finned = new Set<string>()
+  const unfinished = new Map<string, string>()
+  for (let i = 0; i < 40; i++) {
+    const m = await consumer.message(10_000)
+    if (i % 2 === 0) { consumer.write(cmd.fin(m.id)); finned.add(m.body.toString()) } else unfinished.set(m.id, m.body.toString())
+  }
+  await until(() => acked.size >= 2000, 'acknowledged publishes', 30_000, 10)
+  p.child.kill('SIGKILL')
+  stop = true
+  const { signal } = await p.exit
+  t.equal(signal, 'SIGKILL')
+  await publishing
+  const ackedAtKill = new Set(acked)
+  t.ok(ackedAtKill.size >= 2000, `${ackedAtKill.size} messages acknowledged before the kill`)
+
+  p = await startProcess(t, dataPath, flags)
+  const c2 = await RawConn.connect(t, p.tcp)
+  await c2.identify()
+  await c2.subscribe('stream', 'ch', 2500)
+  const must = [...ackedAtKill].filter(b => !finned.has(b))
+  const got = new Set<string>()
+  const gotIds = new Set<string>()
+  await until(async () => {
+    while (true) {
+      let m
+      try { m = await c2.message(200) } catch { break }
+      got.add(m.body.toString())
+      gotIds.add(m.id)
+      c2.write(cmd.fin(m.id))
+    }
+    return must.every(b => got.has(b))
+  }, 'every acknowledged message', 30_000, 0).catch(() => {})
+  const missing = must.filter(b => !got.has(b))
+  t.same(missing.slice(0, 10), [], `every acknowledged, un-FINed message consumed after restart (${must.length} expected, ${missing.length} missing)`)
+  t.ok([...unfinished.keys()].every(id => gotIds.has(id)), 'delivered-but-unFINed messages come back with their ids')
+  p.child.kill('SIGTERM')
+  t.equal((await p.exit).code, 0)
+})
