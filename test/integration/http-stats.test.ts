@@ -1,0 +1,265 @@
+// /stats, /metrics and statsd against an in-process nsqd over real sockets: HTTP publishes consumed
+// by nsqjs over TCP, exact counters after publishes, FINs, REQs and timeouts, /metrics parsed as
+// Prometheus text and compared with /stats, statsd datagrams received on a local UDP socket.
+
+import t from 'tap'
+import dgram from 'node:dgram'
+import nsq from 'nsqjs'
+import type * as Nsq from 'nsqjs'
+import { startNSQD, RawConn, uniq, until, hostPort } from '../helpers/nsqd.js'
+import * as cmd from '../../client/wire/commands.js'
+import type { NSQD } from '../../nsqd/nsqd.js'
+
+async function http (nsqd: NSQD, method: string, path: string, body?: string | Buffer): Promise<{ status: number, text: string, type: string | null }> {
+  const res = await fetch(`http://${nsqd.httpAddress}${path}`, { method, body })
+  return { status: res.status, text: await res.text(), type: res.headers.get('content-type') }
+}
+
+async function stats (nsqd: NSQD, query = ''): Promise<any> {
+  const res = await http(nsqd, 'GET', `/stats?format=json${query}`)
+  if (res.status !== 200) throw new Error(`/stats answered ${res.status}`)
+  return JSON.parse(res.text)
+}
+
+/** A strict parser for the Prometheus text format (0.0.4): samples keyed `name{a="x",b="y"}`. */
+function parsePrometheus (text: string): { samples: Map<string, number>, types: Map<string, string> } {
+  const samples = new Map<string, number>()
+  const types = new Map<string, string>()
+  const NAME = '[a-zA-Z_:][a-zA-Z0-9_:]*'
+  const sampleRe = new RegExp(`^(${NAME})(?:\\{(.*)\\})? (\\S+)(?: -?\\d+)?$`)
+  const labelRe = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"(?:,|$)/y
+  for (const line of text.split('\n')) {
+    if (line === '') continue
+    if (line.startsWith('# HELP ')) continue
+    const ty = /^# TYPE (\S+) (counter|gauge|summary|histogram|untyped)$/.exec(line)
+    if (ty !== null) { types.set(ty[1]!, ty[2]!); continue }
+    if (line.startsWith('#')) throw new Error(`bad comment line: ${line}`)
+    const m = sampleRe.exec(line)
+    if (m === null) throw new Error(`bad sample line: ${line}`)
+    const labels: string[] = []
+    if (m[2] !== undefined && m[2] !== '') {
+      labelRe.lastIndex = 0
+      while (labelRe.lastIndex < m[2].length) {
+        const l = labelRe.exec(m[2])
+        if (l === null) throw new Error(`bad labels: ${line}`)
+        labels.push(`${l[1]}="${l[2]}"`)
+      }
+    }
+    const value = m[3] === '+Inf' ? Infinity : m[3] === '-Inf' ? -Infinity : Number(m[3])
+    if (Number.isNaN(value) && m[3] !== 'NaN') throw new Error(`bad value: ${line}`)
+    samples.set(`${m[1]}{${labels.sort().join(',')}}`, value)
+  }
+  return { samples, types }
+}
+
+t.test('messages published over HTTP are consumed by an nsqjs Reader over TCP', async (t) => {
+  const nsqd = await startNSQD(t)
+  const topic = uniq()
+  const want = new Set<string>()
+  t.equal((await http(nsqd, 'POST', `/pub?topic=${topic}`, 'single')).text, 'OK')
+  want.add('single')
+  const lines = Array.from({ length: 100 }, (_, i) => `text-${i}`)
+  lines.forEach((l) => want.add(l))
+  t.equal((await http(nsqd, 'POST', `/mpub?topic=${topic}`, lines.join('\n') + '\n')).text, 'OK')
+  const bin = Array.from({ length: 50 }, (_, i) => Buffer.from(`bin-${i}\nwith newline`))
+  bin.forEach((b) => want.add(b.toString()))
+  const parts = [Buffer.alloc(4)]
+  parts[0]!.writeInt32BE(bin.length)
+  for (const b of bin) { const s = Buffer.alloc(4); s.writeInt32BE(b.length); parts.push(s, b) }
+  t.equal((await http(nsqd, 'POST', `/mpub?topic=${topic}&binary=true`, Buffer.concat(parts))).text, 'OK')
+  t.equal((await http(nsqd, 'POST', `/pub?topic=${topic}&defer=50`, 'deferred')).text, 'OK')
+  want.add('deferred')
+
+  const seen = new Set<string>()
+  const r = new nsq.Reader(topic, 'ch', { nsqdTCPAddresses: [nsqd.tcpAddress], maxInFlight: 50 })
+  r.on('error', () => {})
+  t.teardown(() => { r.close() })
+  await new Promise<void>((resolve) => {
+    r.on('message', (m: Nsq.Message) => {
+      seen.add(m.body.toString())
+      m.finish()
+      if (seen.size === want.size) resolve()
+    })
+    r.connect()
+  })
+  t.same([...seen].sort(), [...want].sort(), 'every message arrived once')
+  const ch = nsqd.getExistingTopic(topic)!.getExistingChannel('ch')!
+  await until(() => ch.inFlight.size === 0, 'all FINed')
+  const s = await stats(nsqd, `&topic=${topic}`)
+  t.equal(s.topics[0].message_count, want.size)
+  t.equal(s.topics[0].channels[0].message_count, want.size)
+  t.equal(s.topics[0].channels[0].depth, 0)
+})
+
+t.test('/stats numbers follow publishes, FINs, REQs and timeouts exactly; /metrics agrees', async (t) => {
+  const nsqd = await startNSQD(t, { msgTimeoutMs: 400, queueScanIntervalMs: 10, e2eProcessingLatencyPercentiles: [0.5, 1.0] })
+  const topic = uniq()
+  t.equal((await http(nsqd, 'POST', `/topic/create?topic=${topic}`)).status, 200)
+  t.equal((await http(nsqd, 'POST', `/channel/create?topic=${topic}&channel=ch`)).status, 200)
+  t.equal((await http(nsqd, 'POST', `/mpub?topic=${topic}`, 'm0\nm1\nm2\nm3\nm4')).text, 'OK')
+
+  let s = await stats(nsqd)
+  t.same(Object.keys(s), ['version', 'health', 'start_time', 'topics', 'memory', 'producers'])
+  t.equal(s.health, 'OK')
+  t.equal(s.producers, null)
+  const tp = () => s.topics.find((x: any) => x.topic_name === topic)
+  const chs = () => tp().channels[0]
+  t.same(Object.keys(tp()), ['topic_name', 'channels', 'depth', 'backend_depth', 'message_count', 'message_bytes', 'paused', 'e2e_processing_latency'])
+  t.match(tp(), { depth: 0, backend_depth: 0, message_count: 5, message_bytes: 10, paused: false })
+  t.same(Object.keys(chs()), ['channel_name', 'depth', 'backend_depth', 'in_flight_count', 'deferred_count', 'message_count',
+    'requeue_count', 'timeout_count', 'client_count', 'clients', 'paused', 'e2e_processing_latency'])
+  t.match(chs(), { channel_name: 'ch', depth: 5, in_flight_count: 0, deferred_count: 0, message_count: 5, requeue_count: 0, timeout_count: 0, client_count: 0, clients: [] })
+  t.same(chs().e2e_processing_latency, { count: 0, percentiles: [{ quantile: 1, value: 0 }, { quantile: 0.5, value: 0 }] }, 'every quantile from creation on, sorted descending')
+
+  const c = await RawConn.connect(t, nsqd.tcpAddress)
+  await c.identify({ client_id: 'stats-test', hostname: 'worker.local', user_agent: 'stats-test/1.0' })
+  await c.subscribe(topic, 'ch', 5)
+  const msgs = []
+  for (let i = 0; i < 5; i++) msgs.push(await c.message())
+  s = await stats(nsqd)
+  t.match(chs(), { depth: 0, in_flight_count: 5, message_count: 5, client_count: 1 })
+  const client = chs().clients[0]
+  t.same(Object.keys(client), ['client_id', 'hostname', 'version', 'remote_address', 'state', 'ready_count', 'in_flight_count',
+    'message_count', 'finish_count', 'requeue_count', 'connect_ts', 'sample_rate', 'deflate', 'snappy', 'user_agent',
+    'topology_zone', 'topology_region', 'tls', 'tls_cipher_suite', 'tls_version', 'tls_negotiated_protocol', 'tls_negotiated_protocol_is_mutual'])
+  t.match(client, { client_id: 'stats-test', hostname: 'worker.local', version: 'V2', state: 3, ready_count: 5, in_flight_count: 5, message_count: 5, finish_count: 0, requeue_count: 0, user_agent: 'stats-test/1.0' })
+  t.equal(client.remote_address, `127.0.0.1:${c.socket.localPort}`)
+
+  c.write(cmd.rdy(0))
+  c.write(cmd.fin(msgs[0]!.id))
+  c.write(cmd.fin(msgs[1]!.id))
+  c.write(cmd.req(msgs[2]!.id, 0))
+  c.write(cmd.req(msgs[3]!.id, 60_000))
+  await until(async () => { s = await stats(nsqd); return chs().requeue_count === 2 && chs().clients[0].finish_count === 2 }, 'FINs and REQs counted')
+  t.match(chs(), { depth: 1, in_flight_count: 1, deferred_count: 1, message_count: 5, requeue_count: 2, timeout_count: 0 })
+  t.match(chs().clients[0], { ready_count: 0, in_flight_count: 1, message_count: 5, finish_count: 2, requeue_count: 2 })
+  t.equal(chs().e2e_processing_latency.count, 2, 'one latency sample per FIN')
+
+  await until(async () => { s = await stats(nsqd); return chs().timeout_count === 1 }, 'the last message timed out', 5000, 20)
+  t.match(chs(), { depth: 2, in_flight_count: 0, deferred_count: 1, requeue_count: 2, timeout_count: 1, message_count: 5 })
+  t.match(chs().clients[0], { in_flight_count: 0, finish_count: 2, requeue_count: 2 })
+  const e2e = chs().e2e_processing_latency
+  t.equal(e2e.count, 2)
+  t.ok(e2e.percentiles[0].value > 0 && e2e.percentiles[0].value >= e2e.percentiles[1].value, 'max >= median > 0')
+  t.ok(e2e.percentiles[0].value < 60e9, 'latency in nanoseconds')
+  t.same(tp().e2e_processing_latency, e2e, 'a topic with one channel reports that channel')
+
+  // a TCP publisher shows up under producers with its pub counts
+  const p = await RawConn.connect(t, nsqd.tcpAddress)
+  t.equal(await p.publish(topic, 'from-tcp'), 'OK')
+  s = await stats(nsqd)
+  t.equal(s.producers.length, 1)
+  t.same(s.producers[0].pub_counts, [{ topic, count: 1 }])
+  t.equal(tp().message_count, 6)
+  t.equal(tp().message_bytes, 18)
+
+  // filters
+  const other = uniq()
+  await http(nsqd, 'POST', `/pub?topic=${other}`, 'x')
+  let f = await stats(nsqd, `&topic=${topic}&include_clients=false&include_mem=0`)
+  t.same(Object.keys(f), ['version', 'health', 'start_time', 'topics', 'producers'])
+  t.equal(f.topics.length, 1)
+  t.equal(f.topics[0].channels[0].clients, null)
+  t.equal(f.topics[0].channels[0].client_count, 1)
+  t.equal(f.producers, null)
+  f = await stats(nsqd, '&topic=missing')
+  t.equal(f.topics, null)
+  f = await stats(nsqd, '&channel=ch')
+  t.same(f.topics.map((x: any) => x.topic_name), [topic], 'topics without the channel are left out')
+  f = await stats(nsqd)
+  t.same(f.topics.map((x: any) => x.topic_name), [topic, other].sort(), 'sorted by name')
+
+  const text = await http(nsqd, 'GET', `/stats?topic=${topic}`)
+  t.equal(text.type, 'text/plain; charset=utf-8')
+  t.match(text.text, /^nsqd v1\.3\.0 /)
+  t.match(text.text, /\nHealth: OK\n/)
+  t.match(text.text, new RegExp(`\\n   \\[${topic}\\s*\\] depth: 0 +be-depth: 0 +msgs: 6 +e2e%: \\S+, \\S+\\n`))
+  t.match(text.text, /\n {6}\[ch {23}\] depth: 3 +be-depth: 0 +inflt: 0 +def: 1 +re-q: 2 +timeout: 1 +msgs: 6 /)
+  t.match(text.text, /\n {8}\[V2 worker\.local:\d+ stats-test\/1\.0\] state: 3 inflt: 0 +rdy: 0 +fin: 2 +re-q: 2 +msgs: 5 /)
+  t.match(text.text, /\nProducers:\n {3}\[V2 127\.0\.0\.1:\d+ \] msgs: 1 +topics: \S+=1 connected: \d+s\n/)
+
+  // /metrics: parsed as Prometheus text, the same numbers as /stats
+  const metrics = await http(nsqd, 'GET', '/metrics')
+  t.equal(metrics.status, 200)
+  t.match(metrics.type, /^text\/plain; version=0\.0\.4/)
+  const { samples, types } = parsePrometheus(metrics.text)
+  const key = (name: string, labels: Record<string, string>): string =>
+    `${name}{${Object.entries(labels).map(([k, v]) => `${k}="${v}"`).sort().join(',')}}`
+  s = await stats(nsqd)
+  t.equal(types.get('nsq_topic_messages_total'), 'counter')
+  t.equal(types.get('nsq_channel_timeouts_total'), 'counter')
+  t.equal(types.get('nsq_channel_depth'), 'gauge')
+  for (const top of s.topics) {
+    const tl = `topic="${top.topic_name}"`
+    t.equal(samples.get(`nsq_topic_depth{${tl}}`), top.depth)
+    t.equal(samples.get(`nsq_topic_backend_depth{${tl}}`), top.backend_depth)
+    t.equal(samples.get(`nsq_topic_messages_total{${tl}}`), top.message_count)
+    t.equal(samples.get(`nsq_topic_message_bytes_total{${tl}}`), top.message_bytes)
+    t.equal(samples.get(`nsq_topic_paused{${tl}}`), top.paused ? 1 : 0)
+    for (const ch of top.channels) {
+      const cl = `channel="${ch.channel_name}",${tl}`
+      t.equal(samples.get(`nsq_channel_depth{${cl}}`), ch.depth, 'depth')
+      t.equal(samples.get(`nsq_channel_backend_depth{${cl}}`), ch.backend_depth)
+      t.equal(samples.get(`nsq_channel_in_flight{${cl}}`), ch.in_flight_count)
+      t.equal(samples.get(`nsq_channel_deferred{${cl}}`), ch.deferred_count, 'deferred')
+      t.equal(samples.get(`nsq_channel_messages_total{${cl}}`), ch.message_count)
+      t.equal(samples.get(`nsq_channel_requeues_total{${cl}}`), ch.requeue_count, 'requeues')
+      t.equal(samples.get(`nsq_channel_timeouts_total{${cl}}`), ch.timeout_count, 'timeouts')
+      t.equal(samples.get(`nsq_channel_clients{${cl}}`), ch.client_count)
+      t.equal(samples.get(`nsq_channel_e2e_processing_latency_samples{${cl}}`), ch.e2e_processing_latency.count)
+      for (const pc of ch.e2e_processing_latency.percentiles) {
+        t.equal(samples.get(key('nsq_channel_e2e_processing_latency_seconds', { topic: top.topic_name, channel: ch.channel_name, quantile: String(pc.quantile) })), pc.value / 1e9, `q${pc.quantile}`)
+      }
+    }
+    for (const pc of top.e2e_processing_latency.percentiles ?? []) {
+      t.equal(samples.get(key('nsq_topic_e2e_processing_latency_seconds', { topic: top.topic_name, quantile: String(pc.quantile) })), pc.value / 1e9)
+    }
+  }
+  t.equal(samples.get('nsq_healthy{}'), 1)
+  t.equal(samples.get('nsq_producers{}'), 1)
+  t.equal(samples.get('nsq_topics{}'), s.topics.length)
+  t.equal(samples.get('nsq_start_time_seconds{}'), s.start_time)
+  t.ok([...samples.keys()].some((k) => k.startsWith('process_cpu_user_seconds_total')), 'default process metrics')
+})
+
+t.test('statsd: NSQ lines, counter deltas, datagrams within --statsd-udp-packet-size', async (t) => {
+  const udp = dgram.createSocket('udp4')
+  await new Promise<void>((resolve) => { udp.bind(0, '127.0.0.1', resolve) })
+  t.teardown(() => { udp.close() })
+  const datagrams: string[] = []
+  udp.on('message', (m) => { datagrams.push(m.toString()) })
+  const nsqd = await startNSQD(t, {
+    statsdAddress: `127.0.0.1:${udp.address().port}`,
+    statsdIntervalMs: 50,
+    statsdUdpPacketSize: 200,
+    broadcastAddress: 'my.host',
+    e2eProcessingLatencyPercentiles: [0.99]
+  })
+  const topic = uniq('s')
+  await http(nsqd, 'POST', `/topic/create?topic=${topic}`)
+  await http(nsqd, 'POST', `/channel/create?topic=${topic}&channel=c`)
+  await http(nsqd, 'POST', `/mpub?topic=${topic}`, 'a\nbb\nccc')
+  const prefix = `nsq.my_host_${hostPort(nsqd.httpAddress).port}.`
+  const lines = (): string[] => datagrams.flatMap((d) => d.split('\n').filter((l) => l !== ''))
+  const tk = `${prefix}topic.${topic}`
+  await until(() => lines().includes(`${tk}.channel.c.depth:3|g`), 'channel depth gauge', 5000, 10)
+  const sum = (name: string): number => lines().filter((l) => l.startsWith(`${name}:`)).reduce((n, l) => n + Number(l.slice(name.length + 1, -2)), 0)
+  await until(() => sum(`${tk}.message_count`) === 3, 'topic counter deltas add up', 5000, 10)
+  t.equal(sum(`${tk}.message_bytes`), 6)
+  t.equal(sum(`${tk}.channel.c.message_count`), 3)
+  const n = datagrams.length
+  await until(() => datagrams.length > n + 2, 'later pushes')
+  t.ok(lines().slice(-200).includes(`${tk}.message_count:0|c`), 'counters are deltas: 0 without new publishes')
+  for (const d of datagrams) {
+    t.ok(Buffer.byteLength(d) <= 200, 'datagram within the packet size')
+    t.ok(d.endsWith('\n'), 'lines are not split')
+  }
+  const all = lines()
+  for (const name of ['depth:0|g', 'backend_depth:0|g', 'e2e_processing_latency_99:0|g']) t.ok(all.includes(`${tk}.${name}`), name)
+  for (const name of ['in_flight_count:0|g', 'deferred_count:0|g', 'requeue_count:0|c', 'timeout_count:0|c', 'clients:0|g', 'backend_depth:0|g']) {
+    t.ok(all.includes(`${tk}.channel.c.${name}`), name)
+  }
+  t.ok(all.some((l) => l.startsWith(`${prefix}mem.heap_in_use_bytes:`) && l.endsWith('|g')), 'mem gauges')
+  t.ok(all.some((l) => l.startsWith(`${prefix}mem.gc_runs:`) && l.endsWith('|c')), 'gc_runs counter')
+  for (const l of all) t.match(l, /^[^:]+:-?\d+\|[cg]$/, 'statsd line format')
+})
