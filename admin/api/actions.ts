@@ -48,6 +48,15 @@ export function registerActionRoutes (app: FastifyInstance, ctx: AdminContext): 
     const r = await ctx.cluster.topicProducers(topic)
     return { value: r.value.producers, errors: r.errors, attempted: r.attempted }
   }
+  // For pause/unpause/empty: the topic must exist somewhere.
+  const requiredProducers = async (topic: string): Promise<PartialResult<NodeRef[]>> => {
+    const r = await ctx.cluster.topicProducers(topic)
+    requireSome(r)
+    if (r.value.producers.length === 0) {
+      throw new ApiError(404, r.value.known ? 'TOPIC_NOT_FOUND: no nsqd has this topic right now' : 'TOPIC_NOT_FOUND', r.errors)
+    }
+    return { value: r.value.producers, errors: r.errors, attempted: r.attempted }
+  }
 
   route(app, '/api/topics', {
     POST: async (req, reply) => {
@@ -90,8 +99,7 @@ export function registerActionRoutes (app: FastifyInstance, ctx: AdminContext): 
       const topic = topicParam(req)
       const action = str(jsonBody(req).action)
       if (!(ACTIONS as readonly string[]).includes(action)) throw new ApiError(400, 'INVALID_ACTION')
-      const p = await producers(topic)
-      requireSome(p)
+      const p = await requiredProducers(topic)
       const r = await ctx.cluster.nsqdPost(p.value, `/topic/${action}?topic=${encodeURIComponent(topic)}`)
       const errors = combine(p.errors, r)
       notify(ctx, req, `${action}_topic`, topic)
@@ -117,8 +125,7 @@ export function registerActionRoutes (app: FastifyInstance, ctx: AdminContext): 
       const channel = channelParam(req)
       const action = str(jsonBody(req).action)
       if (!(ACTIONS as readonly string[]).includes(action)) throw new ApiError(400, 'INVALID_ACTION')
-      const p = await producers(topic)
-      requireSome(p)
+      const p = await requiredProducers(topic)
       const r = await ctx.cluster.nsqdPost(p.value, `/channel/${action}?topic=${encodeURIComponent(topic)}&channel=${encodeURIComponent(channel)}`)
       const errors = combine(p.errors, r)
       notify(ctx, req, `${action}_channel`, topic, channel)

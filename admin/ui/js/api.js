@@ -48,6 +48,7 @@ export function explain (status, message) {
     NOT_FOUND: 'Not found.'
   }
   if (known[m]) return known[m]
+  if (m.startsWith('TOPIC_NOT_FOUND: ')) return 'No nsqd has this topic right now, so there is nothing to act on.'
   if (m.startsWith('UPSTREAM_ERROR: ')) return `No node could answer: ${m.slice(16)}`
   return m || `HTTP ${status}`
 }

@@ -1,0 +1,268 @@
+// nsqadmin's JSON API through inject(), against a real nsqlookupd and real nsqd nodes started
+// in-process (registered with lookupd over TCP): reads, aggregation, actions and their effect
+// on nsqd, permissions, notifications, bad input, and the built-in history.
+
+import t from 'tap'
+import Fastify from 'fastify'
+import type { AddressInfo } from 'node:net'
+import { publish, startAdmin, startLookupd, startNode, until } from '../helpers/admin-cluster.js'
+import { uniq } from '../helpers/nsqd.js'
+import type { NSQAdmin } from '../../admin/nsqadmin.js'
+
+async function api (admin: NSQAdmin, method: 'GET' | 'POST' | 'DELETE', url: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number, json: any, headers: Record<string, unknown> }> {
+  const res = await admin.httpServer.inject({
+    method,
+    url,
+    headers: { 'content-type': 'application/json', ...headers },
+    payload: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body)
+  })
+  let json: any = null
+  try { json = JSON.parse(res.body) } catch { json = res.body }
+  return { status: res.statusCode, json, headers: res.headers }
+}
+
+async function nsqdStats (httpAddress: string, topic: string): Promise<any> {
+  const res = await fetch(`http://${httpAddress}/stats?format=json&topic=${topic}`)
+  return await res.json()
+}
+
+async function lookupdJson (httpAddress: string, path: string): Promise<any> {
+  const res = await fetch(`http://${httpAddress}${path}`)
+  return await res.json()
+}
+
+t.test('reads: topics, topic, channel, nodes, node, counter aggregate every nsqd', async (t) => {
+  const lookupd = await startLookupd(t)
+  const [a, b] = await Promise.all([startNode(t, [lookupd]), startNode(t, [lookupd])])
+  const topic = uniq('orders')
+  await fetch(`http://${a.httpAddress}/topic/create?topic=${topic}`, { method: 'POST' })
+  await fetch(`http://${a.httpAddress}/channel/create?topic=${topic}&channel=billing`, { method: 'POST' })
+  await fetch(`http://${b.httpAddress}/topic/create?topic=${topic}`, { method: 'POST' })
+  await fetch(`http://${b.httpAddress}/channel/create?topic=${topic}&channel=billing`, { method: 'POST' })
+  for (let i = 0; i < 3; i++) await publish(a.httpAddress, topic, `a${i}`)
+  for (let i = 0; i < 2; i++) await publish(b.httpAddress, topic, `b${i}`)
+  const admin = await startAdmin(t, { lookupdHttpAddresses: [lookupd.httpAddress.address] })
+  await until(async () => (await api(admin, 'GET', `/api/topics/${topic}`)).json.nodes?.length === 2, 'both nodes registered')
+
+  const topics = await api(admin, 'GET', '/api/topics')
+  t.equal(topics.status, 200)
+  t.equal(topics.headers['x-nsq-content-type'], 'nsq; version=1.0')
+  t.ok(topics.json.topics.includes(topic))
+  t.equal(topics.json.message, '')
+
+  const top = (await api(admin, 'GET', `/api/topics/${topic}`)).json
+  t.equal(top.node, '*')
+  t.equal(top.topic_name, topic)
+  t.equal(top.message_count, 5, 'message counts summed over nodes')
+  t.same(top.nodes.map((n: any) => n.node).sort(), [a.node, b.node].sort())
+  t.equal(top.channels.length, 1)
+  t.equal(top.channels[0].channel_name, 'billing')
+  t.equal(top.channels[0].depth, 5, 'channel depth summed')
+  t.equal(top.channels[0].nodes.length, 2)
+  t.equal(top.paused, false)
+
+  const ch = (await api(admin, 'GET', `/api/topics/${topic}/billing`)).json
+  t.equal(ch.depth, 5)
+  t.equal(ch.message_count, 5)
+  t.equal(ch.nodes.length, 2)
+  t.same(ch.clients, [])
+
+  const nodes = (await api(admin, 'GET', '/api/nodes')).json
+  t.equal(nodes.nodes.length, 2)
+  for (const n of nodes.nodes) {
+    t.equal(n.broadcast_address, '127.0.0.1')
+    t.same(n.topics, [{ topic, tombstoned: false }])
+    t.equal(n.remote_addresses.length, 1)
+    t.equal(n.out_of_date, false)
+  }
+
+  const node = (await api(admin, 'GET', `/api/nodes/${a.node}`)).json
+  t.equal(node.node, a.node)
+  t.equal(node.total_messages, 3)
+  t.equal(node.topics[0].channels[0].channel_name, 'billing')
+
+  const counter = (await api(admin, 'GET', '/api/counter')).json
+  t.equal(counter.stats[`${topic}:billing:${a.node}`].message_count, 3)
+  t.equal(counter.stats[`${topic}:billing:${b.node}`].message_count, 2)
+
+  const summary = (await api(admin, 'GET', '/api/topics?stats=true')).json
+  const row = summary.topics.find((r: any) => r.topic_name === topic)
+  t.equal(row.channel_depth, 5)
+  t.equal(row.nodes.length, 2)
+})
+
+t.test('bad input and missing things get clear JSON errors, never a stack trace', async (t) => {
+  const lookupd = await startLookupd(t)
+  const a = await startNode(t, [lookupd])
+  const topic = uniq('known')
+  await publish(a.httpAddress, topic, 'x')
+  const admin = await startAdmin(t, { lookupdHttpAddresses: [lookupd.httpAddress.address] })
+  await until(async () => (await api(admin, 'GET', `/api/topics/${topic}`)).json.nodes?.length === 1, 'registered')
+
+  const cases: Array<[string, string, number, string]> = [
+    ['GET', '/api/topics/no_such_topic', 404, 'TOPIC_NOT_FOUND'],
+    ['GET', `/api/topics/${topic}/no_such_channel`, 404, 'CHANNEL_NOT_FOUND'],
+    ['GET', '/api/topics/bad%20name!', 400, 'INVALID_TOPIC'],
+    ['GET', '/api/nodes/10.9.9.9:4151', 404, 'NODE_NOT_FOUND'],
+    ['GET', '/api/nope', 404, 'NOT_FOUND'],
+    ['PUT', '/api/counter', 405, 'METHOD_NOT_ALLOWED'],
+    ['GET', '/api/graphite?metric=nope', 400, 'INVALID_ARG_METRIC']
+  ]
+  for (const [method, url, status, message] of cases) {
+    const res = await admin.httpServer.inject({ method: method as 'GET', url })
+    t.equal(res.statusCode, status, `${method} ${url} status`)
+    t.equal(JSON.parse(res.body).message, message, `${method} ${url} message`)
+  }
+  let r = await api(admin, 'POST', `/api/topics/${topic}`, '{not json')
+  t.equal(r.status, 400)
+  t.notMatch(r.json.message, /at .*\.ts/, 'no stack trace')
+  r = await api(admin, 'POST', `/api/topics/${topic}`, { action: 'explode' })
+  t.same([r.status, r.json.message], [400, 'INVALID_ACTION'])
+  r = await api(admin, 'POST', '/api/topics', { topic: 'bad name' })
+  t.same([r.status, r.json.message], [400, 'INVALID_TOPIC'])
+  r = await api(admin, 'POST', '/api/topics', { topic: 'ok', channel: 'bad/channel' })
+  t.same([r.status, r.json.message], [400, 'INVALID_CHANNEL'])
+  r = await api(admin, 'DELETE', `/api/nodes/${a.node}`, 'nope')
+  t.same([r.status, r.json.message], [400, 'INVALID_BODY'])
+  // pausing a topic no node has: the nsqd says TOPIC_NOT_FOUND, so the action fails visibly
+  r = await api(admin, 'POST', '/api/topics/nobody_has_it', { action: 'pause' })
+  t.equal(r.status, 404)
+})
+
+t.test('actions reach nsqd and lookupd: create, pause/unpause, empty, delete, tombstone', async (t) => {
+  const lookupd = await startLookupd(t)
+  const a = await startNode(t, [lookupd])
+  const admin = await startAdmin(t, { lookupdHttpAddresses: [lookupd.httpAddress.address] })
+  const topic = uniq('act')
+
+  // create topic + channel: lookupd learns both; nsqd has no topic yet, so nothing to create there
+  let r = await api(admin, 'POST', '/api/topics', { topic, channel: 'audit' })
+  t.same([r.status, r.json.message], [200, ''])
+  t.ok((await lookupdJson(lookupd.httpAddress.address, '/topics')).topics.includes(topic))
+  t.same((await lookupdJson(lookupd.httpAddress.address, `/channels?topic=${topic}`)).channels, ['audit'])
+  const inactive = (await api(admin, 'GET', '/api/topics?inactive=true')).json
+  t.same(inactive.topics[topic], ['audit'], 'listed as inactive (no producer yet)')
+
+  await publish(a.httpAddress, topic, 'one')
+  await fetch(`http://${a.httpAddress}/channel/create?topic=${topic}&channel=work`, { method: 'POST' })
+  await publish(a.httpAddress, topic, 'two')
+  await until(async () => (await api(admin, 'GET', `/api/topics/${topic}`)).json.nodes?.length === 1, 'producer registered')
+
+  r = await api(admin, 'POST', `/api/topics/${topic}`, { action: 'pause' })
+  t.equal(r.status, 200)
+  t.equal((await nsqdStats(a.httpAddress, topic)).topics[0].paused, true, 'nsqd reports the topic paused')
+  t.equal((await api(admin, 'GET', `/api/topics/${topic}`)).json.paused, true)
+  r = await api(admin, 'POST', `/api/topics/${topic}`, { action: 'unpause' })
+  t.equal((await nsqdStats(a.httpAddress, topic)).topics[0].paused, false)
+
+  r = await api(admin, 'POST', `/api/topics/${topic}/work`, { action: 'pause' })
+  t.equal(r.status, 200)
+  const chPaused = (await nsqdStats(a.httpAddress, topic)).topics[0].channels.find((c: any) => c.channel_name === 'work')
+  t.equal(chPaused.paused, true)
+  await until(async () => (await api(admin, 'GET', `/api/topics/${topic}/work`)).json.depth > 0, 'channel has messages')
+  r = await api(admin, 'POST', `/api/topics/${topic}/work`, { action: 'empty' })
+  t.equal(r.status, 200)
+  t.equal((await api(admin, 'GET', `/api/topics/${topic}/work`)).json.depth, 0, 'channel emptied')
+
+  r = await api(admin, 'DELETE', `/api/topics/${topic}/work`)
+  t.same([r.status, r.json.message], [200, ''])
+  const chans = (await nsqdStats(a.httpAddress, topic)).topics[0].channels.map((c: any) => c.channel_name)
+  t.notOk(chans.includes('work'), 'channel deleted on nsqd')
+  r = await api(admin, 'GET', `/api/topics/${topic}/work`)
+  t.equal(r.status, 404)
+
+  // tombstone the producer: lookupd marks it, nsqd deletes the topic
+  r = await api(admin, 'DELETE', `/api/nodes/${a.node}`, { topic })
+  t.same([r.status, r.json.message], [200, ''])
+  t.same((await nsqdStats(a.httpAddress, topic)).topics, null, 'topic deleted on that nsqd')
+
+  const topic2 = uniq('del')
+  await publish(a.httpAddress, topic2, 'x')
+  await until(async () => (await api(admin, 'GET', `/api/topics/${topic2}`)).json.nodes?.length === 1, 'producer registered')
+  r = await api(admin, 'DELETE', `/api/topics/${topic2}`)
+  t.same([r.status, r.json.message], [200, ''])
+  t.same((await nsqdStats(a.httpAddress, topic2)).topics, null, 'topic deleted on nsqd')
+  t.notOk((await lookupdJson(lookupd.httpAddress.address, '/topics')).topics.includes(topic2), 'and in lookupd')
+})
+
+t.test('admin users: non-admins are refused, admins pass; every action is notified', async (t) => {
+  const lookupd = await startLookupd(t)
+  const a = await startNode(t, [lookupd])
+  const got: any[] = []
+  const sink = Fastify()
+  sink.post('/notify', async (req) => { got.push({ body: req.body, type: req.headers['content-type'] }); return 'ok' })
+  await sink.listen({ host: '127.0.0.1', port: 0 })
+  t.teardown(() => sink.close())
+  const sinkUrl = `http://127.0.0.1:${(sink.server.address() as AddressInfo).port}/notify`
+  const admin = await startAdmin(t, { lookupdHttpAddresses: [lookupd.httpAddress.address], adminUsers: ['alice'], notificationHttpEndpoint: sinkUrl })
+  const topic = uniq('acl')
+  await publish(a.httpAddress, topic, 'x')
+  await until(async () => (await api(admin, 'GET', `/api/topics/${topic}`)).json.nodes?.length === 1, 'registered')
+
+  let r = await api(admin, 'POST', `/api/topics/${topic}`, { action: 'pause' })
+  t.same([r.status, r.json.message], [403, 'FORBIDDEN'], 'no user header')
+  r = await api(admin, 'POST', `/api/topics/${topic}`, { action: 'pause' }, { 'X-Forwarded-User': 'mallory' })
+  t.same([r.status, r.json.message], [403, 'FORBIDDEN'], 'wrong user')
+  t.equal((await nsqdStats(a.httpAddress, topic)).topics[0].paused, false, 'nothing happened')
+  const page = await admin.httpServer.inject({ url: '/', headers: { 'X-Forwarded-User': 'mallory' } })
+  t.match(page.body, /"IS_ADMIN":false/)
+
+  r = await api(admin, 'POST', `/api/topics/${topic}`, { action: 'pause' }, { 'X-Forwarded-User': 'alice', authorization: 'Basic ' + Buffer.from('alice:pw').toString('base64') })
+  t.equal(r.status, 200)
+  t.equal((await nsqdStats(a.httpAddress, topic)).topics[0].paused, true)
+  await until(() => got.length === 1, 'notification')
+  const doc = got[0].body
+  t.match(got[0].type, /application\/json/)
+  t.same(Object.keys(doc), ['action', 'topic', 'timestamp', 'user', 'remote_ip', 'user_agent', 'url', 'via'])
+  t.equal(doc.action, 'pause_topic')
+  t.equal(doc.topic, topic)
+  t.equal(doc.user, 'alice')
+  t.match(doc.url, new RegExp(`/api/topics/${topic}$`))
+
+  r = await api(admin, 'POST', '/api/topics', { topic, channel: 'c1' }, { 'X-Forwarded-User': 'alice' })
+  t.equal(r.status, 200)
+  await until(() => got.length === 3, 'create notifications')
+  t.same(got.slice(1).map((g) => [g.body.action, g.body.channel]), [['create_topic', undefined], ['create_channel', 'c1']])
+})
+
+t.test('history samples rates and depths; live stream announces samples', async (t) => {
+  const lookupd = await startLookupd(t)
+  const a = await startNode(t, [lookupd])
+  const topic = uniq('hist')
+  await publish(a.httpAddress, topic, 'x')
+  await fetch(`http://${a.httpAddress}/channel/create?topic=${topic}&channel=c`, { method: 'POST' })
+  const admin = await startAdmin(t, { lookupdHttpAddresses: [lookupd.httpAddress.address], historyIntervalMs: 60_000 })
+  await until(async () => (await api(admin, 'GET', `/api/topics/${topic}`)).json.nodes?.length === 1, 'registered')
+  await admin.sampler.sampleNow()
+  for (let i = 0; i < 10; i++) await publish(a.httpAddress, topic, `m${i}`)
+  await admin.sampler.sampleNow()
+  const h = (await api(admin, 'GET', `/api/history/topics/${topic}`)).json
+  t.ok(h.timestamps.length >= 2)
+  const rates = h.series.rate.filter((x: number | null) => x !== null)
+  t.ok(rates.length >= 1 && rates[rates.length - 1] > 0, `publish rate seen (${JSON.stringify(h.series.rate)})`)
+  const ch = (await api(admin, 'GET', `/api/history/topics/${topic}/c`)).json
+  t.equal(ch.series.depth[ch.series.depth.length - 1], 11, 'channel depth sampled (the buffered first message plus 10)')
+  const node = (await api(admin, 'GET', `/api/history/nodes/${a.node}`)).json
+  t.ok(node.series.depth.length >= 2)
+  const topicRow = (await api(admin, 'GET', '/api/topics?stats=true')).json.topics.find((r: any) => r.topic_name === topic)
+  t.ok(topicRow.rate > 0, 'topics list carries the latest rate')
+
+  // live stream over a real socket
+  const ctrl = new AbortController()
+  const res = await fetch(`http://${admin.httpAddress.address}/api/events`, { signal: ctrl.signal })
+  t.match(res.headers.get('content-type'), /text\/event-stream/)
+  const reader = res.body!.getReader()
+  let text = ''
+  const readUntil = async (re: RegExp): Promise<void> => {
+    while (!re.test(text)) {
+      const { value, done } = await reader.read()
+      if (done) throw new Error('stream ended')
+      text += Buffer.from(value).toString('utf8')
+    }
+  }
+  await readUntil(/event: hello/)
+  void admin.sampler.sampleNow()
+  await readUntil(/event: sample\ndata: \{"ts":\d+/)
+  t.pass('sample event received')
+  ctrl.abort()
+})
