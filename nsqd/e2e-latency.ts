@@ -5,7 +5,7 @@
 // The estimator is a log-bucketed histogram with ~1% relative accuracy (each bucket covers
 // (γ^(i-1), γ^i] with γ = 1.02): O(1) inserts with no allocation, exact counts, trivially
 // mergeable. Buckets are allocated on a channel's first sample. The exact minimum and maximum
-// are kept too, so q=1.0 (and a single sample) report the true value.
+// are kept too, so the first and last ranks (q=1.0, a single sample) report the true value.
 
 import type { Channel } from './core/channel.js'
 
@@ -131,7 +131,9 @@ export function mergeQuantiles (windows: readonly LatencyWindow[], quantiles: re
   for (let i = lo; i <= hi && next < order.length; i++) {
     for (const h of parts) seen += (h.counts as Uint32Array)[i] as number
     while (next < order.length && seen >= (order[next] as { rank: number }).rank) {
-      const v = Math.min(max, Math.max(min, bucketValue(i)))
+      const rank = (order[next] as { rank: number }).rank
+      // the extreme ranks are known exactly; the others are the bucket's value, within [min, max]
+      const v = rank >= count ? max : rank === 1 ? min : Math.min(max, Math.max(min, bucketValue(i)))
       const { k } = order[next] as { k: number }
       percentiles[k] = { quantile: quantiles[k] as number, value: v }
       next++

@@ -1,0 +1,166 @@
+// Pure pieces behind nsqd's HTTP API and stats: the e2e latency estimator and its two-half window,
+// the Go-style query parser, /mpub text splitting and defer parsing, statsd naming and packing.
+
+import t from 'tap'
+import { LatencyWindow, mergeQuantiles, E2eLatency } from '../../nsqd/e2e-latency.js'
+import { Query, unescapeQuery, queryBool } from '../../nsqd/http/query.js'
+import { HttpApiError } from '../../nsqd/http/errors.js'
+import { splitLines, parseDefer } from '../../nsqd/http/pub.js'
+import { percentileName, statsdPrefix, packLines, statsdLines } from '../../nsqd/statsd.js'
+import type { StatsSnapshot } from '../../nsqd/stats.js'
+import type { Channel } from '../../nsqd/core/channel.js'
+
+function token (fn: () => unknown): string {
+  try {
+    fn()
+  } catch (err) {
+    if (err instanceof HttpApiError) return `${err.statusCode} ${err.token}`
+    throw err
+  }
+  return 'no error'
+}
+
+t.test('e2e estimator: quantiles within 2% of the exact ones, q=1 exact, merge of windows', async (t) => {
+  let seed = 42
+  const rnd = (): number => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648 }
+  const now = 1_000_000
+  const a = new LatencyWindow(600_000, now)
+  const b = new LatencyWindow(600_000, now)
+  const all: number[] = []
+  for (let i = 0; i < 20000; i++) {
+    // log-uniform between 10 µs and 10 s
+    const v = Math.round(Math.exp(Math.log(1e4) + rnd() * Math.log(1e6)))
+    all.push(v);
+    (i % 3 === 0 ? a : b).record(v, now)
+  }
+  all.sort((x, y) => x - y)
+  const qs = [1, 0.99, 0.95, 0.5, 0.1]
+  const r = mergeQuantiles([a, b], qs, now)
+  t.equal(r.count, 20000)
+  t.same(r.percentiles!.map((p) => p.quantile), qs, 'in the requested order')
+  for (const p of r.percentiles!) {
+    const exact = all[Math.max(0, Math.ceil(p.quantile * all.length) - 1)]!
+    t.ok(Math.abs(p.value - exact) / exact < 0.02, `q${p.quantile}: ${p.value} vs ${exact}`)
+  }
+  t.equal(r.percentiles![0]!.value, all[all.length - 1], 'q=1 is the exact maximum')
+  const one = new LatencyWindow(1000, now)
+  one.record(123456, now)
+  t.same(mergeQuantiles([one], [0.5, 1], now).percentiles, [{ quantile: 0.5, value: 123456 }, { quantile: 1, value: 123456 }], 'one sample is exact')
+  t.same(mergeQuantiles([new LatencyWindow(1000, now)], [0.99], now), { count: 0, percentiles: [{ quantile: 0.99, value: 0 }] })
+  const z = new LatencyWindow(1000, now)
+  z.record(0, now)
+  z.record(-5, now)
+  t.equal(mergeQuantiles([z], [1], now).count, 2, 'zero and negative (clock skew) samples are counted')
+})
+
+t.test('e2e window: two halves; the older half is dropped every half-window', async (t) => {
+  const w = new LatencyWindow(1000, 0)
+  w.record(10, 100)
+  t.equal(w.count, 1)
+  w.record(20, 600) // second half starts after 500 ms
+  t.equal(w.count, 2, 'both halves count')
+  w.record(30, 1001) // third half: the first one is dropped
+  t.equal(w.count, 2)
+  t.equal(mergeQuantiles([w], [1], 1001).percentiles![0]!.value, 30)
+  t.equal(mergeQuantiles([w], [0.01], 1001).percentiles![0]!.value, 20, 'the sample of 100 ms is gone')
+  t.equal(mergeQuantiles([w], [1], 1600).count, 1, 'a query rotates too')
+  t.equal(mergeQuantiles([w], [1], 100_000).count, 0, 'after a long idle period nothing is left')
+  w.record(40, 100_001)
+  t.equal(w.count, 1)
+
+  const e = new E2eLatency([0.5, 1, 0.99], 60_000)
+  t.same(e.quantiles, [1, 0.99, 0.5], 'sorted descending')
+  const ch = {} as Channel
+  t.same(e.forTopic([], 0), { count: 0, percentiles: null }, 'a topic without channels')
+  e.record(ch, 5000, 0)
+  t.equal(e.forChannel(ch, 0).count, 1)
+  t.same(new E2eLatency([], 1000).forChannel(ch), { count: 0, percentiles: null }, 'disabled')
+})
+
+t.test('query strings as Go parses them', async (t) => {
+  const q = new Query('/pub?topic=a+b&x=%41%42&topic=second&empty=&flag&u=%E2%9C%93')
+  t.equal(q.get('topic'), 'a b', 'first value wins, + is a space')
+  t.equal(q.get('x'), 'AB')
+  t.equal(q.get('empty'), '')
+  t.equal(q.get('flag'), '')
+  t.equal(q.get('missing'), undefined)
+  t.equal(q.get('u'), '✓')
+  t.equal(new Query('/stats').get('topic'), undefined)
+  for (const bad of ['/x?a=%', '/x?a=%4', '/x?a=%zz', '/x?a=1;b=2', '/x?%=1']) {
+    t.equal(token(() => new Query(bad)), '400 INVALID_REQUEST', bad)
+  }
+  t.equal(unescapeQuery('é%20'), 'é ')
+  t.equal(queryBool('1', false), true)
+  t.equal(queryBool('false', true), false)
+  t.equal(queryBool('yes', true), true)
+  t.equal(queryBool(undefined, false), false)
+})
+
+t.test('/mpub text splitting and defer parsing', async (t) => {
+  const lines = (s: string, readMax = 1000, maxMsg = 10): string[] => splitLines(Buffer.from(s), readMax, maxMsg).map((b) => b.toString())
+  t.same(lines('a\nb\n\nc'), ['a', 'b', 'c'])
+  t.same(lines('a\r\n'), ['a\r'])
+  t.same(lines(''), [])
+  t.same(lines('\n\n'), [])
+  t.equal(token(() => lines('0123456789x\n')), '413 MSG_TOO_BIG')
+  t.same(lines('0123456789\n'), ['0123456789'])
+  // readMax = max-body-size + 1: reaching it means the body was too big
+  t.equal(token(() => lines('aaaa\nbbbb', 9)), '413 BODY_TOO_BIG')
+  t.same(lines('aaaa\nbbb', 9), ['aaaa', 'bbb'])
+  t.equal(token(() => lines('0123456789x\nb', 13)), '413 MSG_TOO_BIG', 'a long line before the end wins')
+
+  t.equal(parseDefer(undefined, 100), 0)
+  t.equal(parseDefer('100', 100), 100)
+  t.equal(parseDefer('+7', 100), 7)
+  t.equal(parseDefer('-0', 100), 0)
+  for (const bad of ['101', '-1', 'x', '1e3', '', '1.0', '0x10']) t.equal(token(() => parseDefer(bad, 100)), '400 INVALID_DEFER', bad)
+})
+
+t.test('statsd: names, prefix, packing, deltas', async (t) => {
+  t.equal(percentileName(0.99), '99')
+  t.equal(percentileName(0.5), '50')
+  t.equal(percentileName(1), '100')
+  t.equal(percentileName(0.999), '100')
+  t.equal(percentileName(0.125), '12', 'half to even, as Go')
+  t.equal(statsdPrefix('nsq.%s', 'host.example.com', 4151), 'nsq.host_example_com_4151.')
+  t.equal(statsdPrefix('nsq.%s.', 'h', 1), 'nsq.h_1.')
+  t.equal(statsdPrefix('fixed', 'h', 1), 'fixed.')
+  t.equal(statsdPrefix('', 'h', 1), '')
+  t.equal(statsdPrefix('%s', '::1', 4151), '[__1]_4151.')
+
+  const lines = Array.from({ length: 30 }, (_, i) => `nsq.x.topic.t${i}.depth:${i}|g\n`)
+  const packets = packLines(lines, 100)
+  t.same(packets.map((p) => p.toString()).join(''), lines.join(''), 'nothing lost, order kept')
+  for (const p of packets) t.ok(p.length <= 100)
+  t.equal(packLines(['x'.repeat(150) + '\n'], 100).length, 1, 'an over-long line goes alone')
+
+  const snap = (count: number, requeues: number): StatsSnapshot => ({
+    producers: null,
+    topics: [{
+      topic_name: 't', depth: 1, backend_depth: 0, message_count: count, message_bytes: count * 2, paused: false,
+      e2e_processing_latency: { count: 0, percentiles: [{ quantile: 0.99, value: 1500.7 }] },
+      channels: [{ channel_name: 'c', depth: 2, backend_depth: 0, in_flight_count: 3, deferred_count: 4, message_count: count,
+        requeue_count: requeues, timeout_count: 0, client_count: 1, clients: null, paused: false,
+        e2e_processing_latency: { count: 0, percentiles: null } },
+      { channel_name: 'x#ephemeral', depth: 0, backend_depth: 0, in_flight_count: 0, deferred_count: 0, message_count: 0,
+        requeue_count: 0, timeout_count: 0, client_count: 0, clients: null, paused: false,
+        e2e_processing_latency: { count: 0, percentiles: null } }]
+    }]
+  })
+  const prev = { topics: new Map(), channels: new Map(), gcRuns: 0 }
+  const opts = { prefix: 'p.', memStats: false, excludeEphemeral: true }
+  const first = statsdLines(snap(10, 1), prev, opts)
+  t.same(first, [
+    'p.topic.t.message_count:10|c\n', 'p.topic.t.message_bytes:20|c\n', 'p.topic.t.depth:1|g\n', 'p.topic.t.backend_depth:0|g\n',
+    'p.topic.t.e2e_processing_latency_99:1500|g\n',
+    'p.topic.t.channel.c.message_count:10|c\n', 'p.topic.t.channel.c.depth:2|g\n', 'p.topic.t.channel.c.backend_depth:0|g\n',
+    'p.topic.t.channel.c.in_flight_count:3|g\n', 'p.topic.t.channel.c.deferred_count:4|g\n', 'p.topic.t.channel.c.requeue_count:1|c\n',
+    'p.topic.t.channel.c.timeout_count:0|c\n', 'p.topic.t.channel.c.clients:1|g\n'
+  ], 'first push: totals; ephemeral channel excluded')
+  const second = statsdLines(snap(15, 1), prev, opts)
+  t.ok(second.includes('p.topic.t.message_count:5|c\n'), 'then deltas')
+  t.ok(second.includes('p.topic.t.channel.c.requeue_count:0|c\n'))
+  const withMem = statsdLines(snap(15, 1), prev, { ...opts, memStats: true })
+  t.ok(withMem.some((l) => l.startsWith('p.mem.heap_in_use_bytes:')))
+  t.ok(withMem.some((l) => /^p\.mem\.gc_runs:\d+\|c\n$/.test(l)))
+})
