@@ -1,0 +1,85 @@
+// A load generator process for the nsqd benchmark: raw sockets and our wire codec, batched writes.
+// Usage: load-worker <pub|mpub|sub> <host:port> <topic> <bodyBytes> <seconds|count> [connections] [batch]
+// Prints one JSON line: { msgs, bytes, ms }.
+
+import net from 'node:net'
+import { FrameDecoder } from '../../client/wire/frame-decoder.js'
+import * as cmd from '../../client/wire/commands.js'
+import { MAGIC_V2, FRAME_TYPE_MESSAGE, FRAME_TYPE_ERROR } from '../../client/wire/frames.js'
+
+const [mode, addr, topic, sizeArg, amountArg, connsArg, batchArg] = process.argv.slice(2) as string[]
+const size = Number(sizeArg)
+const amount = Number(amountArg)
+const conns = Number(connsArg ?? 1)
+const batch = Number(batchArg ?? 200)
+const i = addr!.lastIndexOf(':')
+const host = addr!.slice(0, i)
+const port = Number(addr!.slice(i + 1))
+const body = Buffer.alloc(size, 0x61)
+
+function connect (): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, host, () => { s.setNoDelay(true); s.write(MAGIC_V2); resolve(s) })
+    s.once('error', reject)
+  })
+}
+
+async function publishers (): Promise<void> {
+  const frame = mode === 'pub' ? cmd.pub(topic!, body) : cmd.mpub(topic!, Array.from({ length: batch }, () => body))
+  const per = mode === 'pub' ? 1 : batch
+  const deadline = Date.now() + amount * 1000
+  let msgs = 0
+  const t0 = Date.now()
+  await Promise.all(Array.from({ length: conns }, async () => {
+    const s = await connect()
+    await new Promise<void>((resolve, reject) => {
+      const dec = new FrameDecoder((type, data) => {
+        if (type === FRAME_TYPE_ERROR) { reject(new Error(data.toString())); return }
+        if (data.length === 11) return // _heartbeat_
+        msgs += per
+        if (Date.now() >= deadline) { s.end(); resolve(); return }
+        s.write(frame)
+      })
+      s.on('data', (c) => { dec.push(c) })
+      s.write(frame)
+    })
+  }))
+  const ms = Date.now() - t0
+  process.stdout.write(JSON.stringify({ msgs, bytes: msgs * size, ms }) + '\n')
+}
+
+async function subscriber (): Promise<void> {
+  const s = await connect()
+  let msgs = 0
+  let t0 = 0
+  let last = 0
+  const fins: Buffer[] = []
+  await new Promise<void>((resolve, reject) => {
+    const dec = new FrameDecoder((type, data) => {
+      if (type === FRAME_TYPE_MESSAGE) {
+        if (t0 === 0) t0 = Date.now()
+        msgs++
+        last = Date.now()
+        fins.push(cmd.fin(data.toString('latin1', 10, 26)))
+      } else if (type === FRAME_TYPE_ERROR) {
+        reject(new Error(data.toString()))
+      }
+    })
+    s.on('data', (c) => {
+      dec.push(c)
+      if (fins.length > 0) { s.write(Buffer.concat(fins)); fins.length = 0 }
+    })
+    s.on('close', () => { resolve() })
+    // Consumers sharing a channel split it unevenly: stop once the channel has gone quiet.
+    const idle = setInterval(() => {
+      if (t0 !== 0 && Date.now() - last > 1000) { clearInterval(idle); s.end(); resolve() }
+    }, 200)
+    s.write(Buffer.concat([cmd.sub(topic!, 'bench'), cmd.rdy(2500)]))
+  })
+  const ms = Math.max(1, last - t0)
+  process.stdout.write(JSON.stringify({ msgs, bytes: msgs * size, ms }) + '\n')
+}
+
+if (mode === 'sub') await subscriber()
+else await publishers()
+process.exit(0)
