@@ -98,7 +98,7 @@ function connectLive () {
   }
   const es = new EventSource(`${base()}/api/events`)
   es.addEventListener('hello', () => {
-    el.textContent = `live · ${Math.round(intervalMs / 1000)}s`
+    el.textContent = `live · every ${intervalMs < 1000 ? `${intervalMs}ms` : `${Math.round(intervalMs / 1000)}s`}`
     el.className = 'live live-on'
   })
   es.addEventListener('sample', () => {

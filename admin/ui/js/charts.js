@@ -11,8 +11,9 @@ export const COLORS = ['#1f6feb', '#d97706', '#16a34a', '#9333ea', '#dc2626', '#
  * snapshot ({ timestamps, series }) by key.
  */
 export class TimeChart {
-  constructor (container, { title, series, height = 180, format = fmt.num }) {
+  constructor (container, { title, series, height = 180, format = fmt.num, axisSize = 60 }) {
     this.series = series
+    this.axisSize = axisSize
     this.format = format
     this.box = h('div', { class: 'chart' },
       h('div', { class: 'chart-title' }, title),
@@ -38,11 +39,14 @@ export class TimeChart {
       height: this.height,
       cursor: { drag: { x: false, y: false } },
       legend: { live: true },
-      scales: { x: { time: true }, y: { range: (u, min, max) => [0, max > 0 ? max * 1.1 : 1] } },
+      // at least a minute wide, so the first samples do not get millisecond ticks
+      scales: { x: { time: true, range: (u, min, max) => [Math.min(min, max - 60), max] }, y: { range: (u, min, max) => [0, max > 0 ? max * 1.1 : 1] } },
       axes: [
         { stroke: '#6b7280', grid: { stroke: '#eef0f3' }, ticks: { stroke: '#e5e7eb' } },
-        { stroke: '#6b7280', grid: { stroke: '#eef0f3' }, ticks: { stroke: '#e5e7eb' }, size: 56, values: (u, vals) => vals.map((v) => format(v)) }
+        { stroke: '#6b7280', grid: { stroke: '#eef0f3' }, ticks: { stroke: '#e5e7eb' }, size: this.axisSize, values: (u, vals) => vals.map((v) => format(v)) }
       ],
+      // the legend shows the newest values unless the pointer is over the chart
+      hooks: { setCursor: [(u) => { if (u.cursor.idx === null || u.cursor.idx === undefined) this.showLatest() }] },
       series: [
         { value: (u, v) => v === null ? '–' : new Date(v * 1000).toLocaleTimeString() },
         ...this.series.map((s, i) => ({
@@ -65,6 +69,14 @@ export class TimeChart {
     this.emptyEl.style.display = xs.length < 2 ? '' : 'none'
     if (this.plot === null) this.make()
     else this.plot.setData(this.data)
+    this.showLatest()
+  }
+
+  showLatest () {
+    const n = this.data[0].length
+    if (this.plot === null || n === 0) return
+    if (this.plot.cursor.idx !== null && this.plot.cursor.idx !== undefined && this.plot.cursor.left >= 0) return
+    this.plot.setLegend({ idx: n - 1 })
   }
 
   resize () {

@@ -15,7 +15,7 @@ export function clientAttributes (c) {
   if (c.snappy) out.push(badge('snappy', 'badge-info'))
   if (c.authed) out.push(h('span', { class: 'badge badge-ok', title: c.auth_identity_url || '' }, c.auth_identity ? `authed: ${c.auth_identity}` : 'authed'))
   if (c.topology_region || c.topology_zone) out.push(badge([c.topology_region, c.topology_zone].filter(Boolean).join('/')))
-  return out.length > 0 ? out : h('span', { class: 'muted' }, 'plain')
+  return out.length > 0 ? h('span', { class: 'attrs' }, out) : h('span', { class: 'muted' }, 'plain')
 }
 
 export function clientHost (c) {

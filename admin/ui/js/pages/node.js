@@ -21,7 +21,7 @@ export function create (main, [node], app) {
   main.appendChild(page)
   const rateChart = new TimeChart(charts, { title: 'Messages published per second', series: [{ key: 'rate', label: 'published/s' }] })
   const depthChart = new TimeChart(charts, { title: 'Depth and clients', series: [{ key: 'depth', label: 'depth' }, { key: 'clients', label: 'clients' }] })
-  const heapChart = new TimeChart(charts, { title: 'Heap in use', series: [{ key: 'heap_bytes', label: 'heap' }], format: fmt.bytes })
+  const heapChart = new TimeChart(charts, { title: 'Heap in use', series: [{ key: 'heap_bytes', label: 'heap' }], format: fmt.bytes, axisSize: 72 })
 
   const tombstone = (topic) => () => runAction({
     title: 'Tombstone producer',

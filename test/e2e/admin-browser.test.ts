@@ -1,0 +1,172 @@
+// nsqadmin in a real headless Chromium (playwright-core driving Debian's /usr/bin/chromium)
+// against an in-process nsqlookupd and two nsqd nodes: the topics page shows a topic published
+// during the test and its depth changing live; Pause on the topic page reaches nsqd; a channel is
+// emptied and deleted from its page; a stopped node goes missing on the nodes page; a non-admin
+// gets a clear refusal. Screenshots of every page go to test-artifacts/admin/.
+
+import t from 'tap'
+import fs from 'node:fs'
+import path from 'node:path'
+import { publish, startAdmin, startLookupd, startNode, until } from '../helpers/admin-cluster.js'
+import { uniq } from '../helpers/nsqd.js'
+import { Consumer, silentLogger } from '../../client/index.js'
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+const ARTIFACTS = path.resolve('test-artifacts', 'admin')
+
+if (!fs.existsSync(CHROMIUM)) {
+  t.plan(0, `skipped: no Chromium at ${CHROMIUM} (apt-get install -y chromium)`)
+} else {
+  await run()
+}
+
+async function run (): Promise<void> {
+  const { chromium } = await import('playwright-core')
+  fs.mkdirSync(ARTIFACTS, { recursive: true })
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync']
+  })
+  t.teardown(() => browser.close())
+
+  const lookupd = await startLookupd(t)
+  const a = await startNode(t, [lookupd])
+  const b = await startNode(t, [lookupd])
+  const admin = await startAdmin(t, { lookupdHttpAddresses: [lookupd.httpAddress.address], historyIntervalMs: 250 })
+  const base = `http://${admin.httpAddress.address}`
+  const topic = uniq('orders')
+
+  const ctx = await browser.newContext({ viewport: { width: 1366, height: 860 } })
+  const page = await ctx.newPage()
+  const pageErrors: string[] = []
+  page.on('pageerror', (err) => { pageErrors.push(err.message) })
+  // API 404s are part of the test (unknown topic, deleted channel); static assets must all load
+  page.on('console', (msg) => { if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) pageErrors.push(msg.text()) })
+  page.on('response', (res) => { if (res.status() >= 400 && !new URL(res.url()).pathname.includes('/api/')) pageErrors.push(`${res.status()} ${res.url()}`) })
+  const shot = async (name: string): Promise<void> => {
+    await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true })
+  }
+  const stats = async (httpAddress: string): Promise<any> => await (await fetch(`http://${httpAddress}/stats?format=json&topic=${topic}`)).json()
+
+  await t.test('topics page shows a topic published during the test and its depth changing', async (t) => {
+    await page.goto(`${base}/`)
+    await page.waitForSelector('#live.live-on')
+    for (const n of [a, b]) {
+      await fetch(`http://${n.httpAddress}/topic/create?topic=${topic}`, { method: 'POST' })
+      await fetch(`http://${n.httpAddress}/channel/create?topic=${topic}&channel=archive`, { method: 'POST' })
+      await fetch(`http://${n.httpAddress}/channel/create?topic=${topic}&channel=billing`, { method: 'POST' })
+    }
+    for (let i = 0; i < 1200; i++) await publish(i % 3 === 0 ? b.httpAddress : a.httpAddress, topic, `hello ${i}`)
+    const row = page.locator(`#topics-table tr[data-topic="${topic}"]`)
+    await row.waitFor({ timeout: 10_000 })
+    const depthCell = row.locator('td').nth(2)
+    await until(async () => (await depthCell.getAttribute('title')) === '2400', 'channel depth 2400 shown', 10_000)
+    t.equal(await depthCell.textContent(), '2.4k', 'depth formatted for people')
+    for (let i = 0; i < 100; i++) await publish(a.httpAddress, topic, `more ${i}`)
+    await until(async () => (await depthCell.getAttribute('title')) === '2600', 'depth updated live, no reload', 10_000)
+    t.pass('depth changed on the open page')
+    await until(async () => await page.locator('.chart-empty').first().isHidden(), 'charts have samples', 10_000)
+    await shot('01-topics')
+  })
+
+  await t.test('topic page: Pause asks for confirmation and nsqd then reports the topic paused', async (t) => {
+    await page.click(`#topics-table tr[data-topic="${topic}"] a`)
+    await page.waitForSelector('#topic-nodes')
+    t.equal(await page.locator('#topic-nodes tbody tr[data-node]').count(), 2, 'one row per nsqd')
+    await page.click('#btn-pause')
+    await page.waitForSelector('dialog#confirm[open]')
+    t.match(await page.locator('#confirm-text').textContent(), new RegExp(`Pause topic "${topic}"`))
+    await shot('02-confirm-dialog')
+    await page.click('#confirm-ok')
+    await page.waitForSelector('#btn-unpause')
+    t.equal((await stats(a.httpAddress)).topics[0].paused, true, 'nsqd a reports paused')
+    t.equal((await stats(b.httpAddress)).topics[0].paused, true, 'nsqd b reports paused')
+    await page.waitForSelector('h1 .badge-warn')
+    await shot('03-topic-paused')
+    await page.click('#btn-unpause')
+    await page.click('#confirm-ok')
+    await page.waitForSelector('#btn-pause')
+    t.equal((await stats(a.httpAddress)).topics[0].paused, false, 'unpaused again')
+    await shot('03b-topic')
+  })
+
+  await t.test('channel page shows clients; Empty and Delete work on a channel', async (t) => {
+    const consumer = new Consumer({ logger: silentLogger, topic, channel: 'billing', nsqdTcpAddresses: [a.nsqd.tcpAddress, b.nsqd.tcpAddress], maxInFlight: 8 })
+    t.teardown(() => consumer.close())
+    let handled = 0
+    consumer.handle(async () => { handled++ })
+    await consumer.connect()
+    await until(() => handled > 10, 'consumer receiving')
+    await page.goto(`${base}/topics/${topic}/billing`)
+    await page.waitForSelector('#channel-clients tbody tr')
+    t.equal(await page.locator('#channel-clients tbody tr').count(), 2, 'one client connection per nsqd')
+    await shot('04-channel-with-clients')
+
+    await page.goto(`${base}/topics/${topic}/archive`)
+    await page.waitForSelector('#channel-nodes')
+    const total = page.locator('#channel-nodes tr.total td').nth(1)
+    await until(async () => (await total.getAttribute('title')) === '1300', 'archive depth 1300', 10_000)
+    await page.click('#btn-empty')
+    await page.click('#confirm-ok')
+    await until(async () => (await total.getAttribute('title')) === '0', 'archive emptied', 10_000)
+    const ch = (await stats(a.httpAddress)).topics[0].channels.find((c: any) => c.channel_name === 'archive')
+    t.equal(ch.depth, 0, 'nsqd reports the channel empty')
+    await page.waitForSelector('.flash-success')
+    await shot('05-channel-emptied')
+    await page.click('#btn-delete')
+    await page.click('#confirm-ok')
+    await page.waitForURL(`${base}/topics/${topic}`)
+    await page.waitForSelector('#topic-channels')
+    t.equal(await page.locator('#topic-channels tr[data-channel="archive"]').count(), 0, 'gone from the topic page')
+    for (const n of [a, b]) {
+      t.notOk((await stats(n.httpAddress)).topics[0].channels.some((c: any) => c.channel_name === 'archive'), 'deleted on nsqd')
+    }
+    await shot('06-topic-after-channel-delete')
+  })
+
+  await t.test('node, lookup and counter pages render', async (t) => {
+    await page.goto(`${base}/nodes/${a.node}`)
+    await page.waitForSelector('#node-topics')
+    await until(async () => await page.locator('.chart-empty').first().isHidden(), 'node charts', 10_000)
+    await shot('07-node')
+    await page.goto(`${base}/lookup`)
+    await page.fill('#create-topic', 'created_from_ui')
+    await page.fill('#create-channel', 'first')
+    await page.click('#create-form button[type=submit]')
+    await page.click('#confirm-ok')
+    await page.waitForSelector('#inactive-list')
+    t.match(await page.locator('#inactive-list').textContent(), /created_from_ui/)
+    await shot('08-lookup')
+    await page.goto(`${base}/counter`)
+    await until(async () => /\d/.test(await page.locator('#counter-value').textContent() ?? ''), 'counter value', 10_000)
+    await shot('09-counter')
+    await page.goto(`${base}/topics/no_such_topic`)
+    await page.waitForSelector('.page-error')
+    t.match(await page.locator('.page-error').textContent(), /does not exist/)
+    await shot('10-unknown-topic')
+  })
+
+  await t.test('nodes page: a stopped node goes missing', async (t) => {
+    await page.goto(`${base}/nodes`)
+    await page.waitForSelector('#nodes-table')
+    t.equal(await page.locator('#nodes-table tbody tr').count(), 2)
+    await shot('11-nodes')
+    await b.stop()
+    await page.waitForSelector(`#missing-table tr[data-node="${b.node}"]`, { timeout: 10_000 })
+    t.equal(await page.locator('#nodes-table tbody tr').count(), 1, 'only the live node remains listed')
+    t.match(await page.locator('#missing-table').textContent(), /missing/)
+    await shot('12-nodes-one-missing')
+  })
+
+  await t.test('non-admins get a clear refusal', async (t) => {
+    const guarded = await startAdmin(t, { lookupdHttpAddresses: [lookupd.httpAddress.address], adminUsers: ['alice'], historyIntervalMs: 250 })
+    await page.goto(`http://${guarded.httpAddress.address}/topics/${topic}`)
+    await page.click('#btn-pause')
+    await page.waitForSelector('.flash-error')
+    t.match(await page.locator('.flash-error').textContent(), /Permission denied/)
+    t.equal((await stats(a.httpAddress)).topics[0].paused, false, 'nothing paused')
+    await shot('13-non-admin-denied')
+  })
+
+  t.same(pageErrors, [], 'no script errors in the pages')
+}
