@@ -8,7 +8,7 @@ import type { BackendQueue } from './store/backend-queue.js'
 import { DummyBackendQueue } from './store/backend-queue.js'
 import { MemoryBackendQueue } from './store/memory-backend-queue.js'
 import { NodeStore, isJournaling, type NodeStoreOptions } from './store/node-store.js'
-import { defaultOptions, validateOptions, type Options } from './options.js'
+import { defaultOptions, validateOptions, VERSION, type Options } from './options.js'
 import { createLogger, type Logger } from './logger.js'
 import { handleConnection, listen, type TcpHost } from './tcp/server.js'
 import type { ProtocolV2 } from './tcp/protocol-v2.js'
@@ -16,6 +16,7 @@ import type { ClientV2 } from './tcp/client-v2.js'
 import { HttpServer } from './http/server.js'
 import { E2eLatency } from './e2e-latency.js'
 import { StatsdPusher } from './statsd.js'
+import { LookupPeers, type Registration } from './lookup/lookup-peers.js'
 
 export type ChangeKind = 'topic-created' | 'topic-deleted' | 'channel-created' | 'channel-deleted' | 'paused' | 'unpaused'
 export type ChangeListener = (kind: ChangeKind, topic: Topic, channel: Channel | null) => void
@@ -47,6 +48,8 @@ export class NSQD implements TcpHost, TopicContext {
   readonly e2e: E2eLatency
   private http: HttpServer | null = null
   private statsd: StatsdPusher | null = null
+  /** Registration with the nsqlookupds (--lookupd-tcp-address), running between start() and close(). */
+  lookup: LookupPeers | null = null
   /** The node's LevelDB (nsqd/store), open between start() and close(). */
   store: NodeStore | null = null
   /** Tests: store hooks (write-failure injection). */
@@ -68,7 +71,11 @@ export class NSQD implements TcpHost, TopicContext {
   /** Replaces the options as a whole (PUT /config/:opt). */
   swapOptions (next: Options): void {
     validateOptions(next)
+    const prev = this.opts
     this.opts = next
+    if (this.lookup !== null && prev.lookupdTcpAddresses.join(',') !== next.lookupdTcpAddresses.join(',')) {
+      this.lookup.setAddresses(next.lookupdTcpAddresses)
+    }
   }
 
   /** The TCP address actually bound ("host:port"). */
@@ -98,8 +105,48 @@ export class NSQD implements TcpHost, TopicContext {
       this.statsd = new StatsdPusher(this)
       this.statsd.start()
     }
+    this.startLookup()
     this.scanTimer = setInterval(() => { this.queueScan(Date.now()) }, this.opts.queueScanIntervalMs)
     this.scanTimer.unref()
+  }
+
+  /** Registers every topic and channel with the lookupds, and keeps them told of changes. */
+  private startLookup (): void {
+    const o = this.opts
+    const port = (addr: string): number => Number(addr.slice(addr.lastIndexOf(':') + 1)) || 0
+    const lookup = new LookupPeers({
+      lookupdTcpAddresses: o.lookupdTcpAddresses,
+      broadcastAddress: o.broadcastAddress,
+      tcpPort: o.broadcastTcpPort !== 0 ? o.broadcastTcpPort : port(this.tcpAddr),
+      httpPort: o.broadcastHttpPort !== 0 ? o.broadcastHttpPort : port(this.httpAddress),
+      version: VERSION,
+      topologyZone: o.topologyZone,
+      topologyRegion: o.topologyRegion,
+      httpConnectTimeoutMs: o.httpClientConnectTimeoutMs,
+      httpRequestTimeoutMs: o.httpClientRequestTimeoutMs,
+      maxResponseSize: o.maxBodySize,
+      pingIntervalMs: o.lookupdPingIntervalMs,
+      logger: this.logger
+    }, () => this.registrations())
+    this.lookup = lookup
+    this.onChange((kind, topic, channel) => {
+      if (kind === 'topic-created') lookup.notify('register', topic.name)
+      else if (kind === 'topic-deleted') lookup.notify('unregister', topic.name)
+      else if (kind === 'channel-created' && channel !== null) lookup.notify('register', topic.name, channel.name)
+      else if (kind === 'channel-deleted' && channel !== null) lookup.notify('unregister', topic.name, channel.name)
+    })
+    this.channelLookup = async (name) => await lookup.lookupChannels(name)
+    lookup.start()
+  }
+
+  /** Every topic (alone when it has no channels) and channel, for lookupd registration. */
+  registrations (): Registration[] {
+    const out: Registration[] = []
+    for (const t of this.topics.values()) {
+      if (t.channels.size === 0) out.push({ topic: t.name })
+      else for (const c of t.channels.keys()) out.push({ topic: t.name, channel: c })
+    }
+    return out
   }
 
   onChange (listener: ChangeListener): void {
@@ -127,7 +174,7 @@ export class NSQD implements TcpHost, TopicContext {
     this.logger.info(`TOPIC(${name}): created`)
     this.emitChange('topic-created', t, null)
     const lookup = this.channelLookup
-    if (lookup === null) {
+    if (lookup === null || this.opts.lookupdTcpAddresses.length === 0) {
       t.start()
     } else {
       const topic = t
@@ -265,6 +312,7 @@ export class NSQD implements TcpHost, TopicContext {
     if (this.exiting) return
     this.exiting = true
     if (this.scanTimer !== null) clearInterval(this.scanTimer)
+    if (this.lookup !== null) this.lookup.close()
     if (this.statsd !== null) this.statsd.stop()
     if (this.http !== null) await this.http.close().catch(() => {})
     const closed = new Promise<void>((resolve) => { this.tcpServer.close(() => { resolve() }) })

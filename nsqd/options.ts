@@ -21,6 +21,8 @@ export interface Options {
   broadcastTcpPort: number
   broadcastHttpPort: number
   lookupdTcpAddresses: string[]
+  /** Beyond NSQ (fixed 15 s there): how often nsqd PINGs each lookupd. */
+  lookupdPingIntervalMs: number
   httpClientConnectTimeoutMs: number
   httpClientRequestTimeoutMs: number
   topologyRegion: string
@@ -98,6 +100,7 @@ export function defaultOptions (): Options {
     broadcastTcpPort: 0,
     broadcastHttpPort: 0,
     lookupdTcpAddresses: [],
+    lookupdPingIntervalMs: 15_000,
     httpClientConnectTimeoutMs: 2000,
     httpClientRequestTimeoutMs: 5000,
     topologyRegion: '',
@@ -185,6 +188,7 @@ export const FLAG_BINDINGS: readonly FlagBinding[] = [
   b('broadcast-tcp-port', 'int', 'broadcastTcpPort', 'TCP port that will be registered with lookupd (defaults to the TCP port that this nsqd is listening on)'),
   b('broadcast-http-port', 'int', 'broadcastHttpPort', 'HTTP port that will be registered with lookupd (defaults to the HTTP port that this nsqd is listening on)'),
   b('lookupd-tcp-address', 'strings', 'lookupdTcpAddresses', 'lookupd TCP address (may be given multiple times)', 'nsqlookupd_tcp_addresses'),
+  b('lookupd-ping-interval', 'duration', 'lookupdPingIntervalMs', 'how often to PING each nsqlookupd (not in NSQ, which always uses 15s)'),
   b('http-client-connect-timeout', 'duration', 'httpClientConnectTimeoutMs', 'timeout for HTTP connect'),
   b('http-client-request-timeout', 'duration', 'httpClientRequestTimeoutMs', 'timeout for HTTP request'),
   b('topology-region', 'string', 'topologyRegion', 'A region represents a larger geographic area (optional)'),
