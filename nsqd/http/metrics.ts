@@ -7,10 +7,10 @@
 // not a Prometheus summary), present only when --e2e-processing-latency-percentile is set.
 
 import type { FastifyInstance } from 'fastify'
-import { Registry, Gauge, Counter, collectDefaultMetrics } from 'prom-client'
+import { Registry, collectDefaultMetrics, type Metric, type MetricValue } from 'prom-client'
 import type { NSQD } from '../nsqd.js'
 import { VERSION } from '../options.js'
-import { getStats, type StatsSnapshot } from '../stats.js'
+import { getStats, type StatsSnapshot, type TopicStats, type ChannelStats } from '../stats.js'
 import type { LatencyResult } from '../e2e-latency.js'
 import type { RouteOptions, RouteSpec } from './respond.js'
 
@@ -18,42 +18,67 @@ export const METRICS_ROUTES: readonly RouteSpec[] = [
   { method: 'GET', url: '/metrics' }
 ]
 
-type TopicLabels = 'topic'
-type ChannelLabels = 'topic' | 'channel'
+type Labels = Record<string, string>
+type Row = MetricValue<string>
 
-/** A registry whose collectors read `snapshot()` (set right before each scrape). */
-export function buildMetricsRegistry (nsqd: NSQD, snapshot: () => StatsSnapshot, defaultMetrics = true): Registry {
-  const registry = new Registry()
-  const registers = [registry]
+/**
+ * A metric whose values are read from the scrape's snapshot. prom-client's Registry formats it
+ * (through the public `get()` contract of its metrics); we skip the per-label-set hashing of
+ * Gauge.set/Counter.inc, which dominates a scrape with thousands of channels.
+ */
+class SnapshotMetric {
+  readonly name: string
+  readonly help: string
+  /** The text format's type ('gauge', 'counter'); prom-client's typings call it an enum. */
+  readonly type: string
+  readonly aggregator = 'sum' as const
+  private readonly rows: () => Row[]
 
-  // a gauge or counter set from the snapshot on every scrape
-  const topicMetric = (kind: 'gauge' | 'counter', name: string, help: string, pick: (t: NonNullable<StatsSnapshot['topics']>[number]) => number): void => {
-    const collect = function (this: Gauge<TopicLabels> | Counter<TopicLabels>): void {
-      this.reset()
-      for (const t of snapshot().topics ?? []) {
-        const v = pick(t)
-        if (this instanceof Gauge) this.set({ topic: t.topic_name }, v)
-        else this.inc({ topic: t.topic_name }, v)
-      }
-    }
-    if (kind === 'gauge') new Gauge<TopicLabels>({ name, help, labelNames: ['topic'], registers, collect })
-    else new Counter<TopicLabels>({ name, help, labelNames: ['topic'], registers, collect })
+  constructor (name: string, help: string, type: 'gauge' | 'counter', rows: () => Row[]) {
+    this.name = name
+    this.help = help
+    this.type = type
+    this.rows = rows
   }
-  type ChannelRow = NonNullable<StatsSnapshot['topics']>[number]['channels'][number]
-  const channelMetric = (kind: 'gauge' | 'counter', name: string, help: string, pick: (c: ChannelRow) => number): void => {
-    const collect = function (this: Gauge<ChannelLabels> | Counter<ChannelLabels>): void {
-      this.reset()
-      for (const t of snapshot().topics ?? []) {
-        for (const c of t.channels) {
-          const labels = { topic: t.topic_name, channel: c.channel_name }
-          const v = pick(c)
-          if (this instanceof Gauge) this.set(labels, v)
-          else this.inc(labels, v)
-        }
-      }
-    }
-    if (kind === 'gauge') new Gauge<ChannelLabels>({ name, help, labelNames: ['topic', 'channel'], registers, collect })
-    else new Counter<ChannelLabels>({ name, help, labelNames: ['topic', 'channel'], registers, collect })
+
+  async get (): Promise<{ name: string, help: string, type: string, values: Row[], aggregator: 'sum' }> {
+    return { name: this.name, help: this.help, type: this.type, values: this.rows(), aggregator: this.aggregator }
+  }
+}
+
+/** Label objects built once per scrape and shared by every metric of a topic or channel. */
+interface Scrape {
+  snap: StatsSnapshot
+  topics: Array<{ t: TopicStats, labels: Labels, channels: Array<{ c: ChannelStats, labels: Labels }> }>
+}
+
+export function scrapeOf (snap: StatsSnapshot): Scrape {
+  const topics = (snap.topics ?? []).map((t) => ({
+    t,
+    labels: { topic: t.topic_name },
+    channels: t.channels.map((c) => ({ c, labels: { topic: t.topic_name, channel: c.channel_name } }))
+  }))
+  return { snap, topics }
+}
+
+/** A registry whose metrics read `current()` (set right before each scrape). */
+export function buildMetricsRegistry (nsqd: NSQD, current: () => Scrape, defaultMetrics = true): Registry {
+  const registry = new Registry()
+  const add = (name: string, help: string, type: 'gauge' | 'counter', rows: () => Row[]): void => {
+    registry.registerMetric(new SnapshotMetric(name, help, type, rows) as unknown as Metric<string>)
+  }
+  const topicMetric = (type: 'gauge' | 'counter', name: string, help: string, pick: (t: TopicStats) => number): void => {
+    add(name, help, type, () => current().topics.map(({ t, labels }) => ({ labels, value: pick(t) })))
+  }
+  const channelMetric = (type: 'gauge' | 'counter', name: string, help: string, pick: (c: ChannelStats) => number): void => {
+    add(name, help, type, () => {
+      const rows: Row[] = []
+      for (const t of current().topics) for (const { c, labels } of t.channels) rows.push({ labels, value: pick(c) })
+      return rows
+    })
+  }
+  const one = (name: string, help: string, value: () => number): void => {
+    add(name, help, 'gauge', () => [{ labels: {}, value: value() }])
   }
 
   topicMetric('gauge', 'nsq_topic_depth', 'Messages queued at the topic (memory + disk)', (t) => t.depth)
@@ -74,57 +99,31 @@ export function buildMetricsRegistry (nsqd: NSQD, snapshot: () => StatsSnapshot,
   channelMetric('gauge', 'nsq_channel_paused', '1 when the channel is paused', (c) => c.paused ? 1 : 0)
 
   if (nsqd.e2e.enabled) {
-    const setLatency = (g: Gauge<string>, labels: Record<string, string>, r: LatencyResult): void => {
-      for (const p of r.percentiles ?? []) g.set({ ...labels, quantile: String(p.quantile) }, p.value / 1e9)
+    const latencyRows = (rows: Row[], labels: Labels, r: LatencyResult): void => {
+      for (const p of r.percentiles ?? []) rows.push({ labels: { ...labels, quantile: String(p.quantile) }, value: p.value / 1e9 })
     }
-    new Gauge<string>({
-      name: 'nsq_topic_e2e_processing_latency_seconds',
-      help: 'End-to-end (publish to FIN) latency quantiles over the rolling window, merged over the topic\'s channels',
-      labelNames: ['topic', 'quantile'],
-      registers,
-      collect () {
-        this.reset()
-        for (const t of snapshot().topics ?? []) setLatency(this, { topic: t.topic_name }, t.e2e_processing_latency)
-      }
+    add('nsq_topic_e2e_processing_latency_seconds', 'End-to-end (publish to FIN) latency quantiles over the rolling window, merged over the topic\'s channels', 'gauge', () => {
+      const rows: Row[] = []
+      for (const { t, labels } of current().topics) latencyRows(rows, labels, t.e2e_processing_latency)
+      return rows
     })
-    new Gauge<string>({
-      name: 'nsq_channel_e2e_processing_latency_seconds',
-      help: 'End-to-end (publish to FIN) latency quantiles over the rolling window',
-      labelNames: ['topic', 'channel', 'quantile'],
-      registers,
-      collect () {
-        this.reset()
-        for (const t of snapshot().topics ?? []) {
-          for (const c of t.channels) setLatency(this, { topic: t.topic_name, channel: c.channel_name }, c.e2e_processing_latency)
-        }
-      }
+    add('nsq_channel_e2e_processing_latency_seconds', 'End-to-end (publish to FIN) latency quantiles over the rolling window', 'gauge', () => {
+      const rows: Row[] = []
+      for (const t of current().topics) for (const { c, labels } of t.channels) latencyRows(rows, labels, c.e2e_processing_latency)
+      return rows
     })
     channelMetric('gauge', 'nsq_channel_e2e_processing_latency_samples', 'FINs in the current latency window', (c) => c.e2e_processing_latency.count)
   }
 
-  new Gauge({
-    name: 'nsq_info',
-    help: 'Always 1; the labels describe the node',
-    labelNames: ['version', 'broadcast_address'],
-    registers,
-    collect () {
-      this.reset()
-      this.set({ version: VERSION, broadcast_address: nsqd.options.broadcastAddress }, 1)
-    }
-  })
-  new Gauge({ name: 'nsq_healthy', help: '1 when the node is healthy (last disk write succeeded)', registers, collect () { this.set(nsqd.healthError === null ? 1 : 0) } })
-  new Gauge({ name: 'nsq_start_time_seconds', help: 'Start time of the node (Unix seconds)', registers, collect () { this.set(Math.floor(nsqd.startTime / 1000)) } })
-  new Gauge({ name: 'nsq_topics', help: 'Topics on the node', registers, collect () { this.set(nsqd.topics.size) } })
-  new Gauge({ name: 'nsq_clients', help: 'Connected TCP clients', registers, collect () { this.set(nsqd.clients.size) } })
-  new Gauge({
-    name: 'nsq_producers',
-    help: 'TCP connections that have published',
-    registers,
-    collect () {
-      let n = 0
-      for (const p of nsqd.clients.values()) if (p.client.pubCounts.size > 0) n++
-      this.set(n)
-    }
+  add('nsq_info', 'Always 1; the labels describe the node', 'gauge', () => [{ labels: { version: VERSION, broadcast_address: nsqd.options.broadcastAddress }, value: 1 }])
+  one('nsq_healthy', '1 when the node is healthy (last disk write succeeded)', () => nsqd.healthError === null ? 1 : 0)
+  one('nsq_start_time_seconds', 'Start time of the node (Unix seconds)', () => Math.floor(nsqd.startTime / 1000))
+  one('nsq_topics', 'Topics on the node', () => nsqd.topics.size)
+  one('nsq_clients', 'Connected TCP clients', () => nsqd.clients.size)
+  one('nsq_producers', 'TCP connections that have published', () => {
+    let n = 0
+    for (const p of nsqd.clients.values()) if (p.client.pubCounts.size > 0) n++
+    return n
   })
 
   if (defaultMetrics) collectDefaultMetrics({ register: registry })
@@ -132,12 +131,14 @@ export function buildMetricsRegistry (nsqd: NSQD, snapshot: () => StatsSnapshot,
 }
 
 export async function metricsRoutes (app: FastifyInstance, { nsqd }: RouteOptions): Promise<void> {
-  let current: StatsSnapshot = { topics: [], producers: null }
+  const idle = scrapeOf({ topics: [], producers: null })
+  let current = idle
   const registry = buildMetricsRegistry(nsqd, () => current)
   app.get('/metrics', async (_req, reply) => {
-    current = getStats(nsqd, { includeClients: false })
+    // every metric's get() runs synchronously inside metrics(), before its first await
+    current = scrapeOf(getStats(nsqd, { includeClients: false }))
     const text = await registry.metrics()
-    current = { topics: [], producers: null }
+    current = idle
     return reply.code(200).header('Content-Type', registry.contentType).send(text)
   })
 }
