@@ -9,6 +9,7 @@ import { getStats, memStats, type StatsSnapshot } from './stats.js'
 import { isEphemeral } from '../client/wire/names.js'
 import { parseListenAddress } from './tcp/server.js'
 import type { LatencyResult } from './e2e-latency.js'
+import { portOf } from './http/ping.js'
 
 /** `<P>` of `e2e_processing_latency_<P>`: quantile × 100 rounded half to even, as Go's %.0f. */
 export function percentileName (q: number): string {
@@ -135,7 +136,7 @@ export class StatsdPusher {
       this.nsqd.logger.error(`STATSD: invalid address ${o.statsdAddress}`)
       return
     }
-    const httpPort = o.broadcastHttpPort > 0 ? o.broadcastHttpPort : portOf(this.nsqd.httpAddress)
+    const httpPort = o.broadcastHttpPort > 0 ? o.broadcastHttpPort : Math.max(0, portOf(this.nsqd.httpAddress))
     const prefix = statsdPrefix(o.statsdPrefix, o.broadcastAddress, httpPort)
     const snap = getStats(this.nsqd, { includeClients: false })
     const lines = statsdLines(snap, this.prev, { prefix, memStats: o.statsdMemStats, excludeEphemeral: o.statsdExcludeEphemeral })
@@ -160,10 +161,4 @@ export class StatsdPusher {
       this.pending.add(t)
     }
   }
-}
-
-function portOf (addr: string): number {
-  if (addr === '') return 0
-  const a = parseListenAddress(addr)
-  return 'path' in a ? 0 : a.port
 }

@@ -23,7 +23,7 @@ export function contentLength (req: FastifyRequest): number {
   return Number.isFinite(n) ? n : -1
 }
 
-/** Reads the body up to limit + 1 bytes; a read error is 500 INTERNAL_ERROR. */
+/** Reads the body up to limit + 1 bytes; a read error or an aborted upload is 500 INTERNAL_ERROR. */
 export async function readLimited (req: FastifyRequest, limit: number): Promise<LimitedBody> {
   const stream = req.body as Readable | undefined
   if (stream === undefined || stream === null || typeof stream.on !== 'function') return EMPTY
@@ -35,6 +35,7 @@ export async function readLimited (req: FastifyRequest, limit: number): Promise<
       stream.off('data', onData)
       stream.off('end', onEnd)
       stream.off('error', onError)
+      stream.off('close', onError)
     }
     const onData = (chunk: Buffer): void => {
       const room = limit + 1 - total
@@ -53,13 +54,14 @@ export async function readLimited (req: FastifyRequest, limit: number): Promise<
       cleanup()
       resolve({ data: chunks.length === 1 ? chunks[0] as Buffer : Buffer.concat(chunks, total), over: total > limit })
     }
-    const onError = (err: Error): void => {
+    const onError = (): void => {
       cleanup()
       reject(new HttpApiError(500, 'INTERNAL_ERROR'))
-      void err
     }
     stream.on('data', onData)
     stream.on('end', onEnd)
     stream.on('error', onError)
+    // a client that goes away mid-body: no 'end' will come
+    stream.on('close', onError)
   })
 }
