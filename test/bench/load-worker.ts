@@ -53,21 +53,27 @@ async function subscriber (): Promise<void> {
   let msgs = 0
   let t0 = 0
   let last = 0
-  const fins: Buffer[] = []
+  // FIN lines are written straight into one buffer per read: "FIN " + 16-byte id + "\n"
+  let fins = Buffer.allocUnsafe(21 * 4096)
+  let finPos = 0
   await new Promise<void>((resolve, reject) => {
     const dec = new FrameDecoder((type, data) => {
       if (type === FRAME_TYPE_MESSAGE) {
         if (t0 === 0) t0 = Date.now()
         msgs++
         last = Date.now()
-        fins.push(cmd.fin(data.toString('latin1', 10, 26)))
+        if (finPos + 21 > fins.length) { const nb = Buffer.allocUnsafe(fins.length * 2); fins.copy(nb, 0, 0, finPos); fins = nb }
+        fins.write('FIN ', finPos, 'latin1')
+        data.copy(fins, finPos + 4, 10, 26)
+        fins[finPos + 20] = 0x0a
+        finPos += 21
       } else if (type === FRAME_TYPE_ERROR) {
         reject(new Error(data.toString()))
       }
     })
     s.on('data', (c) => {
       dec.push(c)
-      if (fins.length > 0) { s.write(Buffer.concat(fins)); fins.length = 0 }
+      if (finPos > 0) { s.write(fins.subarray(0, finPos)); fins = Buffer.allocUnsafe(fins.length); finPos = 0 }
     })
     s.on('close', () => { resolve() })
     // Consumers sharing a channel split it unevenly: stop once the channel has gone quiet.

@@ -364,3 +364,54 @@ t.test('garbage from many clients: each gets an error or a close, everyone else 
   t.equal(bodies.size, 20, 'the well-behaved clients were served throughout')
   for (const c of conns) c.socket.destroy()
 })
+
+t.test('a consumer that stops reading is cut off; everyone else keeps being served', async (t) => {
+  const nsqd = await startNSQD(t, { clientTimeoutMs: 1000, msgTimeoutMs: 60000 })
+  const topic = uniq()
+  const stuck = await RawConn.connect(t, nsqd.tcpAddress)
+  await stuck.subscribe(topic, 'ch', 2500)
+  await until(() => [...nsqd.clients.values()].some((p) => p.client.readyCount === 2500), 'stuck consumer ready')
+  stuck.socket.pause() // stops reading: the kernel buffers fill, then nsqd's writes back up
+  const p = await RawConn.connect(t, nsqd.tcpAddress)
+  const big = Buffer.alloc(64 * 1024, 0x62)
+  for (let i = 0; i < 100; i++) t.equal(await p.publish(topic, big), 'OK', `publish ${i}`)
+  const stuckClient = [...nsqd.clients.values()].find((x) => x.client.readyCount === 2500)!.client
+  t.ok(stuckClient.inFlightCount < 100, `delivery to the stuck consumer stopped at ${stuckClient.inFlightCount}`)
+  // another consumer on another channel is served meanwhile
+  const other = await RawConn.connect(t, nsqd.tcpAddress)
+  await other.subscribe(topic, 'other', 10)
+  t.equal(await p.publish(topic, 'x'), 'OK')
+  t.equal((await other.message()).body.toString(), 'x')
+  // the stuck one is closed after its write deadline, and its messages go to the next consumer
+  await until(() => stuckClient.closed, 'stuck consumer closed', 5000)
+  const next = await RawConn.connect(t, nsqd.tcpAddress)
+  await next.subscribe(topic, 'ch', 2500)
+  const ch = nsqd.getExistingTopic(topic)!.getExistingChannel('ch')!
+  nsqd.queueScan(Date.now() + 61000) // the stuck consumer's in-flight messages time out
+  let n = 0
+  while (n < 101) { const m = await next.message(); next.write(cmd.fin(m.id)); n++ }
+  t.equal(n, 101, 'nothing was lost: 100 big messages and the small one')
+  await until(() => ch.inFlight.size === 0 && ch.depth === 0, 'channel drained')
+})
+
+t.test('--max-channel-consumers and sample_rate', async (t) => {
+  const nsqd = await startNSQD(t, { maxChannelConsumers: 1 })
+  const topic = uniq()
+  const a = await RawConn.connect(t, nsqd.tcpAddress)
+  await a.subscribe(topic, 'ch')
+  const b = await RawConn.connect(t, nsqd.tcpAddress)
+  b.write(cmd.sub(topic, 'ch'))
+  t.equal(await b.error(), `E_SUB_FAILED SUB failed consumers for ${topic}:ch exceeds limit of 1`)
+  await b.waitClosed()
+
+  const s = await RawConn.connect(t, nsqd.tcpAddress)
+  t.equal(JSON.parse(await s.identify({ sample_rate: 20 })).sample_rate, 20)
+  const st = uniq()
+  await s.subscribe(st, 'ch', 2500)
+  const p = await RawConn.connect(t, nsqd.tcpAddress)
+  p.write(cmd.mpub(st, Array.from({ length: 1000 }, (_, i) => `m${i}`)))
+  t.equal(await p.response(), 'OK')
+  let got = 0
+  while (!(await s.quiet(200))) got++
+  t.ok(got > 100 && got < 330, `about a fifth delivered (${got} of 1000)`)
+})
