@@ -335,7 +335,21 @@ t.test('real listener: oversized bodies are refused without being read whole; th
   t.equal(await pub.text(), 'OK')
 })
 
-t.test('every error token is documented in nsqd/http/README.md', async (t) => {
-  const doc = fs.readFileSync(new URL('../../nsqd/http/README.md', import.meta.url), 'utf8')
-  for (const token of Object.keys(HTTP_ERRORS)) t.ok(doc.includes(`\`${token}\``), token)
+t.test('error catalogue: every token documented, every use in the code listed with its status', async (t) => {
+  const dir = new URL('../../nsqd/http/', import.meta.url)
+  const doc = fs.readFileSync(new URL('README.md', dir), 'utf8')
+  for (const token of Object.keys(HTTP_ERRORS)) t.ok(doc.includes(`\`${token}\``), `${token} documented`)
+  const used = new Set<string>()
+  for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.ts'))) {
+    const src = fs.readFileSync(new URL(f, dir), 'utf8')
+    for (const m of src.matchAll(/new HttpApiError\((\d+), '([A-Z_]+)'/g)) {
+      used.add(m[2]!)
+      t.ok((HTTP_ERRORS as Record<string, readonly number[]>)[m[2]!]?.includes(Number(m[1])), `${f}: ${m[1]} ${m[2]} is in the catalogue`)
+    }
+    for (const m of src.matchAll(/sendError\(reply, (\d+), '([A-Z_]+)'\)/g)) used.add(m[2]!)
+    for (const m of src.matchAll(/"message": "([A-Z_]+)"/g)) used.add(m[1]!)
+  }
+  used.add('BAD_BODY').add('BAD_MESSAGE') // from the TCP path's ProtocolError codes (E_ stripped)
+  t.same([...used].filter((x) => !(x in HTTP_ERRORS)), [], 'no token outside the catalogue')
+  t.same(Object.keys(HTTP_ERRORS).filter((x) => !used.has(x)), [], 'no unused token in the catalogue')
 })
