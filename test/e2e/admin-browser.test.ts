@@ -7,7 +7,7 @@
 import t from 'tap'
 import fs from 'node:fs'
 import path from 'node:path'
-import { publish, startAdmin, startLookupd, startNode, until } from '../helpers/admin-cluster.js'
+import { publishMany, startAdmin, startLookupd, startNode, until } from '../helpers/admin-cluster.js'
 import { uniq } from '../helpers/nsqd.js'
 import { Consumer, silentLogger } from '../../client/index.js'
 
@@ -56,13 +56,20 @@ async function run (): Promise<void> {
       await fetch(`http://${n.httpAddress}/channel/create?topic=${topic}&channel=archive`, { method: 'POST' })
       await fetch(`http://${n.httpAddress}/channel/create?topic=${topic}&channel=billing`, { method: 'POST' })
     }
-    for (let i = 0; i < 1200; i++) await publish(i % 3 === 0 ? b.httpAddress : a.httpAddress, topic, `hello ${i}`)
+    // six batches, one per history sample, so the charts get a shape
+    for (let batch = 0; batch < 6; batch++) {
+      const samples = admin.sampler.history.size
+      const lines = Array.from({ length: 200 }, (_, i) => `hello ${batch}/${i}`)
+      await publishMany(a.httpAddress, topic, lines.slice(0, 133 + (batch % 2)))
+      await publishMany(b.httpAddress, topic, lines.slice(133 + (batch % 2)))
+      await until(() => admin.sampler.history.size > samples, 'next history sample')
+    }
     const row = page.locator(`#topics-table tr[data-topic="${topic}"]`)
     await row.waitFor({ timeout: 10_000 })
     const depthCell = row.locator('td').nth(2)
     await until(async () => (await depthCell.getAttribute('title')) === '2400', 'channel depth 2400 shown', 10_000)
     t.equal(await depthCell.textContent(), '2.4k', 'depth formatted for people')
-    for (let i = 0; i < 100; i++) await publish(a.httpAddress, topic, `more ${i}`)
+    await publishMany(a.httpAddress, topic, Array.from({ length: 100 }, (_, i) => `more ${i}`))
     await until(async () => (await depthCell.getAttribute('title')) === '2600', 'depth updated live, no reload', 10_000)
     t.pass('depth changed on the open page')
     await until(async () => await page.locator('.chart-empty').first().isHidden(), 'charts have samples', 10_000)

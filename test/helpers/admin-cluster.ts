@@ -116,3 +116,9 @@ export async function publish (httpAddress: string, topic: string, body: string)
   const res = await fetch(`http://${httpAddress}/pub?topic=${encodeURIComponent(topic)}`, { method: 'POST', body })
   if (res.status !== 200) throw new Error(`publish failed: ${res.status} ${await res.text()}`)
 }
+
+/** POST /mpub (text mode, one message per line) on an nsqd's HTTP API. */
+export async function publishMany (httpAddress: string, topic: string, bodies: string[]): Promise<void> {
+  const res = await fetch(`http://${httpAddress}/mpub?topic=${encodeURIComponent(topic)}`, { method: 'POST', body: bodies.join('\n') })
+  if (res.status !== 200) throw new Error(`mpub failed: ${res.status} ${await res.text()}`)
+}

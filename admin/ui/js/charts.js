@@ -4,6 +4,8 @@
 import { h } from './dom.js'
 import * as fmt from './format.js'
 
+const MIN_SPAN_S = Math.max(5, 24 * (window.NSQADMIN.HISTORY_INTERVAL_MS || 5000) / 1000)
+
 export const COLORS = ['#1f6feb', '#d97706', '#16a34a', '#9333ea', '#dc2626', '#0891b2']
 
 /**
@@ -39,8 +41,8 @@ export class TimeChart {
       height: this.height,
       cursor: { drag: { x: false, y: false } },
       legend: { live: true },
-      // at least a minute wide, so the first samples do not get millisecond ticks
-      scales: { x: { time: true, range: (u, min, max) => [Math.min(min, max - 60), max] }, y: { range: (u, min, max) => [0, max > 0 ? max * 1.1 : 1] } },
+      // at least ~24 samples wide, so the first samples neither fill the chart nor get odd ticks
+      scales: { x: { time: true, range: (u, min, max) => [Math.min(min, max - MIN_SPAN_S), max] }, y: { range: (u, min, max) => [0, max > 0 ? max * 1.1 : 1] } },
       axes: [
         { stroke: '#6b7280', grid: { stroke: '#eef0f3' }, ticks: { stroke: '#e5e7eb' } },
         { stroke: '#6b7280', grid: { stroke: '#eef0f3' }, ticks: { stroke: '#e5e7eb' }, size: this.axisSize, values: (u, vals) => vals.map((v) => format(v)) }
