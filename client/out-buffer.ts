@@ -16,7 +16,8 @@ export class OutBuffer {
   private ensure (n: number): void {
     if (this.buf.length - this.pos >= n) return
     const pending = this.pos - this.start
-    const nb = Buffer.allocUnsafe(Math.max(CHUNK, pending + n))
+    // Geometric growth: a burst of commands must not copy the pending bytes once per command.
+    const nb = Buffer.allocUnsafe(Math.max(CHUNK, (pending + n) * 2))
     this.buf.copy(nb, 0, this.start, this.pos)
     this.buf = nb
     this.start = 0
