@@ -5,6 +5,8 @@ export type LogLevel = keyof typeof LOG_LEVELS
 
 export interface Logger {
   readonly level: number
+  /** Changes the level at run time (PUT /config/log_level); optional for injected loggers. */
+  setLevel? (name: string): void
   debug (msg: string): void
   info (msg: string): void
   warn (msg: string): void
@@ -25,12 +27,13 @@ export function parseLogLevel (name: string): number {
 }
 
 export function createLogger (prefix: string, levelName: string, write: (line: string) => void = (l) => process.stderr.write(l)): Logger {
-  const level = parseLogLevel(levelName)
+  let level = parseLogLevel(levelName)
   const out = (tag: string, lvl: number, msg: string): void => {
     if (lvl >= level) write(`${prefix}${stamp()} ${tag}: ${msg}\n`)
   }
   return {
-    level,
+    get level () { return level },
+    setLevel: (name: string) => { level = parseLogLevel(name) },
     debug: (m) => out('DEBUG', 0, m),
     info: (m) => out('INFO', 1, m),
     warn: (m) => out('WARNING', 2, m),

@@ -73,6 +73,7 @@ export class NSQD implements TcpHost, TopicContext {
     validateOptions(next)
     const prev = this.opts
     this.opts = next
+    if (prev.logLevel !== next.logLevel && this.logger.setLevel !== undefined) this.logger.setLevel(next.logLevel)
     if (this.lookup !== null && prev.lookupdTcpAddresses.join(',') !== next.lookupdTcpAddresses.join(',')) {
       this.lookup.setAddresses(next.lookupdTcpAddresses)
     }

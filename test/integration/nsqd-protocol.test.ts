@@ -415,3 +415,13 @@ t.test('--max-channel-consumers and sample_rate', async (t) => {
   while (!(await s.quiet(200))) got++
   t.ok(got > 100 && got < 330, `about a fifth delivered (${got} of 1000)`)
 })
+
+t.test('runtime log level changes take effect', async (t) => {
+  const nsqd = await startNSQD(t, { logLevel: 'debug' })
+  const lines = (nsqd.logger as unknown as { lines: string[] }).lines
+  nsqd.swapOptions({ ...nsqd.options, logLevel: 'error' })
+  const before = lines.length
+  nsqd.logger.info('hidden')
+  nsqd.logger.error('shown')
+  t.same(lines.slice(before).map((l) => l.replace(/^.*: /, '').trim()), ['shown'])
+})
