@@ -1,5 +1,7 @@
 // Client throughput: our Producer/Consumer beside nsqjs Writer/Reader, against the same nsqd
 // (its own process) in the same run. Each case is bounded (~10 s).
+// A last case runs both consumers against a stub server (test/bench/client-stub-server.ts) that
+// keeps the RDY window full without any queueing, to show the clients' own ceilings.
 // Run: npx tsx test/bench/client.ts [--count N] [--size BYTES]
 
 import { spawn } from 'node:child_process'
@@ -148,6 +150,20 @@ async function nsqjsConsume (tcp: string, topic: string, channel: string): Promi
   return res
 }
 
+function startStub (): Promise<{ proc: ChildProcess, tcp: string }> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'test/bench/client-stub-server.ts'), String(SIZE)],
+    { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
+  return new Promise((resolve, reject) => {
+    let out = ''
+    proc.stdout!.on('data', (c: Buffer) => {
+      out += c.toString()
+      const m = /port=(\d+)/.exec(out)
+      if (m) resolve({ proc, tcp: `127.0.0.1:${m[1]}` })
+    })
+    proc.once('exit', (code) => { reject(new Error(`stub exited ${code}`)) })
+  })
+}
+
 async function main (): Promise<void> {
   const n = await startNSQD()
   process.stdout.write(`nsqd ${n.tcp} (child process); ${COUNT} messages of ${SIZE} B per case, cap ${CAP_MS / 1000} s\n\n`)
@@ -173,6 +189,11 @@ async function main (): Promise<void> {
   const oc = await withCpu(() => oursConsume(n.tcp, 'bench_consume', 'ours'))
   const tc = await withCpu(() => nsqjsConsume(n.tcp, 'bench_consume', 'nsqjs'))
   line('consume (RDY 2500)', oc, tc)
+  // The same consumers against a stub server that never runs out of messages and does no
+  // queueing: the client's own ceiling.
+  const stub = await startStub()
+  line('consume (stub server)', await withCpu(() => oursConsume(stub.tcp, 'stub', 'ours')), await withCpu(() => nsqjsConsume(stub.tcp, 'stub', 'nsqjs')))
+  stub.proc.kill('SIGTERM')
   n.proc.kill('SIGTERM')
   await new Promise((resolve) => n.proc.once('exit', resolve))
   fs.rmSync(n.dir, { recursive: true, force: true })
