@@ -16,7 +16,7 @@ const IDENT = encodeFrame(FRAME_TYPE_RESPONSE, JSON.stringify({ max_rdy_count: 2
 
 const server = net.createServer((sock) => {
   sock.setNoDelay(true)
-  let buf = Buffer.alloc(0)
+  let buf: Buffer = Buffer.alloc(0)
   let magic = false
   let rdy = 0
   let inFlight = 0
