@@ -1,0 +1,105 @@
+// nsqd disk benchmark (issue 5): nsqd as its own process, load from worker processes over loopback.
+// Cases: MPUB 100 B x200 in memory (the reference), with --mem-queue-size=0 (default sync policy),
+// in durable mode (--mem-queue-size=0 --sync-every=1), and consuming a 1 M-message disk backlog.
+// Run: npx tsx test/bench/nsqd-disk.ts [--seconds N] [--backlog N]
+
+import { spawn, type ChildProcess } from 'node:child_process'
+import fs from 'node:fs'
+import net from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import * as cmd from '../../client/wire/commands.js'
+import { MAGIC_V2 } from '../../client/wire/frames.js'
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
+const argv = process.argv.slice(2)
+const arg = (name: string, dflt: number): number => argv.includes(name) ? Number(argv[argv.indexOf(name) + 1]) : dflt
+const seconds = arg('--seconds', 8)
+const backlog = arg('--backlog', 1_000_000)
+
+interface Result { msgs: number, bytes: number, ms: number }
+
+async function startNSQD (extra: string[]): Promise<{ proc: ChildProcess, tcp: string, dir: string }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsq-bench-disk-'))
+  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'nsqd/main.ts'),
+    '--tcp-address=127.0.0.1:0', '--http-address=127.0.0.1:0', `--data-path=${dir}`, '--log-level=warn', ...extra],
+  { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
+  return await new Promise((resolve, reject) => {
+    let out = ''
+    proc.stdout!.on('data', (c: Buffer) => {
+      out += c.toString()
+      const m = /tcp=(\S+)/.exec(out)
+      if (m !== null) resolve({ proc, tcp: m[1], dir })
+    })
+    proc.once('exit', (code) => { reject(new Error(`nsqd exited ${code}`)) })
+  })
+}
+
+async function stop (n: { proc: ChildProcess, dir: string }): Promise<void> {
+  const exited = new Promise((resolve) => n.proc.once('exit', resolve))
+  n.proc.kill('SIGKILL')
+  await exited
+  fs.rmSync(n.dir, { recursive: true, force: true })
+}
+
+/** Creates the channel (SUB with RDY 0) so publishes land in the channel's queue. */
+async function holdChannel (addr: string, topic: string): Promise<net.Socket> {
+  const i = addr.lastIndexOf(':')
+  const s = net.connect(Number(addr.slice(i + 1)), addr.slice(0, i))
+  await new Promise((resolve) => s.once('connect', resolve))
+  s.on('data', () => {})
+  s.write(Buffer.concat([MAGIC_V2, cmd.sub(topic, 'bench')]))
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  return s
+}
+
+async function worker (args: string[]): Promise<Result> {
+  return await new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'test/bench/disk-load-worker.ts'), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    p.stdout.on('data', (c: Buffer) => { out += c.toString() })
+    p.on('exit', (code) => { code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop() ?? '{}') as Result) : reject(new Error(`worker exited ${code}`)) })
+  })
+}
+
+async function workers (n: number, args: string[]): Promise<Result> {
+  const rs = await Promise.all(Array.from({ length: n }, async () => await worker(args)))
+  return { msgs: rs.reduce((a, r) => a + r.msgs, 0), bytes: rs.reduce((a, r) => a + r.bytes, 0), ms: Math.max(...rs.map((r) => r.ms)) }
+}
+
+function report (name: string, r: Result): number {
+  const rate = r.msgs / (r.ms / 1000)
+  process.stdout.write(`${name.padEnd(40)} ${Math.round(rate).toLocaleString('en-US').padStart(11)} msgs/s   (${r.msgs.toLocaleString('en-US')} msgs in ${(r.ms / 1000).toFixed(1)} s)\n`)
+  return rate
+}
+
+async function mpubCase (name: string, flags: string[], depth: number): Promise<number> {
+  const n = await startNSQD(flags)
+  const hold = await holdChannel(n.tcp, 'bench')
+  const r = await workers(2, ['mpub', n.tcp, 'bench', '100', String(seconds), '1', '200', String(depth)])
+  const rate = report(name, r)
+  hold.destroy()
+  await stop(n)
+  return rate
+}
+
+const mem = await mpubCase('MPUB 100 B x200, memory', ['--mem-queue-size=100000000'], 1)
+const disk = await mpubCase('MPUB 100 B x200, --mem-queue-size=0', ['--mem-queue-size=0'], 1)
+const durable = await mpubCase('MPUB 100 B x200, durable (8 in flight)', ['--mem-queue-size=0', '--sync-every=1'], 8)
+process.stdout.write(`disk / memory: ${(disk / mem * 100).toFixed(0)} %; durable / memory: ${(durable / mem * 100).toFixed(0)} %\n`)
+
+// consume a backlog that lives on disk
+{
+  const n = await startNSQD(['--mem-queue-size=0'])
+  const hold = await holdChannel(n.tcp, 'bench')
+  let filled = 0
+  while (filled < backlog) {
+    const r = await workers(2, ['mpub', n.tcp, 'bench', '100', '2', '1', '200', '4'])
+    filled += r.msgs
+  }
+  hold.destroy()
+  const r = await worker(['sub', n.tcp, 'bench', '100', String(filled), '2'])
+  report(`consume ${filled.toLocaleString('en-US')} from disk (2 x RDY 2500)`, r)
+  await stop(n)
+}
