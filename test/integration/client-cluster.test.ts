@@ -113,7 +113,7 @@ t.test('lookupd discovery: new producers connected, gone ones dropped, garbage a
     lookupdHttpAddresses: [lookupd],
     lookupdPollIntervalMs: 40,
     lookupdPollJitter: 0,
-    lookupdTimeoutMs: 100,
+    lookupdTimeoutMs: 300,
     maxInFlight: 10,
     closeUnlisted: true
   })
@@ -121,14 +121,15 @@ t.test('lookupd discovery: new producers connected, gone ones dropped, garbage a
   c.on('error', (e) => { errors.push(e.message) })
   c.handle((m) => { seen.add(m.text()) })
   await c.connect()
-  t.same(c.connectedAddresses, [nodes[0]!.tcpAddress], 'first poll: one producer')
+  await until(() => c.connectedAddresses.length === 1, 'first producer connected')
+  t.same(c.connectedAddresses, [nodes[0]!.tcpAddress], 'one producer listed, one connection')
   mode = 'two'
   await until(() => c.connectedAddresses.length === 2, 'second producer connected')
   mode = 'garbage'
   const p0 = polls
   await until(() => polls > p0 + 1 && errors.some((e) => e.includes('no producers array')) && errors.some((e) => e.includes('invalid JSON')), 'garbage reported')
   mode = 'slow'
-  await until(() => errors.some((e) => e.includes('timed out after 100ms')), 'timeout reported')
+  await until(() => errors.some((e) => e.includes('timed out after 300ms')), 'timeout reported')
   t.equal(c.connectedAddresses.length, 2, 'failed polls keep the connections')
   mode = 'third'
   await until(() => c.connectedAddresses.length === 1 && c.connectedAddresses[0] === nodes[2]!.tcpAddress, 'moved to the third; gone ones dropped', 5000)
@@ -139,4 +140,29 @@ t.test('lookupd discovery: new producers connected, gone ones dropped, garbage a
   }
   await until(() => seen.has('from2'), 'consumes from the listed nsqd')
   t.notOk(seen.has('from0'), 'not connected to a dropped nsqd')
+})
+
+t.test('real nsqlookupd: consumer finds nsqds registered for the topic; nsq_tail-style reconnect after loss', async (t) => {
+  const { NSQLookupd } = await import('../../lookupd/nsqlookupd.js')
+  const lookupd = new NSQLookupd({ tcpAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', logLevel: 'error' } as never)
+  await lookupd.start()
+  t.teardown(() => lookupd.close())
+  const topic = uniq()
+  const opts = { lookupdTcpAddresses: [lookupd.tcpAddress.address], broadcastAddress: '127.0.0.1' }
+  const n1 = await startNSQD(t, opts)
+  const n2 = await startNSQD(t, opts)
+  for (const n of [n1, n2]) {
+    const p = new Producer(n.tcpAddress, quiet)
+    await p.publish(topic, `hello from ${n.tcpAddress}`)
+    await p.close()
+  }
+  const seen = new Set<string>()
+  const c = new Consumer({ ...quiet, topic, channel: 'ch', lookupdHttpAddresses: [lookupd.httpAddress.address], lookupdPollIntervalMs: 50, maxInFlight: 4 })
+  t.teardown(() => c.close())
+  c.handle((m) => { seen.add(m.text()) })
+  await until(async () => {
+    if (c.connectedAddresses.length === 0) await c.connect().catch(() => {})
+    return seen.size === 2
+  }, 'messages from both nsqds via lookupd', 10000)
+  t.same(c.connectedAddresses.sort(), [n1.tcpAddress, n2.tcpAddress].sort())
 })
