@@ -33,14 +33,16 @@ export async function publish (nsqd: NSQD, topic: Topic, bodies: readonly Buffer
     for (let i = 0; i < bodies.length; i++) msgs[i] = topic.newMessage(bodies[i] as Buffer, ts, deferMs)
     ok = topic.putMany(msgs)
   }
-  if (!ok) throw new HttpApiError(503, 'EXITING')
+  // A topic going away is NSQ's 503 EXITING; a store that could not take the messages is a
+  // server fault (500), so a client can tell "try another node" from "this node is broken".
+  if (!ok) throw topic.exiting ? new HttpApiError(503, 'EXITING') : new HttpApiError(500, 'INTERNAL_ERROR')
   const durable = nsqd.whenDurable()
   if (durable !== null) {
     try {
       await durable
     } catch (err) {
       nsqd.logger.error(`HTTP: publish to ${topic.name} not synced - ${(err as Error).message}`)
-      throw new HttpApiError(503, 'EXITING')
+      throw new HttpApiError(500, 'INTERNAL_ERROR')
     }
   }
 }
