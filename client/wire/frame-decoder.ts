@@ -9,6 +9,7 @@ export class FrameDecoder {
   private want = 0
   private readonly onFrame: FrameCallback
   private readonly maxFrameSize: number
+  private stopped = false
 
   constructor (onFrame: FrameCallback, maxFrameSize = 64 * 1024 * 1024) {
     this.onFrame = onFrame
@@ -19,7 +20,26 @@ export class FrameDecoder {
   push (chunk: Buffer): void {
     const acc = this.acc
     acc.push(chunk, this.want)
-    while (true) {
+    this.run()
+  }
+
+  /**
+   * Stops decoding after the frame being delivered (call it from the callback): the bytes that
+   * follow stay buffered for `takeRest()`, e.g. the start of a compressed stream after IDENTIFY.
+   */
+  stop (): void {
+    this.stopped = true
+  }
+
+  /** Resumes decoding of what is buffered (and of later pushes). */
+  resume (): void {
+    this.stopped = false
+    this.run()
+  }
+
+  private run (): void {
+    const acc = this.acc
+    while (!this.stopped) {
       const avail = acc.end - acc.start
       if (avail < 8) { this.want = 8; break }
       const size = acc.buf.readInt32BE(acc.start)

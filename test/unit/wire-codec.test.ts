@@ -195,3 +195,16 @@ t.test('ProtocolError: fatality and parsing', async (t) => {
   t.equal(p.code, 'E_PUB_FAILED')
   t.equal(p.message, 'E_PUB_FAILED PUB failed exiting')
 })
+
+t.test('frame decoder stops after a frame and hands back the rest', async (t) => {
+  const tail = Buffer.from([0xff, 0x06, 0x00, 0x00, 0x73, 0x4e])
+  const got: string[] = []
+  const d: FrameDecoder = new FrameDecoder((_type, data) => { got.push(data.toString()); d.stop() })
+  d.push(Buffer.concat([encodeFrame(0, '{"snappy":true}'), tail]))
+  d.push(Buffer.from([0x61, 0x50]))
+  t.same(got, ['{"snappy":true}'], 'nothing after the stop was decoded')
+  t.same(d.takeRest(), Buffer.concat([tail, Buffer.from([0x61, 0x50])]))
+  d.resume()
+  d.push(FRAME_OK)
+  t.same(got, ['{"snappy":true}', 'OK'], 'resumed')
+})
