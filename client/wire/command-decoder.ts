@@ -85,6 +85,13 @@ export function parseDecimal (token: string): number {
   return n
 }
 
+/** "FIN " followed by 16 bytes without a space: the same split the generic path would make. */
+function isPlainFin (buf: Buffer, s: number, end: number): boolean {
+  if (end - s !== 20 || buf[s] !== 0x46 || buf[s + 1] !== 0x49 || buf[s + 2] !== 0x4e || buf[s + 3] !== 0x20) return false
+  for (let i = s + 4; i < end; i++) if (buf[i] === 0x20) return false
+  return true
+}
+
 export class CommandDecoder {
   private readonly acc = new Accumulator()
   private stage = STAGE_LINE
@@ -144,7 +151,11 @@ export class CommandDecoder {
         }
         let lineEnd = nl
         if (lineEnd > acc.start && buf[lineEnd - 1] === 0x0d) lineEnd--
-        const params = buf.toString('latin1', acc.start, lineEnd).split(' ')
+        const s = acc.start
+        // The most frequent command by far, FIN <16-byte id>, skips the generic split.
+        const params = isPlainFin(buf, s, lineEnd)
+          ? ['FIN', buf.toString('latin1', s + 4, lineEnd)]
+          : buf.toString('latin1', s, lineEnd).split(' ')
         acc.start = nl + 1
         const verb = params[0] as string
         if (!hasBody(verb)) {

@@ -6,6 +6,12 @@
 const TWEPOCH_TICKS = 1288834974288
 const SEQUENCE_MASK = 0xfff
 const NS_PER_TICK = 1048576
+const HEX2: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
+
+/** 8 lowercase hex digits of an unsigned 32-bit value, by table. */
+function hex8 (v: number): string {
+  return HEX2[(v >>> 24) & 255]! + HEX2[(v >>> 16) & 255]! + HEX2[(v >>> 8) & 255]! + HEX2[v & 255]!
+}
 
 export class GuidFactory {
   private readonly nodeBits: number
@@ -32,10 +38,10 @@ export class GuidFactory {
       this.lastTick = tick
       const delta = tick - TWEPOCH_TICKS
       // high 32 bits = delta >> 10; low 32 bits = (delta & 1023) << 22 | node | seq
-      this.hiHex = Math.floor(delta / 1024).toString(16).padStart(8, '0')
+      this.hiHex = hex8(Math.floor(delta / 1024))
       this.loBase = (delta % 1024) * 4194304 + this.nodeBits
     }
-    return this.hiHex + (this.loBase + this.sequence).toString(16).padStart(8, '0')
+    return this.hiHex + hex8(this.loBase + this.sequence)
   }
 }
 

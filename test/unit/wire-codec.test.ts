@@ -208,3 +208,10 @@ t.test('frame decoder stops after a frame and hands back the rest', async (t) =>
   d.push(FRAME_OK)
   t.same(got, ['{"snappy":true}', 'OK'], 'resumed')
 })
+
+t.test('decoder: a FIN line with a space inside the id splits like any other line', async (t) => {
+  t.same(decodeAll([Buffer.from('FIN 0123456789 bcdef\nFIN 0123456789abcdef\n')]), [
+    ['line', 'FIN', ['0123456789', 'bcdef']],
+    ['line', 'FIN', ['0123456789abcdef']]
+  ])
+})
