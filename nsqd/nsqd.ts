@@ -1,6 +1,7 @@
 // The broker: owns topics (which own channels), the TCP listener, client registry, the queue scan
 // that expires in-flight and deferred messages, and health. A library: main.ts only builds Options.
 
+import fs from 'node:fs'
 import net from 'node:net'
 import { Topic, type TopicContext } from './core/topic.js'
 import type { Channel } from './core/channel.js'
@@ -17,6 +18,8 @@ import { HttpServer } from './http/server.js'
 import { E2eLatency } from './e2e-latency.js'
 import { StatsdPusher } from './statsd.js'
 import { LookupPeers, type Registration } from './lookup/lookup-peers.js'
+import { loadTlsSettings, tlsMinVersion, Upgrader, type TlsSettings } from './tcp/transport.js'
+import { AuthClient } from './auth.js'
 
 export type ChangeKind = 'topic-created' | 'topic-deleted' | 'channel-created' | 'channel-deleted' | 'paused' | 'unpaused'
 export type ChangeListener = (kind: ChangeKind, topic: Topic, channel: Channel | null) => void
@@ -47,6 +50,13 @@ export class NSQD implements TcpHost, TopicContext {
   /** End-to-end latency quantiles per channel (/stats, statsd, /metrics). */
   readonly e2e: E2eLatency
   private http: HttpServer | null = null
+  private https: HttpServer | null = null
+  /** Certificate and client-auth policy (--tls-*); null without --tls-cert/--tls-key. */
+  readonly tlsSettings: TlsSettings | null
+  /** TLS / snappy / deflate upgrades after IDENTIFY. */
+  readonly upgrader: Upgrader
+  /** The auth server client (--auth-http-address); null when auth is off. */
+  readonly authClient: AuthClient | null
   private statsd: StatsdPusher | null = null
   /** Registration with the nsqlookupds (--lookupd-tcp-address), running between start() and close(). */
   lookup: LookupPeers | null = null
@@ -59,6 +69,9 @@ export class NSQD implements TcpHost, TopicContext {
     this.opts = { ...defaultOptions(), ...options }
     validateOptions(this.opts)
     this.logger = this.opts.logger ?? createLogger(this.opts.logPrefix, this.opts.logLevel)
+    this.tlsSettings = loadTlsSettings(this.opts)
+    this.upgrader = new Upgrader(this.tlsSettings, this.logger)
+    this.authClient = this.makeAuthClient()
     this.tcpServer = net.createServer((socket) => { handleConnection(this, socket) })
     this.e2e = new E2eLatency(this.opts.e2eProcessingLatencyPercentiles, this.opts.e2eProcessingLatencyWindowTimeMs)
     if (this.e2e.enabled) this.latencySink = (channel, latencyNs) => { this.e2e.record(channel, latencyNs) }
@@ -66,6 +79,19 @@ export class NSQD implements TcpHost, TopicContext {
 
   get options (): Options {
     return this.opts
+  }
+
+  private makeAuthClient (): AuthClient | null {
+    const o = this.opts
+    if (o.authHttpAddresses.length === 0) return null
+    return new AuthClient({
+      addresses: o.authHttpAddresses,
+      method: o.authHttpRequestMethod,
+      connectTimeoutMs: o.httpClientConnectTimeoutMs,
+      requestTimeoutMs: o.httpClientRequestTimeoutMs,
+      ...(o.tlsRootCaFile !== '' ? { ca: fs.readFileSync(o.tlsRootCaFile) } : {}),
+      minVersion: tlsMinVersion(o.tlsMinVersion)
+    })
   }
 
   /** Replaces the options as a whole (PUT /config/:opt). */
@@ -89,6 +115,11 @@ export class NSQD implements TcpHost, TopicContext {
     return this.http === null ? '' : this.http.address
   }
 
+  /** The HTTPS address actually bound; '' without a certificate or with --https-address empty. */
+  get httpsAddress (): string {
+    return this.https === null ? '' : this.https.address
+  }
+
   get isExiting (): boolean {
     return this.exiting
   }
@@ -101,6 +132,10 @@ export class NSQD implements TcpHost, TopicContext {
     if (this.opts.httpAddress !== '') {
       this.http = new HttpServer(this)
       this.logger.info(`HTTP: listening on ${await this.http.listen(this.opts.httpAddress)}`)
+    }
+    if (this.tlsSettings !== null && this.opts.httpsAddress !== '') {
+      this.https = new HttpServer(this, this.tlsSettings)
+      this.logger.info(`HTTPS: listening on ${await this.https.listen(this.opts.httpsAddress)}`)
     }
     if (this.opts.statsdAddress !== '') {
       this.statsd = new StatsdPusher(this)
@@ -316,6 +351,7 @@ export class NSQD implements TcpHost, TopicContext {
     if (this.lookup !== null) this.lookup.close()
     if (this.statsd !== null) this.statsd.stop()
     if (this.http !== null) await this.http.close().catch(() => {})
+    if (this.https !== null) await this.https.close().catch(() => {})
     const closed = new Promise<void>((resolve) => { this.tcpServer.close(() => { resolve() }) })
     for (const p of [...this.clients.values()]) p.client.close()
     await closed.catch(() => {})

@@ -28,7 +28,8 @@ export interface ClientHost {
 
 export class ClientV2 implements Consumer {
   readonly id: number
-  readonly conn: Duplex
+  /** The socket, or after an upgrade the TLS socket / compression layer on top of it. */
+  conn: Duplex
   readonly remoteAddress: string
   readonly connectTs: number
   private readonly host: ClientHost
@@ -65,6 +66,8 @@ export class ClientV2 implements Consumer {
 
   private writable = true
   closed = false
+  /** While a transport upgrade runs, output stays buffered (nsqd holds the write lock). */
+  private held = false
   private out: Buffer = EMPTY
   private outStart = 0
   private outPos = 0
@@ -187,6 +190,7 @@ export class ClientV2 implements Consumer {
   flush (): void {
     this.cutChunk()
     const chunks = this.chunks
+    if (this.held) return
     if (chunks.length === 0 || this.closed) { chunks.length = 0; return }
     const conn = this.conn
     let ok = true
@@ -210,6 +214,23 @@ export class ClientV2 implements Consumer {
         this.drainTimer.unref()
       }
     }
+  }
+
+  /** Holds output during a transport upgrade; releasing it flushes what was held. */
+  holdOutput (on: boolean): void {
+    this.held = on
+    if (!on) this.flush()
+  }
+
+  /**
+   * Continues on an upgraded layer: writes `first` (the upgrade's OK) through it ahead of anything
+   * held, and follows the new layer's drain events.
+   */
+  switchConn (conn: Duplex, first: Buffer): void {
+    this.conn.off('drain', this.onDrainBound)
+    this.conn = conn
+    conn.on('drain', this.onDrainBound)
+    if (!this.closed) conn.write(first)
   }
 
   private onDrain (): void {

@@ -14,6 +14,10 @@ import { TLS_NOT_REQUIRED, type Options } from '../options.js'
 import type { Logger } from '../logger.js'
 import { ClientV2, STATE_INIT, STATE_SUBSCRIBED, STATE_CLOSING, type ClientHost } from './client-v2.js'
 import { decodeIdentify, validateIdentify, negotiate, identifyResponse } from './identify.js'
+import type { Upgrader, Upgradable } from './transport.js'
+import type { Inflow } from '../../client/node-compress.js'
+import type { AuthClient, AuthState } from '../auth.js'
+import { hostPart } from './client-v2.js'
 
 /** What the protocol needs from the node. */
 export interface ProtocolHost extends ClientHost {
@@ -22,15 +26,29 @@ export interface ProtocolHost extends ClientHost {
   getTopic (name: string): Topic
   /** Durable mode: settles once everything published so far is on disk; null otherwise. */
   whenDurable (): Promise<void> | null
+  /** TLS / snappy / deflate upgrades (nsqd/tcp/transport.ts); none without it. */
+  readonly upgrader?: Upgrader | null
+  /** The auth server client, when --auth-http-address is set (nsqd/auth.ts). */
+  readonly authClient?: AuthClient | null
 }
 
-/** Transport upgrades this build implements (TLS, snappy, deflate come with the transport issue). */
-export const SUPPORTED_UPGRADES = { tls: false, deflate: false, snappy: false }
+const NO_UPGRADES = { tls: false, deflate: false, snappy: false }
 
-export class ProtocolV2 implements CommandHandler {
+export class ProtocolV2 implements CommandHandler, Upgradable {
   readonly client: ClientV2
   readonly decoder: CommandDecoder
   private readonly host: ProtocolHost
+  /** The socket's data listener: bytes from the wire (through the decompressor once negotiated). */
+  readonly pushBound = (chunk: Buffer): void => { this.push(chunk) }
+  /** Set by a snappy/deflate upgrade. */
+  inflow: Inflow | null = null
+  /** CommonName of the TLS client certificate ('' without one), for the auth server. */
+  tlsCommonName = ''
+  /** Cached auth server answer and the secret it was obtained with. */
+  private authState: AuthState | null = null
+  private authSecret = ''
+  /** An upgrade or an auth server query is in progress: decoding waits for it. */
+  private waiting = false
 
   constructor (id: number, conn: Duplex, remoteAddress: string, host: ProtocolHost) {
     this.host = host
@@ -45,8 +63,32 @@ export class ProtocolV2 implements CommandHandler {
 
   /** Feeds bytes read from the connection. */
   push (chunk: Buffer): void {
+    if (this.inflow !== null) { this.inflow.push(chunk); return }
     if (this.client.closed) return
     if (this.decoder.push(chunk) > 0) this.client.commandSeen()
+  }
+
+  /** Plain (decrypted, decompressed) bytes for the command decoder. */
+  pushPlain (chunk: Buffer): void {
+    if (this.client.closed) return
+    if (this.decoder.push(chunk) > 0) this.client.commandSeen()
+  }
+
+  /** Continues decoding after an upgrade or an auth query. */
+  private resume (): void {
+    this.waiting = false
+    if (this.client.closed) return
+    this.decoder.resume()
+    if (this.decoder.run() > 0) this.client.commandSeen()
+  }
+
+  upgradeDone (): void {
+    this.resume()
+  }
+
+  /** The connection is gone: release the decompressor. */
+  dispose (): void {
+    if (this.inflow !== null) this.inflow.destroy()
   }
 
   private fatal (code: ErrorCode, description: string): false {
@@ -137,10 +179,17 @@ export class ProtocolV2 implements CommandHandler {
         c.sendFrame(FRAME_OK)
         return true
       }
-      const n = negotiate(req, o, SUPPORTED_UPGRADES)
+      const upgrader = this.host.upgrader ?? null
+      const n = negotiate(req, o, upgrader === null ? NO_UPGRADES : upgrader.supported)
       if (n.deflate && n.snappy) return this.fatal('E_IDENTIFY_FAILED', 'cannot enable both deflate and snappy compression')
       c.deflateLevel = n.deflateLevel
       c.sendResponse(identifyResponse(o, s, n))
+      if (upgrader !== null && (n.tls || n.snappy || n.deflate)) {
+        // the decoder stops right after this body; what follows belongs to the upgraded stream
+        this.decoder.stop()
+        this.waiting = true
+        upgrader.upgrade(this, n, this.decoder.takeRest())
+      }
       return true
     } catch (err) {
       if (err instanceof ProtocolError) return this.fail(err)
@@ -148,17 +197,77 @@ export class ProtocolV2 implements CommandHandler {
     }
   }
 
-  private auth (_body: Buffer): boolean {
+  private auth (body: Buffer): boolean {
     const c = this.client
     if (c.authed) return this.fatal('E_INVALID', 'AUTH already set')
-    if (this.host.options.authHttpAddresses.length === 0) return this.fatal('E_AUTH_DISABLED', 'AUTH disabled')
-    return this.fatal('E_AUTH_FAILED', 'AUTH failed')
+    const client = this.host.authClient ?? null
+    if (client === null || this.host.options.authHttpAddresses.length === 0) return this.fatal('E_AUTH_DISABLED', 'AUTH disabled')
+    this.authSecret = body.toString('utf8')
+    this.decoder.stop()
+    this.waiting = true
+    this.queryAuth(client).then((state) => {
+      if (c.closed) return
+      this.setAuthState(state)
+      if (state.authorizations.length === 0) { this.fatal('E_UNAUTHORIZED', 'AUTH no authorizations found'); return }
+      let resp: string
+      try {
+        resp = JSON.stringify({ identity: state.identity, identity_url: state.identityUrl, permission_count: state.authorizations.length })
+      } catch (err) {
+        this.fatal('E_AUTH_ERROR', `AUTH error ${(err as Error).message}`)
+        return
+      }
+      c.sendResponse(resp)
+      this.resume()
+    }, (err: Error) => {
+      if (c.closed) return
+      // the auth server's reasons are only logged, never sent
+      this.host.logger.warn(`PROTOCOL(V2): [${c.remoteAddress}] AUTH failed ${err.message}`)
+      this.fatal('E_AUTH_FAILED', 'AUTH failed')
+    })
+    return true
   }
 
-  /** The authorization check of SUB/PUB/MPUB/DPUB (auth servers come with the transport issue). */
-  private checkAuth (cmd: string): boolean {
-    if (this.host.options.authHttpAddresses.length === 0) return true
-    if (!this.client.authed) return this.fatal('E_AUTH_FIRST', `AUTH required before ${cmd}`)
+  private async queryAuth (client: AuthClient): Promise<AuthState> {
+    const c = this.client
+    const ip = c.remoteAddress === 'unix' ? '' : hostPart(c.remoteAddress)
+    return await client.query({ remoteIp: ip, tls: c.tls, secret: this.authSecret, commonName: this.tlsCommonName })
+  }
+
+  private setAuthState (state: AuthState): void {
+    const c = this.client
+    this.authState = state
+    c.authed = state.authorizations.length > 0
+    c.authIdentity = state.identity
+    c.authIdentityUrl = state.identityUrl
+  }
+
+  /**
+   * The authorization check of SUB/PUB/MPUB/DPUB. true: allowed; false: a fatal error was sent;
+   * null: the cached answer expired and the auth server is being asked again, after which
+   * `retry` re-runs the command (its result says whether decoding continues).
+   */
+  private checkAuth (cmd: string, topic: string, channel: string, retry: () => boolean): boolean | null {
+    const client = this.host.authClient ?? null
+    if (client === null || this.host.options.authHttpAddresses.length === 0) return true
+    const state = this.authState
+    if (state === null || state.authorizations.length === 0) return this.fatal('E_AUTH_FIRST', `AUTH required before ${cmd}`)
+    if (state.isExpired(Date.now())) {
+      const c = this.client
+      this.decoder.stop()
+      this.waiting = true
+      this.queryAuth(client).then((next) => {
+        if (c.closed) return
+        this.setAuthState(next)
+        this.waiting = false
+        if (retry() && !this.waiting) this.resume()
+      }, (err: Error) => {
+        if (c.closed) return
+        this.host.logger.warn(`PROTOCOL(V2): [${c.remoteAddress}] AUTH failed - ${err.message}`)
+        this.fatal('E_AUTH_FAILED', 'AUTH failed')
+      })
+      return null
+    }
+    if (!state.isAllowed(topic, channel)) return this.fatal('E_UNAUTHORIZED', `AUTH failed for ${cmd} on ${goQuote(topic)} ${goQuote(channel)}`)
     return true
   }
 
@@ -173,7 +282,8 @@ export class ProtocolV2 implements CommandHandler {
     const channelName = params[2] as string
     if (!isValidTopicName(topicName)) return this.fatal('E_BAD_TOPIC', `SUB topic name ${goQuote(topicName)} is not valid`)
     if (!isValidChannelName(channelName)) return this.fatal('E_BAD_CHANNEL', `SUB channel name ${goQuote(channelName)} is not valid`)
-    if (!this.checkAuth('SUB')) return false
+    const allowed = this.checkAuth('SUB', topicName, channelName, () => this.sub(params))
+    if (allowed !== true) return allowed === null
     const topic = this.host.getTopic(topicName)
     if (topic.exiting) return this.fatal('E_SUB_FAILED', 'SUB failed exiting')
     const channel = topic.getChannel(channelName)
@@ -290,7 +400,8 @@ export class ProtocolV2 implements CommandHandler {
     if (params.length < 2) return this.fatal('E_INVALID', 'MPUB insufficient number of parameters')
     const topicName = params[1] as string
     if (!isValidTopicName(topicName)) return this.fatal('E_BAD_TOPIC', `E_BAD_TOPIC MPUB topic name ${goQuote(topicName)} is not valid`)
-    if (!this.checkAuth('MPUB')) return false
+    const allowed = this.checkAuth('MPUB', topicName, '', () => this.preMpub(params))
+    if (allowed !== true) return allowed === null
     const topic = this.host.getTopic(topicName)
     if (topic.exiting) return this.fatal('E_MPUB_FAILED', 'MPUB failed exiting')
     return true
@@ -298,8 +409,9 @@ export class ProtocolV2 implements CommandHandler {
 
   private pub (params: string[], body: Buffer, deferMs: number): boolean {
     const verb = deferMs > 0 || params[0] === 'DPUB' ? 'DPUB' : 'PUB'
-    if (!this.checkAuth(verb)) return false
     const topicName = params[1] as string
+    const allowed = this.checkAuth(verb, topicName, '', () => this.pub(params, body, deferMs))
+    if (allowed !== true) return allowed === null
     const topic = this.host.getTopic(topicName)
     const msg = topic.newMessage(body, nowNs(), deferMs)
     if (!topic.put(msg)) {

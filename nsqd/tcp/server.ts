@@ -22,7 +22,6 @@ export function handleConnection (host: TcpHost, socket: net.Socket): void {
   host.logger.info(`TCP: new client(${remote})`)
 
   const onData = (chunk: Buffer): void => {
-    if (protocol !== null) { protocol.push(chunk); return }
     magic = magic === null ? chunk : Buffer.concat([magic, chunk])
     if (magic.length < 4) return
     if (!magic.subarray(0, 4).equals(MAGIC_V2)) {
@@ -37,6 +36,9 @@ export function handleConnection (host: TcpHost, socket: net.Socket): void {
     host.clientConnected(protocol)
     const rest = magic.subarray(4)
     magic = null
+    // from here on the protocol reads the socket itself (a TLS upgrade detaches this listener)
+    socket.off('data', onData)
+    socket.on('data', protocol.pushBound)
     if (rest.length > 0) protocol.push(rest)
   }
   socket.on('data', onData)
@@ -47,6 +49,7 @@ export function handleConnection (host: TcpHost, socket: net.Socket): void {
     if (protocol !== null) {
       host.logger.info(`PROTOCOL(V2): [${remote}] exiting ioloop`)
       protocol.client.cleanup()
+      protocol.dispose()
     }
   })
 }
