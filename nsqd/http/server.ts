@@ -9,6 +9,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import type { NSQD } from '../nsqd.js'
 import { TLS_REQUIRED } from '../options.js'
 import { parseListenAddress } from '../tcp/server.js'
+import type { TlsSettings } from '../tcp/transport.js'
 import { HttpApiError, JSON_CONTENT_TYPE, NSQ_CONTENT_TYPE_HEADER, NSQ_CONTENT_TYPE_V1 } from './errors.js'
 import type { RouteSpec } from './respond.js'
 import { pingRoutes, PING_ROUTES } from './ping.js'
@@ -59,8 +60,10 @@ function fixPath (path: string, known: readonly KnownPath[]): string | null {
   return null
 }
 
-export function buildHttpApp (nsqd: NSQD): FastifyInstance {
-  const app = Fastify({ logger: false, exposeHeadRoutes: false, return503OnClosing: false, forceCloseConnections: true })
+/** The app behind --http-address, or behind --https-address when `tls` is given (same routes). */
+export function buildHttpApp (nsqd: NSQD, tls: TlsSettings | null = null): FastifyInstance {
+  const base = { logger: false, exposeHeadRoutes: false, return503OnClosing: false, forceCloseConnections: true } as const
+  const app = (tls === null ? Fastify(base) : Fastify({ ...base, https: tls.serverOptions })) as unknown as FastifyInstance
   const known = knownPaths(ROUTES)
   const allowHeader = (k: KnownPath): string => [...k.methods, 'OPTIONS'].sort().join(', ')
 
@@ -71,12 +74,14 @@ export function buildHttpApp (nsqd: NSQD): FastifyInstance {
   })
 
   app.addHook('onRequest', async (_req, reply) => {
-    if (nsqd.options.tlsRequired !== TLS_REQUIRED) return
+    if (tls !== null || nsqd.options.tlsRequired !== TLS_REQUIRED) return
+    const https = nsqd.httpsAddress
+    const port = https === '' ? 0 : Number(https.slice(https.lastIndexOf(':') + 1)) || 0
     // nsqd formats this body with a format string, hence the spaces
     return reply.code(403)
       .header(NSQ_CONTENT_TYPE_HEADER, NSQ_CONTENT_TYPE_V1)
       .header('Content-Type', JSON_CONTENT_TYPE)
-      .send('{"message": "TLS_REQUIRED", "https_port": 0}')
+      .send(`{"message": "TLS_REQUIRED", "https_port": ${port}}`)
   })
 
   app.setErrorHandler((err: FastifyError | HttpApiError, req, reply) => {
@@ -121,8 +126,8 @@ export class HttpServer {
   readonly app: FastifyInstance
   private bound = ''
 
-  constructor (nsqd: NSQD) {
-    this.app = buildHttpApp(nsqd)
+  constructor (nsqd: NSQD, tls: TlsSettings | null = null) {
+    this.app = buildHttpApp(nsqd, tls)
   }
 
   /** The bound "host:port" (or socket path); '' before listen(). */
