@@ -12,6 +12,7 @@ import { HTTP_ERRORS } from '../../nsqd/http/errors.js'
 import { NSQD } from '../../nsqd/nsqd.js'
 import type { Options } from '../../nsqd/options.js'
 import { createCapturingLogger } from '../../nsqd/logger.js'
+import { makeCerts } from '../helpers/certs.js'
 
 interface TapLike { teardown (fn: () => unknown): void }
 
@@ -290,7 +291,8 @@ t.test('router: 404, 405 with Allow, OPTIONS, redirects, HEAD, TLS_REQUIRED', as
   t.equal(res.headers.location, '/pub?topic=x')
 
   const logger = createCapturingLogger()
-  const tls = new NSQD({ tcpAddress: '127.0.0.1:0', httpAddress: '', tlsRequired: 2, tlsCert: 'cert.pem', tlsKey: 'key.pem', logger })
+  const certs = makeCerts(t)
+  const tls = new NSQD({ tcpAddress: '127.0.0.1:0', httpAddress: '', tlsRequired: 2, tlsCert: certs.certFile, tlsKey: certs.keyFile, logger })
   const tlsApp = buildHttpApp(tls)
   t.teardown(async () => { await tlsApp.close() })
   for (const url of ['/ping', '/stats', '/nope']) {

@@ -17,7 +17,7 @@ t.test('magic: anything but "  V2" gets E_BAD_PROTOCOL and a close', async (t) =
 t.test('IDENTIFY: negotiation response, plain OK, validation', async (t) => {
   const nsqd = await startNSQD(t)
   const c = await RawConn.connect(t, nsqd.tcpAddress)
-  const json = await c.identify({ client_id: 'x', hostname: 'h', user_agent: 'test/1.0', tls_v1: true, snappy: true, deflate: true, deflate_level: 9 })
+  const json = await c.identify({ client_id: 'x', hostname: 'h', user_agent: 'test/1.0', tls_v1: true, deflate_level: 9 })
   t.equal(json, '{"max_rdy_count":2500,"version":"1.3.0","max_msg_timeout":900000,"msg_timeout":60000,"tls_v1":false,"deflate":false,"deflate_level":6,"max_deflate_level":6,"snappy":false,"sample_rate":0,"auth_required":false,"output_buffer_size":16384,"output_buffer_timeout":250,"topology_region":"","topology_zone":""}')
   const client = [...nsqd.clients.values()][0]!.client
   t.equal(client.clientId, 'x')
