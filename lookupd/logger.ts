@@ -1,47 +1,10 @@
-// nsqlookupd's levelled logger (debug, info, warn, error, fatal). Lines look like NSQ's:
-// "[nsqlookupd] 2026/01/02 15:04:05.000000 INFO: TCP: new client(127.0.0.1:50412)".
-// The daemon gets it injected through Options; tests pass a capturing one.
+// lookupd's logger: the daemons' shared levelled logger (client/daemon/logger.ts).
 
-export const LOG_LEVELS = { debug: 1, info: 2, warn: 3, error: 4, fatal: 5 } as const
-export type LogLevelName = keyof typeof LOG_LEVELS
+import { createCapturingLogger as capture, type Logger } from '../client/daemon/logger.js'
 
-export interface Logger {
-  debug (msg: string): void
-  info (msg: string): void
-  warn (msg: string): void
-  error (msg: string): void
-  fatal (msg: string): void
-}
+export { LOG_LEVELS, parseLogLevel, createLogger, type Logger, type LogLevelName } from '../client/daemon/logger.js'
 
-/** Parses a --log-level value (case-insensitive); throws with the flag's name. */
-export function parseLogLevel (name: string): number {
-  const lvl = (LOG_LEVELS as Record<string, number>)[name.toLowerCase()]
-  if (lvl === undefined) throw new Error(`--log-level must be one of debug, info, warn, error, fatal (got "${name}")`)
-  return lvl
-}
-
-function stamp (d: Date): string {
-  const p = (n: number, w = 2): string => String(n).padStart(w, '0')
-  return `${d.getFullYear()}/${p(d.getMonth() + 1)}/${p(d.getDate())} ` +
-    `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}000`
-}
-
-export function createLogger (prefix: string, levelName: string, write: (line: string) => void = (l) => { process.stderr.write(l) }): Logger {
-  const level = parseLogLevel(levelName)
-  const make = (lvl: number, tag: string) => (msg: string): void => {
-    if (lvl >= level) write(`${prefix}${stamp(new Date())} ${tag}: ${msg}\n`)
-  }
-  return {
-    debug: make(1, 'DEBUG'),
-    info: make(2, 'INFO'),
-    warn: make(3, 'WARNING'),
-    error: make(4, 'ERROR'),
-    fatal: make(5, 'FATAL')
-  }
-}
-
-/** Keeps lines in memory; tests print them only when something failed. */
+/** A logger that keeps lines in memory, prefixed '[nsqlookupd] ' (tests print them only on failure). */
 export function createCapturingLogger (levelName = 'debug'): Logger & { lines: string[] } {
-  const lines: string[] = []
-  return Object.assign(createLogger('[nsqlookupd] ', levelName, (l) => { lines.push(l) }), { lines })
+  return capture('[nsqlookupd] ', levelName)
 }

@@ -30,7 +30,7 @@ const CONFIG_GETTERS: ReadonlyMap<string, Getter> = (() => {
       else if (name === 'verbose') m.set(name, () => false)
       continue
     }
-    if (key === 'logLevel') m.set(name, (o) => (LOG_LEVELS as Record<string, number>)[o.logLevel.toLowerCase()]! + 1)
+    if (key === 'logLevel') m.set(name, (o) => (LOG_LEVELS as Record<string, number>)[o.logLevel.toLowerCase()]!)
     else if (key === 'tlsMinVersion') m.set(name, (o) => TLS_VERSIONS[o.tlsMinVersion.toLowerCase()] ?? 0)
     else if (spec.kind === 'duration') m.set(name, (o) => Math.round((o[key] as number) * 1e6))
     else m.set(name, (o) => o[key])
