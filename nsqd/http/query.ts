@@ -1,74 +1,27 @@
 // Request parameters come only from the query string, parsed as Go's url.ParseQuery does
-// (nsqd-http.md §2): pairs split on '&', '+' is a space, every %XX must be valid hex and a ';' is
-// an error; a malformed query is 400 INVALID_REQUEST. The first value of a repeated key wins.
+// (nsqd-http.md §2, client/daemon/query.ts); a malformed query is 400 INVALID_REQUEST.
 
+import { GoQuery } from '../../client/daemon/query.js'
 import { HttpApiError } from './errors.js'
 
+export { queryBool, queryUnescape as unescapeQuery } from '../../client/daemon/query.js'
+
 export class Query {
-  private readonly values = new Map<string, string>()
+  private readonly q: GoQuery
 
   /** Parses the part of `url` after '?'; throws INVALID_REQUEST where Go's parser fails. */
   constructor (url: string) {
-    const q = url.indexOf('?')
-    if (q < 0) return
-    let failed = false
-    for (const part of url.slice(q + 1).split('&')) {
-      if (part === '') continue
-      if (part.includes(';')) { failed = true; continue }
-      const eq = part.indexOf('=')
-      const k = unescapeQuery(eq < 0 ? part : part.slice(0, eq))
-      const v = unescapeQuery(eq < 0 ? '' : part.slice(eq + 1))
-      if (k === null || v === null) { failed = true; continue }
-      if (!this.values.has(k)) this.values.set(k, v)
-    }
-    if (failed) throw new HttpApiError(400, 'INVALID_REQUEST')
+    const q = GoQuery.fromUrl(url)
+    if (q === null) throw new HttpApiError(400, 'INVALID_REQUEST')
+    this.q = q
   }
 
   /** The first value, or undefined when the key is absent (an empty value is a value). */
   get (key: string): string | undefined {
-    return this.values.get(key)
+    return this.q.get(key)
   }
 
   has (key: string): boolean {
-    return this.values.has(key)
+    return this.q.has(key)
   }
-}
-
-function hexDigit (c: number): number {
-  if (c >= 0x30 && c <= 0x39) return c - 0x30
-  if (c >= 0x41 && c <= 0x46) return c - 0x37
-  if (c >= 0x61 && c <= 0x66) return c - 0x57
-  return -1
-}
-
-/** Go's QueryUnescape: null on a bad escape; the bytes are read as UTF-8. */
-export function unescapeQuery (s: string): string | null {
-  if (s.indexOf('%') < 0 && s.indexOf('+') < 0) return s
-  const bytes: number[] = []
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i)
-    if (c === 0x25) {
-      const h = i + 2 < s.length ? hexDigit(s.charCodeAt(i + 1)) : -1
-      const l = i + 2 < s.length ? hexDigit(s.charCodeAt(i + 2)) : -1
-      if (h < 0 || l < 0) return null
-      bytes.push(h * 16 + l)
-      i += 2
-    } else if (c === 0x2b) {
-      bytes.push(0x20)
-    } else if (c < 0x80) {
-      bytes.push(c)
-    } else {
-      const cp = s.codePointAt(i) as number
-      for (const b of Buffer.from(String.fromCodePoint(cp), 'utf8')) bytes.push(b)
-      if (cp > 0xffff) i++
-    }
-  }
-  return Buffer.from(bytes).toString('utf8')
-}
-
-/** NSQ's boolean query values: true/1 and false/0; anything else is `fallback`. */
-export function queryBool (value: string | undefined, fallback: boolean): boolean {
-  if (value === 'true' || value === '1') return true
-  if (value === 'false' || value === '0') return false
-  return fallback
 }
