@@ -2,6 +2,7 @@
 // plus two of our own for the built-in history (--history-interval, --history-window).
 // Only main.ts reads argv; the library takes an Options object.
 
+import { splitListenAddress as splitHostPort } from '../client/wire/address.js'
 import type { FlagSpec, FlagValues } from '../client/wire/flags.js'
 import type { Logger } from './logger.js'
 import { parseLogLevel } from './logger.js'
@@ -165,18 +166,4 @@ function checkUpstreamAddress (addr: string, flag: string): void {
   splitHostPort(addr, flag)
 }
 
-/** "host:port" / "[v6]:port" / ":port" → parts; throws naming the flag. */
-export function splitHostPort (addr: string, flag: string): { host: string, port: number } {
-  const i = addr.lastIndexOf(':')
-  if (i < 0) throw new Error(`${flag} must be <addr>:<port> (got "${addr}")`)
-  let host = addr.slice(0, i)
-  const portText = addr.slice(i + 1)
-  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1)
-  if (!/^\d+$/.test(portText) || Number(portText) > 65535) throw new Error(`${flag} has an invalid port (got "${addr}")`)
-  return { host: host === '' ? '0.0.0.0' : host, port: Number(portText) }
-}
-
-/** "<host>:<port>" with IPv6 hosts bracketed. */
-export function joinHostPort (host: string, port: number): string {
-  return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`
-}
+export { splitListenAddress as splitHostPort, joinHostPort } from '../client/wire/address.js'

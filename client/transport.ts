@@ -49,6 +49,4 @@ export function splitHostPort (address: string): { host: string, port: number } 
   return { host, port }
 }
 
-export function joinHostPort (host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
-}
+export { joinHostPort } from './wire/address.js'

@@ -1,6 +1,7 @@
 // nsqlookupd's options (spec: lookupd.md §8): one Options type, NSQ's defaults and flag names.
 // Only main.ts reads argv; the library takes an Options object.
 
+import { splitListenAddress as splitHostPort } from '../client/wire/address.js'
 import os from 'node:os'
 import type { FlagSpec, FlagValues } from '../client/wire/flags.js'
 import type { Logger } from './logger.js'
@@ -75,13 +76,4 @@ export function validateOptions (o: Options): void {
   splitHostPort(o.httpAddress, '--http-address')
 }
 
-/** "host:port" / "[v6]:port" / ":port" → parts; throws naming the flag. */
-export function splitHostPort (addr: string, flag: string): { host: string, port: number } {
-  const i = addr.lastIndexOf(':')
-  if (i < 0) throw new Error(`${flag} must be <addr>:<port> (got "${addr}")`)
-  let host = addr.slice(0, i)
-  const portText = addr.slice(i + 1)
-  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1)
-  if (!/^\d+$/.test(portText) || Number(portText) > 65535) throw new Error(`${flag} has an invalid port (got "${addr}")`)
-  return { host: host === '' ? '0.0.0.0' : host, port: Number(portText) }
-}
+export { splitListenAddress as splitHostPort } from '../client/wire/address.js'

@@ -11,10 +11,7 @@ export interface HttpTimeouts {
 
 const MAX_RESPONSE_BYTES = 5 * 1024 * 1024
 
-/** "host:port", bracketing IPv6 hosts (Go's net.JoinHostPort). */
-export function joinHostPort (host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
-}
+export { joinHostPort } from '../../client/wire/address.js'
 
 /** GETs a URL and parses the JSON body; rejects on non-200, timeouts, oversize or bad JSON. */
 export function getJson (url: string, t: HttpTimeouts): Promise<unknown> {
