@@ -86,6 +86,19 @@ export interface Upgradable {
   upgradeDone (): void
 }
 
+/**
+ * The verdict of OpenSSL's verification of the client's chain (require-verify). A TLSSocket made
+ * outside a tls.Server does not act on it, so we ask the TLS handle as tls.Server does after
+ * 'secure'; if that ever becomes unavailable the connection is refused (fail closed).
+ */
+function peerVerifyError (sock: tls.TLSSocket): string | null {
+  const handle = (sock as unknown as { _handle?: { verifyError?: () => Error | null } })._handle
+  if (handle === undefined || typeof handle.verifyError !== 'function') return 'cannot verify the client certificate'
+  const err = handle.verifyError()
+  if (err === null || err === undefined) return null
+  return (err as Error & { code?: string }).code ?? err.message
+}
+
 function tlsVersionName (v: string | null): string {
   // Node: "TLSv1.3"; nsqd /stats: "TLS1.3"
   return v === null ? '' : v.replace('TLSv', 'TLS').replace(/^TLS1$/, 'TLS1.0')
@@ -157,6 +170,13 @@ export class Upgrader {
       const hasCert = peer !== null && typeof peer === 'object' && Object.keys(peer).length > 0
       if (s.requestCert && !hasCert) {
         log.error(`PROTOCOL(V2): [${c.remoteAddress}] - E_IDENTIFY_FAILED IDENTIFY failed tls: client didn't provide a certificate`)
+        sock.destroy()
+        c.close()
+        return
+      }
+      const verifyError = s.rejectUnauthorized ? peerVerifyError(sock) : null
+      if (verifyError !== null) {
+        log.error(`PROTOCOL(V2): [${c.remoteAddress}] - E_IDENTIFY_FAILED IDENTIFY failed tls: ${verifyError}`)
         sock.destroy()
         c.close()
         return

@@ -1,0 +1,190 @@
+// Test helpers for upgraded connections: a recording TCP proxy (what really crossed the wire, per
+// direction) and a raw V2 connection that can step through TLS / snappy / deflate upgrades.
+
+import net from 'node:net'
+import tls from 'node:tls'
+import type { Duplex } from 'node:stream'
+import { FrameDecoder } from '../../client/wire/frame-decoder.js'
+import { MAGIC_V2, FRAME_TYPE_RESPONSE, FRAME_TYPE_ERROR, FRAME_TYPE_MESSAGE } from '../../client/wire/frames.js'
+import { decodeMessage, type DecodedMessage } from '../../client/wire/message.js'
+import * as cmd from '../../client/wire/commands.js'
+import { CompressedWriter, createInflow, type Compression, type Inflow } from '../../client/node-compress.js'
+import { hostPort, until, type Frame } from './nsqd.js'
+
+interface TapLike { teardown (fn: () => unknown): void }
+
+export interface Recording {
+  toClient: Buffer[]
+  toServer: Buffer[]
+}
+
+export interface RecordingProxy {
+  addr: string
+  /** One entry per accepted connection, in accept order. */
+  conns: Recording[]
+}
+
+/** A TCP proxy to `target` that records every byte in both directions. */
+export async function recordingProxy (t: TapLike, target: string): Promise<RecordingProxy> {
+  const { host, port } = hostPort(target)
+  const conns: Recording[] = []
+  const sockets = new Set<net.Socket>()
+  const server = net.createServer((client) => {
+    const rec: Recording = { toClient: [], toServer: [] }
+    conns.push(rec)
+    const upstream = net.connect(port, host)
+    sockets.add(client)
+    sockets.add(upstream)
+    client.on('data', (d: Buffer) => { rec.toServer.push(d); upstream.write(d) })
+    upstream.on('data', (d: Buffer) => { rec.toClient.push(d); client.write(d) })
+    const end = (): void => { client.destroy(); upstream.destroy(); sockets.delete(client); sockets.delete(upstream) }
+    client.on('close', end)
+    upstream.on('close', end)
+    client.on('error', () => {})
+    upstream.on('error', () => {})
+  })
+  await new Promise<void>((resolve) => { server.listen(0, '127.0.0.1', resolve) })
+  t.teardown(async () => {
+    for (const s of sockets) s.destroy()
+    await new Promise<void>((resolve) => { server.close(() => { resolve() }) })
+  })
+  const a = server.address() as net.AddressInfo
+  return { addr: `127.0.0.1:${a.port}`, conns }
+}
+
+/** A V2 connection that can be upgraded the way the spec orders it. */
+export class LayeredConn {
+  readonly raw: net.Socket
+  private out: Duplex
+  private src: Duplex
+  private inflow: Inflow | null = null
+  private readonly frames: Frame[] = []
+  private readonly decoder: FrameDecoder
+  private stopAfterNext = false
+  private waiter: (() => void) | null = null
+  closed = false
+  streamError: Error | null = null
+  private readonly onSrc = (chunk: Buffer): void => {
+    if (this.inflow !== null) this.inflow.push(chunk)
+    else this.decoder.push(chunk)
+  }
+
+  private constructor (raw: net.Socket) {
+    this.raw = raw
+    this.out = raw
+    this.src = raw
+    this.decoder = new FrameDecoder((type, data) => {
+      this.frames.push({ type, data: Buffer.from(data) })
+      if (this.stopAfterNext) { this.stopAfterNext = false; this.decoder.stop() }
+      this.wake()
+    })
+    raw.on('data', this.onSrc)
+    raw.on('close', () => { this.closed = true; this.wake() })
+    raw.on('error', () => {})
+  }
+
+  static async connect (t: TapLike, addr: string): Promise<LayeredConn> {
+    const { host, port } = hostPort(addr)
+    const socket = net.connect(port, host)
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', () => { resolve() })
+      socket.once('error', reject)
+    })
+    t.teardown(() => { socket.destroy() })
+    socket.write(MAGIC_V2)
+    return new LayeredConn(socket)
+  }
+
+  private wake (): void {
+    const w = this.waiter
+    this.waiter = null
+    if (w !== null) w()
+  }
+
+  write (b: Buffer | string): void {
+    this.out.write(b)
+  }
+
+  /** IDENTIFY with feature negotiation; decoding stops after the (plain) response. */
+  async identify (data: Record<string, unknown>): Promise<Frame> {
+    this.stopAfterNext = true
+    this.write(cmd.identify({ feature_negotiation: true, heartbeat_interval: 1000, ...data }))
+    return await this.next()
+  }
+
+  async startTls (options: tls.ConnectionOptions): Promise<tls.TLSSocket> {
+    const rest = this.decoder.takeRest()
+    if (rest.length > 0) throw new Error('bytes before the TLS handshake')
+    this.src.off('data', this.onSrc)
+    const sock = tls.connect({ socket: this.raw, servername: 'localhost', ...options })
+    sock.on('error', (err) => { this.streamError = err })
+    sock.on('close', () => { this.closed = true; this.wake() })
+    await new Promise<void>((resolve, reject) => {
+      sock.once('secureConnect', () => { resolve() })
+      sock.once('error', reject)
+      sock.once('close', () => { reject(new Error('closed during the TLS handshake')) })
+    })
+    this.src = sock
+    this.out = sock
+    sock.on('data', this.onSrc)
+    // the OK inside TLS may share a record with the first compressed bytes: stop after it
+    this.stopAfterNext = true
+    this.decoder.resume()
+    return sock
+  }
+
+  /** After the TLS OK when no compression follows. */
+  continuePlain (): void {
+    this.decoder.resume()
+  }
+
+  startCompression (kind: Compression, level = 6): void {
+    const rest = this.decoder.takeRest()
+    this.inflow = createInflow(kind, (d) => { this.decoder.push(d) }, (err) => { this.streamError = err })
+    this.out = new CompressedWriter(this.out, kind, level)
+    this.out.on('error', () => {})
+    this.decoder.resume()
+    if (rest.length > 0) this.inflow.push(rest)
+  }
+
+  /** Next frame (heartbeats skipped). */
+  async next (timeoutMs = 3000): Promise<Frame> {
+    const end = Date.now() + timeoutMs
+    while (true) {
+      const f = this.frames.shift()
+      if (f !== undefined) {
+        if (f.type === FRAME_TYPE_RESPONSE && f.data.toString() === '_heartbeat_') { this.write(cmd.NOP); continue }
+        return f
+      }
+      if (this.closed) throw new Error('connection closed')
+      const left = end - Date.now()
+      if (left <= 0) throw new Error('timed out waiting for a frame')
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => { this.waiter = null; resolve() }, left)
+        this.waiter = () => { clearTimeout(timer); resolve() }
+      })
+    }
+  }
+
+  async response (): Promise<string> {
+    const f = await this.next()
+    if (f.type !== FRAME_TYPE_RESPONSE) throw new Error(`expected a response, got type ${f.type}: ${f.data.toString()}`)
+    return f.data.toString()
+  }
+
+  async error (): Promise<string> {
+    const f = await this.next()
+    if (f.type !== FRAME_TYPE_ERROR) throw new Error(`expected an error, got type ${f.type}: ${f.data.toString()}`)
+    return f.data.toString()
+  }
+
+  async message (timeoutMs = 3000): Promise<DecodedMessage> {
+    const f = await this.next(timeoutMs)
+    if (f.type !== FRAME_TYPE_MESSAGE) throw new Error(`expected a message, got type ${f.type}: ${f.data.toString()}`)
+    return decodeMessage(f.data)
+  }
+
+  async waitClosed (timeoutMs = 3000): Promise<void> {
+    await until(() => this.closed, 'connection close', timeoutMs)
+  }
+}
