@@ -6,6 +6,7 @@
 // leaked client.
 
 import t from 'tap'
+import type { Test } from 'tap'
 import crypto from 'node:crypto'
 import https from 'node:https'
 import http from 'node:http'
@@ -33,7 +34,7 @@ function frameOf (wire: Buffer): { size: number, type: number, data: Buffer, end
 }
 
 /** Publishes a 100 KB body and a small one, subscribes and checks both arrive intact. */
-async function roundTrip (t: Tap.Test, c: LayeredConn, topic: string): Promise<Buffer> {
+async function roundTrip (t: Test, c: LayeredConn, topic: string): Promise<Buffer> {
   const big = Buffer.concat([Buffer.from('MARKER-'), Buffer.alloc(100 * 1024 - 7, 'abcdefgh')])
   c.write(cmd.pub(topic, big))
   t.equal(await c.response(), 'OK', 'PUB of 100 KB')
