@@ -30,6 +30,8 @@ export interface Options {
 
   authHttpAddresses: string[]
   authHttpRequestMethod: string
+  /** Beyond NSQ: '' (off), 'publish' (/pub, /mpub) or 'all' (also topic/channel actions, PUT /config) need AUTH. */
+  httpAuth: string
 
   dataPath: string
   memQueueSize: number
@@ -108,6 +110,7 @@ export function defaultOptions (): Options {
 
     authHttpAddresses: [],
     authHttpRequestMethod: 'get',
+    httpAuth: '',
 
     dataPath: '',
     memQueueSize: 10000,
@@ -196,6 +199,7 @@ export const FLAG_BINDINGS: readonly FlagBinding[] = [
 
   b('auth-http-address', 'strings', 'authHttpAddresses', '<addr>:<port> or a full url to query auth server (may be given multiple times)', 'auth_http_addresses'),
   b('auth-http-request-method', 'string', 'authHttpRequestMethod', 'HTTP method to use for auth server requests (get or post)'),
+  b('http-auth', 'string', 'httpAuth', 'authenticate HTTP requests (Authorization: Bearer <secret>) against the auth server: publish (/pub, /mpub) or all (also topic/channel actions and PUT /config); not in NSQ, off by default'),
 
   b('data-path', 'string', 'dataPath', 'path to store disk-backed messages'),
   b('mem-queue-size', 'int', 'memQueueSize', 'number of messages to keep in memory (per topic/channel)'),
@@ -266,6 +270,8 @@ export function validateOptions (opts: Options): void {
   if (opts.maxDeflateLevel < 1 || opts.maxDeflateLevel > 9) throw new Error('--max-deflate-level must be [1,9]')
   const method = opts.authHttpRequestMethod.toLowerCase()
   if (method !== 'get' && method !== 'post') throw new Error('--auth-http-request-method must be post or get')
+  if (opts.httpAuth !== '' && opts.httpAuth !== 'publish' && opts.httpAuth !== 'all') throw new Error('--http-auth must be publish or all')
+  if (opts.httpAuth !== '' && opts.authHttpAddresses.length === 0) throw new Error('--http-auth needs --auth-http-address')
   for (const p of opts.e2eProcessingLatencyPercentiles) {
     if (!(p > 0 && p <= 1)) throw new Error(`invalid E2E processing latency percentile: ${p}`)
   }
