@@ -10,6 +10,7 @@ import type { NSQD } from '../nsqd.js'
 import { TLS_REQUIRED } from '../options.js'
 import { parseListenAddress } from '../tcp/server.js'
 import type { TlsSettings } from '../tcp/transport.js'
+import { httpAuthHook } from './auth.js'
 import { HttpApiError, JSON_CONTENT_TYPE, NSQ_CONTENT_TYPE_HEADER, NSQ_CONTENT_TYPE_V1 } from './errors.js'
 import type { RouteSpec } from './respond.js'
 import { pingRoutes, PING_ROUTES } from './ping.js'
@@ -83,6 +84,9 @@ export function buildHttpApp (nsqd: NSQD, tls: TlsSettings | null = null): Fasti
       .header('Content-Type', JSON_CONTENT_TYPE)
       .send(`{"message": "TLS_REQUIRED", "https_port": ${port}}`)
   })
+  // beyond NSQ: --http-auth (nsqd/http/auth.ts)
+  const authHook = httpAuthHook(nsqd, tls !== null)
+  if (authHook !== null) app.addHook('onRequest', authHook)
 
   app.setErrorHandler((err: FastifyError | HttpApiError, req, reply) => {
     if (err instanceof HttpApiError) {
