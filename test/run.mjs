@@ -5,7 +5,13 @@ import { spawn } from 'node:child_process'
 import { createRequire } from 'node:module'
 
 const require = createRequire(import.meta.url)
-const tapBin = require.resolve('tap/package.json').replace(/package\.json$/, 'dist/esm/run.mjs')
+let tapBin
+try {
+  tapBin = require.resolve('tap/package.json').replace(/package\.json$/, 'dist/esm/run.mjs')
+} catch {
+  process.stdout.write('tap is not installed: run npm install first\n0 passed, 1 failed\n')
+  process.exit(1)
+}
 const args = [tapBin, '--reporter=tap', ...process.argv.slice(2)]
 const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
 
