@@ -10,7 +10,7 @@ import { toBuffer } from './wire/commands.js'
 import type { Body } from './wire/commands.js'
 import { NsqClientError } from './errors.js'
 import { OutBuffer, Fifo } from './out-buffer.js'
-import type { Transport, TransportUpgrader, UpgradeFeature } from './transport.js'
+import type { TlsClientOptions, Transport, TransportUpgrader, UpgradeFeature } from './transport.js'
 
 export const CLIENT_VERSION = '0.1.0'
 export const DEFAULT_USER_AGENT = `nsq-ts/${CLIENT_VERSION}`
@@ -36,7 +36,9 @@ export interface ConnectionOptions {
   snappy: boolean
   deflate: boolean
   deflateLevel: number
-  /** Wraps the transport for a negotiated feature (a later issue provides TLS/snappy/deflate). */
+  /** CA, client certificate, verification for tls_v1 (null: system roots, verification on). */
+  tlsOptions: TlsClientOptions | null
+  /** Wraps the transport for a negotiated feature (Producer/Consumer default: node-upgrade.ts). */
   upgrader: TransportUpgrader | null
 }
 
@@ -57,6 +59,7 @@ export function defaultConnectionOptions (): ConnectionOptions {
     snappy: false,
     deflate: false,
     deflateLevel: 6,
+    tlsOptions: null,
     upgrader: null
   }
 }
@@ -109,6 +112,8 @@ export class Connection {
   private readTimer: NodeJS.Timeout | null = null
   private fatal: ProtocolError | null = null
   private closing = false
+  /** During upgrades the decoder stops after each response: what follows belongs to the next layer. */
+  private stopAfterResponse = false
 
   constructor (transport: Transport, options: ConnectionOptions) {
     this.transport = transport
@@ -143,12 +148,17 @@ export class Connection {
     this.out.bytes(MAGIC_V2)
     this.out.line('IDENTIFY')
     this.out.sized(Buffer.from(JSON.stringify(identify), 'utf8'))
+    this.stopAfterResponse = o.tlsV1 || o.snappy || o.deflate
     const data = await this.requestWithDeadline('IDENTIFY')
     const identity = parseIdentify(data)
     this.identity = identity
     for (const feature of ['tls', 'snappy', 'deflate'] as const) {
       if (!featureOn(identity, feature)) continue
       await this.upgrade(feature, identity)
+    }
+    if (this.stopAfterResponse) {
+      this.stopAfterResponse = false
+      this.decoder.resume()
     }
     if (identity.authRequired) {
       if (o.authSecret === null) throw this.failHandshake('nsqd requires AUTH but no auth secret is configured')
@@ -164,12 +174,20 @@ export class Connection {
   private async upgrade (feature: UpgradeFeature, identity: IdentifyResponse): Promise<void> {
     const upgrader = this.options.upgrader
     if (upgrader === null) throw this.failHandshake(`nsqd negotiated ${feature} but this client has no ${feature} support`)
-    this.transport = await upgrader(this.transport, feature, this.decoder.takeRest(), identity.raw)
+    const o = this.options
+    try {
+      this.transport = await upgrader(this.transport, feature, this.decoder.takeRest(), identity.raw, { tlsOptions: o.tlsOptions, deflateLevel: o.deflateLevel })
+    } catch (err) {
+      throw this.failHandshake(`${feature} upgrade failed: ${(err as Error).message}`)
+    }
     this.transport.attach({
       onData: (chunk) => { this.onData(chunk) },
       onClose: (err) => { this.onTransportClose(err) }
     })
-    await this.requestWithDeadline(`${feature} upgrade`)
+    // the OK may already be here (bytes that came with the last answer): wait first, then decode
+    const ok = this.requestWithDeadline(`${feature} upgrade`)
+    this.decoder.resume()
+    await ok
   }
 
   private failHandshake (why: string): NsqClientError {
@@ -308,6 +326,7 @@ export class Connection {
         this.command('NOP')
         return
       }
+      if (this.stopAfterResponse) this.decoder.stop()
       const cb = this.pending.shift()
       if (cb !== undefined) cb(null, data)
     } else if (type === FRAME_TYPE_ERROR) {

@@ -19,6 +19,7 @@ import { NsqClientError } from './errors.js'
 import type { ProtocolError } from './wire/errors.js'
 import { isValidChannelName, isValidTopicName, goQuote } from './wire/names.js'
 import { dialTcp } from './node-transport.js'
+import { nodeUpgrader } from './node-upgrade.js'
 import type { Dialer } from './transport.js'
 import { consoleLogger } from './logger.js'
 import type { Logger } from './logger.js'
@@ -104,7 +105,8 @@ export function defaultConsumerOptions<T = Buffer> (): ConsumerOptions<T> {
     handler: null,
     onGiveUp: null,
     logger: consoleLogger('warn'),
-    dial: dialTcp
+    dial: dialTcp,
+    upgrader: nodeUpgrader
   }
 }
 

@@ -16,10 +16,21 @@ export class SocketTransport implements Transport {
     this.socket = socket
     this.address = address
     socket.setNoDelay(true)
-    socket.on('data', (chunk: Buffer) => { this.sink?.onData(chunk) })
+    socket.on('data', this.onData)
     socket.on('error', (err) => { this.closeErr ??= err })
     socket.on('close', () => { this.finish() })
     socket.on('end', () => { if (!socket.destroyed) socket.end() })
+  }
+
+  private readonly onData = (chunk: Buffer): void => { this.sink?.onData(chunk) }
+
+  /**
+   * Hands the socket over to a TLS layer (node-upgrade.ts): this transport stops reading it but
+   * still reports its close, so a failed handshake closes the connection.
+   */
+  takeSocket (): net.Socket {
+    this.socket.off('data', this.onData)
+    return this.socket
   }
 
   attach (sink: TransportSink): void {

@@ -13,6 +13,7 @@ import { encodePayload } from './codec.js'
 import type { ObjectEncoding, Payload } from './codec.js'
 import { reconnectDelayMs } from './backoff.js'
 import { dialTcp } from './node-transport.js'
+import { nodeUpgrader } from './node-upgrade.js'
 import type { Dialer } from './transport.js'
 import { consoleLogger } from './logger.js'
 import type { Logger } from './logger.js'
@@ -47,7 +48,8 @@ export function defaultProducerOptions (): ProducerOptions {
     reconnectMaxMs: 10_000,
     objectEncoding: 'json',
     logger: consoleLogger('warn'),
-    dial: dialTcp
+    dial: dialTcp,
+    upgrader: nodeUpgrader
   }
 }
 

@@ -29,11 +29,30 @@ export type Dialer = (address: string, options: DialOptions) => Promise<Transpor
 /** Features nsqd can switch on after IDENTIFY, in the order they are applied. */
 export type UpgradeFeature = 'tls' | 'snappy' | 'deflate'
 
+/** TLS settings for the tls_v1 upgrade (node-upgrade.ts passes them to tls.connect). */
+export interface TlsClientOptions {
+  /** CA certificate(s) to verify nsqd with (default: the system roots). */
+  ca?: string | Buffer | Array<string | Buffer>
+  /** Client certificate and key, for nsqd's --tls-client-auth-policy. */
+  cert?: string | Buffer
+  key?: string | Buffer
+  /** Verify nsqd's certificate (default true). */
+  rejectUnauthorized?: boolean
+  /** Name to verify the certificate against (default: the host of the address). */
+  servername?: string
+}
+
+/** What an upgrader gets besides the transport: the client's settings for the new layer. */
+export interface UpgradeSettings {
+  tlsOptions: TlsClientOptions | null
+  deflateLevel: number
+}
+
 /**
  * Wraps a transport for one negotiated feature. `rest` holds bytes already received after the
- * IDENTIFY response (they belong to the upgraded stream). Not provided yet: the later issue adds it.
+ * last handshake answer (they belong to the upgraded stream); `info` is nsqd's IDENTIFY response.
  */
-export type TransportUpgrader = (transport: Transport, feature: UpgradeFeature, rest: Buffer, info: Record<string, unknown>) => Promise<Transport>
+export type TransportUpgrader = (transport: Transport, feature: UpgradeFeature, rest: Buffer, info: Record<string, unknown>, settings: UpgradeSettings) => Promise<Transport>
 
 /** Splits "host:port" (also "[v6]:port"); throws on a missing or bad port. */
 export function splitHostPort (address: string): { host: string, port: number } {
