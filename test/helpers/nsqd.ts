@@ -35,6 +35,7 @@ export async function startNSQD (t: TapLike, options: Partial<Options> = {}): Pr
   const nsqd = new NSQD({
     tcpAddress: '127.0.0.1:0',
     httpAddress: '127.0.0.1:0',
+    httpsAddress: '127.0.0.1:0',
     dataPath: options.dataPath ?? tmpDir(t),
     queueScanIntervalMs: 20,
     logger,
