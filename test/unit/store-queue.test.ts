@@ -126,13 +126,13 @@ t.test('durable mode journals in-flight and deferred messages', async (t) => {
 })
 
 t.test('sync policy: --sync-every counts writes, --sync-timeout syncs idle writes', async (t) => {
-  const loc = path.join(tempDir(t), 'db')
   const batches: Array<{ n: number, sync: boolean }> = []
   const writeBatch = async (ops: StoreOp[], sync: boolean, write: (o: StoreOp[], s: boolean) => Promise<void>): Promise<void> => {
     batches.push({ n: ops.length, sync })
     await write(ops, sync)
   }
-  const store = await openStore(loc, { syncEvery: 10, syncTimeoutMs: 30, writeBatch })
+  // --sync-every alone (the timer off, so no tick can sync a batch in between)
+  const store = await openStore(path.join(tempDir(t), 'db'), { syncEvery: 10, syncTimeoutMs: 0, writeBatch })
   t.teardown(async () => { await store.close() })
   const q = store.openQueue('t')
   for (let i = 0; i < 4; i++) q.put(msgN(i))
@@ -141,15 +141,26 @@ t.test('sync policy: --sync-every counts writes, --sync-timeout syncs idle write
   for (let i = 0; i < 6; i++) q.put(msgN(i))
   await q.whenCommitted()
   t.equal(batches.at(-1)?.sync, true, '10 writes: this batch syncs')
-  const before = batches.length
   q.put(msgN(99))
   await q.whenCommitted()
-  t.equal(batches.at(-1)?.sync, false)
-  await until(() => batches.slice(before + 1).some(b => b.sync), 2000, 'the sync-timeout batch')
+  t.equal(batches.at(-1)?.sync, false, 'the next write is not synced by itself')
+
+  // --sync-timeout: an unsynced write is synced by the timer, and an idle, synced store writes nothing
+  const timed: Array<{ n: number, sync: boolean }> = []
+  const store2 = await openStore(path.join(tempDir(t), 'db2'), {
+    syncEvery: 1000,
+    syncTimeoutMs: 30,
+    writeBatch: async (ops, sync, write) => { timed.push({ n: ops.length, sync }); await write(ops, sync) }
+  })
+  t.teardown(async () => { await store2.close() })
+  const q2 = store2.openQueue('t')
+  q2.put(msgN(1))
+  await q2.whenCommitted()
+  await until(() => timed.some(b => b.sync), 2000, 'the sync-timeout batch')
   t.pass('an unsynced write is synced by the timer')
-  const n = batches.length
+  const n = timed.length
   await new Promise((resolve) => setTimeout(resolve, 100))
-  t.equal(batches.length, n, 'no sync batches while idle and synced')
+  t.equal(timed.length, n, 'no sync batches while idle and synced')
 })
 
 t.test('many queues in one tick share one batch', async (t) => {
