@@ -179,7 +179,9 @@ export class ProtocolV2 implements CommandHandler, Upgradable {
         c.sendFrame(FRAME_OK)
         return true
       }
-      const upgrader = this.host.upgrader ?? null
+      // one negotiation per connection: a second IDENTIFY cannot stack another layer
+      const upgraded = c.tls || c.snappy || c.deflate
+      const upgrader = upgraded ? null : this.host.upgrader ?? null
       const n = negotiate(req, o, upgrader === null ? NO_UPGRADES : upgrader.supported)
       if (n.deflate && n.snappy) return this.fatal('E_IDENTIFY_FAILED', 'cannot enable both deflate and snappy compression')
       c.deflateLevel = n.deflateLevel
