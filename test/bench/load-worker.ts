@@ -57,22 +57,36 @@ async function subscriber (): Promise<void> {
   let fins = Buffer.allocUnsafe(21 * 4096)
   let finPos = 0
   await new Promise<void>((resolve, reject) => {
-    const dec = new FrameDecoder((type, data) => {
-      if (type === FRAME_TYPE_MESSAGE) {
-        if (t0 === 0) t0 = Date.now()
-        msgs++
-        last = Date.now()
-        if (finPos + 21 > fins.length) { const nb = Buffer.allocUnsafe(fins.length * 2); fins.copy(nb, 0, 0, finPos); fins = nb }
-        fins.write('FIN ', finPos, 'latin1')
-        data.copy(fins, finPos + 4, 10, 26)
-        fins[finPos + 20] = 0x0a
-        finPos += 21
-      } else if (type === FRAME_TYPE_ERROR) {
-        reject(new Error(data.toString()))
+    // Frames are scanned in place (no per-frame objects); only a partial frame is carried over.
+    let pending: Buffer | null = null
+    s.on('data', (chunk: Buffer) => {
+      const buf = pending === null ? chunk : Buffer.concat([pending, chunk])
+      pending = null
+      let o = 0
+      let n = 0
+      while (buf.length - o >= 8) {
+        const size = buf.readInt32BE(o)
+        if (buf.length - o < 4 + size) break
+        const type = buf.readInt32BE(o + 4)
+        if (type === FRAME_TYPE_MESSAGE) {
+          if (finPos + 21 > fins.length) { const nb = Buffer.allocUnsafe(fins.length * 2); fins.copy(nb, 0, 0, finPos); fins = nb }
+          fins[finPos] = 0x46; fins[finPos + 1] = 0x49; fins[finPos + 2] = 0x4e; fins[finPos + 3] = 0x20
+          buf.copy(fins, finPos + 4, o + 18, o + 34)
+          fins[finPos + 20] = 0x0a
+          finPos += 21
+          n++
+        } else if (type === FRAME_TYPE_ERROR) {
+          reject(new Error(buf.toString('utf8', o + 8, o + 4 + size)))
+        }
+        o += 4 + size
       }
-    })
-    s.on('data', (c) => {
-      dec.push(c)
+      if (o < buf.length) pending = Buffer.from(buf.subarray(o))
+      if (n > 0) {
+        const now = Date.now()
+        if (t0 === 0) t0 = now
+        last = now
+        msgs += n
+      }
       if (finPos > 0) { s.write(fins.subarray(0, finPos)); fins = Buffer.allocUnsafe(fins.length); finPos = 0 }
     })
     s.on('close', () => { resolve() })
