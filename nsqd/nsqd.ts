@@ -293,6 +293,11 @@ export class NSQD implements TcpHost, TopicContext {
    * Durable mode: resolves once everything published so far is synced to disk (a publish is
    * acknowledged only then); null when acknowledgements need not wait.
    */
+  /** Backpressure for publishers: a promise while the store's unwritten backlog is too large. */
+  publishBackpressure (): Promise<void> | null {
+    return this.store !== null && this.store.store.behind ? this.store.store.whenCaughtUp() : null
+  }
+
   whenDurable (): Promise<void> | null {
     return this.store !== null && this.store.durable ? this.store.whenDurable() : null
   }

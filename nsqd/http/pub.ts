@@ -36,6 +36,9 @@ export async function publish (nsqd: NSQD, topic: Topic, bodies: readonly Buffer
   // A topic going away is NSQ's 503 EXITING; a store that could not take the messages is a
   // server fault (500), so a client can tell "try another node" from "this node is broken".
   if (!ok) throw topic.exiting ? new HttpApiError(503, 'EXITING') : new HttpApiError(500, 'INTERNAL_ERROR')
+  // backpressure: answer once the store has caught up, so the publisher slows to disk speed
+  const slow = nsqd.publishBackpressure()
+  if (slow !== null) await slow
   const durable = nsqd.whenDurable()
   if (durable !== null) {
     try {

@@ -54,6 +54,9 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
   private sealedSeq: number
   private open: Message[] = []
   private sealedChunks: SealedChunk[] = []
+  /** Body bytes put and not yet written: in the open list, and sealed into the batch being written. */
+  private openBytes = 0
+  private sealedBytes = 0
   private inDirtySet = false
   private readDirty = false
   private pendingDels: string[] = []
@@ -236,6 +239,8 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
         i = j
       }
       this.open = []
+      this.sealedBytes += this.openBytes
+      this.openBytes = 0
     }
     this.sealedSeq = this.writeSeq
     if (this.readDirty) {
@@ -250,6 +255,10 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
 
   committed (): void {
     if (this.sealedSeq > this.committedSeq) this.committedSeq = this.sealedSeq
+    if (this.sealedBytes > 0) {
+      this.store.releaseBacklog(this.sealedBytes)
+      this.sealedBytes = 0
+    }
     const chunks = this.sealedChunks
     if (chunks.length === 0) return
     this.sealedChunks = []
@@ -275,6 +284,8 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
 
   private append (msg: Message): void {
     this.open.push(msg)
+    this.openBytes += msg.body.length
+    this.store.addBacklog(msg.body.length)
     this.writeSeq++
     this.store.countWrites(1)
     this.markDirty()
@@ -308,6 +319,9 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
     this.refilling = false
     this.open = []
     this.sealedChunks = []
+    this.store.releaseBacklog(this.openBytes + this.sealedBytes)
+    this.openBytes = 0
+    this.sealedBytes = 0
     this.buf = []
     this.bufSeq = []
     this.head = 0

@@ -22,6 +22,8 @@ export interface NodeStoreOptions {
   writeBatch?: (ops: StoreOp[], sync: boolean, write: (ops: StoreOp[], sync: boolean) => Promise<void>) => Promise<void>
   /** Retry interval after a failed write. */
   retryMs?: number
+  /** Unwritten bytes above which publishers are held back (default 64 MiB). */
+  backlogHighBytes?: number
 }
 
 export function isJournaling (q: BackendQueue): q is JournalingBackendQueue {
@@ -54,6 +56,7 @@ export class NodeStore {
         syncEvery: o.syncEvery,
         syncTimeoutMs: o.syncTimeoutMs,
         retryMs: extra.retryMs,
+        backlogHighBytes: extra.backlogHighBytes,
         writeBatch: extra.writeBatch,
         logger,
         onHealth: (healthy, err) => {

@@ -49,6 +49,8 @@ export interface StoreOptions {
   readAheadMessages?: number
   /** LevelDB's in-memory write buffer; bigger means fewer, larger compactions. */
   writeBufferBytes?: number
+  /** Unwritten message bytes above which `behind` is true (publishers wait); default 64 MiB. */
+  backlogHighBytes?: number
   logger?: StoreLogger
   /** Replaces `db.batch()`; receives the default writer so it can delegate. */
   writeBatch?: (ops: StoreOp[], sync: boolean, write: WriteBatchFn) => Promise<void>
@@ -88,6 +90,8 @@ function newWaiter (): Waiter {
 }
 
 const DEFAULT_WRITE_BUFFER_BYTES = 32 * 1024 * 1024
+/** Unwritten message bytes above which publishers are slowed down (they resume at half). */
+const DEFAULT_BACKLOG_HIGH_BYTES = 64 * 1024 * 1024
 
 const silentLogger: StoreLogger = { info: noop, warn: noop, error: noop }
 
@@ -110,6 +114,9 @@ export class Store {
   private writing = false
   private openWaiter: Waiter | null = null
   private writesSinceSync = 0
+  /** Message body bytes accepted by queues and not yet written (see `behind`). */
+  private backlogBytes = 0
+  private caughtUpWaiters: Array<() => void> = []
   private syncRequested = false
   private retryTimer: NodeJS.Timeout | null = null
   private syncTimer: NodeJS.Timeout | null = null
@@ -192,6 +199,48 @@ export class Store {
   }
 
   /** Counts message writes towards --sync-every. */
+  addBacklog (bytes: number): void {
+    this.backlogBytes += bytes
+  }
+
+  releaseBacklog (bytes: number): void {
+    this.backlogBytes = Math.max(0, this.backlogBytes - bytes)
+    if (this.caughtUpWaiters.length > 0 && this.backlogBytes <= this.backlogLowBytes) this.releaseWaiters()
+  }
+
+  /**
+   * True while more than `backlogHighBytes` of accepted messages wait to be written: the disk is
+   * slower than the publishers, and they should be slowed down (backpressure) instead of the
+   * backlog growing in memory without bound.
+   */
+  get behind (): boolean {
+    return this.backlogBytes > this.backlogHighBytes
+  }
+
+  get backlog (): number {
+    return this.backlogBytes
+  }
+
+  /** Resolves once the unwritten backlog is down to `backlogLowBytes` (at once when not behind). */
+  whenCaughtUp (): Promise<void> {
+    if (this.backlogBytes <= this.backlogLowBytes || this.closed) return Promise.resolve()
+    return new Promise((resolve) => { this.caughtUpWaiters.push(resolve) })
+  }
+
+  private get backlogHighBytes (): number {
+    return this.options.backlogHighBytes ?? DEFAULT_BACKLOG_HIGH_BYTES
+  }
+
+  private get backlogLowBytes (): number {
+    return this.backlogHighBytes / 2
+  }
+
+  private releaseWaiters (): void {
+    const waiters = this.caughtUpWaiters
+    this.caughtUpWaiters = []
+    for (const w of waiters) w()
+  }
+
   countWrites (n: number): void {
     this.writesSinceSync += n
   }
@@ -221,6 +270,7 @@ export class Store {
     if (this.closed) return
     await Promise.all([...this.queues.values()].map(async q => { await q.close().catch(noop) }))
     this.closed = true
+    this.releaseWaiters()
     if (this.syncTimer !== null) clearInterval(this.syncTimer)
     try {
       await this.sync()

@@ -26,6 +26,8 @@ export interface ProtocolHost extends ClientHost {
   getTopic (name: string): Topic
   /** Durable mode: settles once everything published so far is on disk; null otherwise. */
   whenDurable (): Promise<void> | null
+  /** Resolves when publishers may go on, while the store is behind; null when it is not. */
+  publishBackpressure (): Promise<void> | null
   /** TLS / snappy / deflate upgrades (nsqd/tcp/transport.ts); none without it. */
   readonly upgrader?: Upgrader | null
   /** The auth server client, when --auth-http-address is set (nsqd/auth.ts). */
@@ -72,6 +74,24 @@ export class ProtocolV2 implements CommandHandler, Upgradable {
   pushPlain (chunk: Buffer): void {
     if (this.client.closed) return
     if (this.decoder.push(chunk) > 0) this.client.commandSeen()
+  }
+
+  /**
+   * Backpressure: while the store is behind, stop reading this publisher (the kernel's TCP window
+   * then slows it down) and decode nothing more until the backlog is written.
+   */
+  private throttle (): void {
+    const slow = this.host.publishBackpressure()
+    if (slow === null || this.waiting) return
+    this.waiting = true
+    this.decoder.stop()
+    const conn = this.client.conn
+    conn.pause()
+    slow.then(() => {
+      conn.resume()
+      this.client.commandSeen()
+      this.resume()
+    }, () => {})
   }
 
   /** Continues decoding after an upgrade or an auth query. */
@@ -420,6 +440,7 @@ export class ProtocolV2 implements CommandHandler, Upgradable {
       return this.fatal(verb === 'PUB' ? 'E_PUB_FAILED' : 'E_DPUB_FAILED', `${verb} failed ${topic.exiting ? 'exiting' : 'write error'}`)
     }
     this.client.countPub(topicName, 1)
+    this.throttle()
     this.ack(verb === 'PUB' ? 'E_PUB_FAILED' : 'E_DPUB_FAILED', verb)
     return true
   }
@@ -456,6 +477,7 @@ export class ProtocolV2 implements CommandHandler, Upgradable {
     for (let i = 0; i < bodies.length; i++) msgs[i] = topic.newMessage(bodies[i] as Buffer, ts)
     if (!topic.putMany(msgs)) return this.fatal('E_MPUB_FAILED', `MPUB failed ${topic.exiting ? 'exiting' : 'write error'}`)
     this.client.countPub(topicName, msgs.length)
+    this.throttle()
     this.ack('E_MPUB_FAILED', 'MPUB')
     return true
   }

@@ -244,3 +244,37 @@ t.test('a damaged store at start: repaired, logged, nsqd starts', async (t) => {
   await c.subscribe(topic, 'ch', 20)
   t.same((await consume(c, 10)).map(m => m.body).sort(), Array.from({ length: 10 }, (_, i) => 'x' + i).sort(), 'data recovered')
 })
+
+t.test('backpressure: a disk slower than the publishers holds them back instead of growing memory', async (t) => {
+  const slowWrites = async (ops: StoreOp[], sync: boolean, write: (o: StoreOp[], s: boolean) => Promise<void>): Promise<void> => {
+    await new Promise((resolve) => setTimeout(resolve, 40)) // a slow disk: 40 ms per batch
+    await write(ops, sync)
+  }
+  const { NSQD: NSQDClass } = await import('../../nsqd/nsqd.js')
+  const { createCapturingLogger } = await import('../../nsqd/logger.js')
+  const nsqd = new NSQDClass({ tcpAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', dataPath: tmpDir(t), memQueueSize: 0, queueScanIntervalMs: 20, logger: createCapturingLogger('debug') })
+  const HIGH = 512 * 1024
+  nsqd.storeOptions = { writeBatch: slowWrites, backlogHighBytes: HIGH }
+  await nsqd.start()
+  t.teardown(async () => { await nsqd.close() })
+  const topic = uniq('bp')
+  const store = nsqd.store!.store
+  let maxBacklog = 0
+  const sampler = setInterval(() => { maxBacklog = Math.max(maxBacklog, store.backlog) }, 1)
+  t.teardown(() => { clearInterval(sampler) })
+
+  // one publisher pipelines 40 MPUBs of 100 x 1 KiB (4 MB) without waiting for answers
+  const p = await RawConn.connect(t, nsqd.tcpAddress)
+  const body = Buffer.alloc(1024, 0x62)
+  const N = 40
+  for (let i = 0; i < N; i++) p.write(cmd.mpub(topic, Array.from({ length: 100 }, () => body)))
+  for (let i = 0; i < N; i++) t.equal(await p.next(10_000).then((f) => f.data.toString()), 'OK', `MPUB ${i} answered`)
+  clearInterval(sampler)
+  // the backlog stayed near the high-water mark: at most one more request beyond it
+  t.ok(maxBacklog <= HIGH + 110 * 1024, `unwritten backlog peaked at ${(maxBacklog / 1024).toFixed(0)} KiB (limit ${HIGH / 1024} KiB)`)
+  t.ok(maxBacklog > HIGH / 2, 'the limit was actually reached (the test exercised backpressure)')
+  // HTTP publishes are held the same way and still succeed
+  const res = await fetch(`http://${nsqd.httpAddress}/pub?topic=${topic}`, { method: 'POST', body: 'last' })
+  t.equal(res.status, 200)
+  await until(() => nsqd.getExistingTopic(topic)!.depth === N * 100 + 1, 'every message stored', 10_000)
+})
