@@ -268,6 +268,11 @@ export class ProtocolV2 implements CommandHandler, Upgradable {
    * null: the cached answer expired and the auth server is being asked again, after which
    * `retry` re-runs the command (its result says whether decoding continues).
    */
+  /** Whether publishes and SUB need the auth check (no retry closure is made otherwise). */
+  private authActive (): boolean {
+    return this.host.authClient != null && this.host.options.authHttpAddresses.length > 0
+  }
+
   private checkAuth (cmd: string, topic: string, channel: string, retry: () => boolean): boolean | null {
     const client = this.host.authClient ?? null
     if (client === null || this.host.options.authHttpAddresses.length === 0) return true
@@ -304,8 +309,10 @@ export class ProtocolV2 implements CommandHandler, Upgradable {
     const channelName = params[2] as string
     if (!isValidTopicName(topicName)) return this.fatal('E_BAD_TOPIC', `SUB topic name ${goQuote(topicName)} is not valid`)
     if (!isValidChannelName(channelName)) return this.fatal('E_BAD_CHANNEL', `SUB channel name ${goQuote(channelName)} is not valid`)
-    const allowed = this.checkAuth('SUB', topicName, channelName, () => this.sub(params))
-    if (allowed !== true) return allowed === null
+    if (this.authActive()) {
+      const allowed = this.checkAuth('SUB', topicName, channelName, () => this.sub(params))
+      if (allowed !== true) return allowed === null
+    }
     const topic = this.host.getTopic(topicName)
     if (topic.exiting) return this.fatal('E_SUB_FAILED', 'SUB failed exiting')
     const channel = topic.getChannel(channelName)
@@ -422,8 +429,10 @@ export class ProtocolV2 implements CommandHandler, Upgradable {
     if (params.length < 2) return this.fatal('E_INVALID', 'MPUB insufficient number of parameters')
     const topicName = params[1] as string
     if (!isValidTopicName(topicName)) return this.fatal('E_BAD_TOPIC', `E_BAD_TOPIC MPUB topic name ${goQuote(topicName)} is not valid`)
-    const allowed = this.checkAuth('MPUB', topicName, '', () => this.preMpub(params))
-    if (allowed !== true) return allowed === null
+    if (this.authActive()) {
+      const allowed = this.checkAuth('MPUB', topicName, '', () => this.preMpub(params))
+      if (allowed !== true) return allowed === null
+    }
     const topic = this.host.getTopic(topicName)
     if (topic.exiting) return this.fatal('E_MPUB_FAILED', 'MPUB failed exiting')
     return true
@@ -432,8 +441,10 @@ export class ProtocolV2 implements CommandHandler, Upgradable {
   private pub (params: string[], body: Buffer, deferMs: number): boolean {
     const verb = deferMs > 0 || params[0] === 'DPUB' ? 'DPUB' : 'PUB'
     const topicName = params[1] as string
-    const allowed = this.checkAuth(verb, topicName, '', () => this.pub(params, body, deferMs))
-    if (allowed !== true) return allowed === null
+    if (this.authActive()) {
+      const allowed = this.checkAuth(verb, topicName, '', () => this.pub(params, body, deferMs))
+      if (allowed !== true) return allowed === null
+    }
     const topic = this.host.getTopic(topicName)
     const msg = topic.newMessage(body, nowNs(), deferMs)
     if (!topic.put(msg)) {
