@@ -164,7 +164,14 @@ export class LookupPeers {
    * without #ephemeral names, sorted. Failures are logged and ignored.
    */
   async lookupChannels (topic: string): Promise<string[]> {
-    const addrs = this.httpAddresses
+    let addrs = this.httpAddresses
+    // Beyond NSQ: right after start-up the first IDENTIFY may still be on its way; wait for it
+    // (bounded by the command timeout) rather than create the topic without its channels.
+    const until = Date.now() + this.opts.commandTimeoutMs
+    while (addrs.length === 0 && this.running && this.peers.length > 0 && Date.now() < until) {
+      await new Promise((resolve) => setTimeout(resolve, 10))
+      addrs = this.httpAddresses
+    }
     if (addrs.length === 0) {
       if (this.peers.length > 0) this.log.error(`no available nsqlookupd to query for channels to pre-create for topic ${topic}`)
       return []

@@ -86,7 +86,11 @@ t.test('a new topic on an nsqd gets the channels lookupd knows', async (t) => {
   await fetch(`http://${a.http}/channel/create?topic=${topic}&channel=early`, { method: 'POST' })
   await until(async () => ((await getJson(`http://${lookupd.http}/channels?topic=${topic}`)).channels ?? []).includes('early'), 'channel registered')
   const b = await mk()
-  // the first publish to b creates the topic, which asks lookupd for channels first
+  // once b is known to lookupd (as NSQ, a topic created before nsqd has identified with any
+  // lookupd gets no channels from it), the first publish to b creates the topic, which asks
+  // lookupd for its channels first
+  const bPort = Number(b.tcp.slice(b.tcp.lastIndexOf(':') + 1))
+  await until(async () => ((await getJson(`http://${lookupd.http}/nodes`)).producers ?? []).some((p: { tcp_port: number }) => p.tcp_port === bPort), 'b registered with lookupd')
   await fetch(`http://${b.http}/pub?topic=${topic}`, { method: 'POST', body: 'first' })
   const early = async (): Promise<{ depth: number } | undefined> => {
     const stats = await getJson(`http://${b.http}/stats?format=json&topic=${topic}`)

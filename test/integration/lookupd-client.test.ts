@@ -161,3 +161,11 @@ t.test('lookupChannels with no identified lookupd logs an error and returns []',
   const none = startPeers(t, [], [])
   t.same(await none.lookupChannels('x'), [])
 })
+
+t.test('lookupChannels right after start waits for the first IDENTIFY (beyond NSQ)', async (t) => {
+  const a = await startLookupd(t)
+  await a.httpServer.inject({ method: 'POST', url: '/channel/create?topic=early&channel=alpha' })
+  const peers = startPeers(t, [a.tcpAddress.address], [])
+  t.equal(peers.httpAddresses.length, 0, 'not identified yet')
+  t.same(await peers.lookupChannels('early'), ['alpha'], 'a topic created at start-up still gets its channels')
+})
