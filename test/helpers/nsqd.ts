@@ -72,23 +72,23 @@ export async function until<T> (fn: () => T | Promise<T>, what = 'condition', ti
   }
 }
 
-/** A raw connection speaking the V2 wire protocol through our client-side codec. */
-export class RawConn {
-  readonly socket: net.Socket
-  private readonly frames: Frame[] = []
+/**
+ * Frames received on a test connection, awaited one at a time with a deadline. Heartbeats are
+ * skipped (answered by `onHeartbeat`, a no-op unless a subclass replies with NOP).
+ */
+export class FrameQueue {
+  protected readonly frames: Frame[] = []
   private waiter: (() => void) | null = null
   closed = false
-  private readonly decoder: FrameDecoder
 
-  private constructor (socket: net.Socket) {
-    this.socket = socket
-    this.decoder = new FrameDecoder((type, data) => {
-      this.frames.push({ type, data: Buffer.from(data) })
-      this.wake()
-    })
-    socket.on('data', (c) => { this.decoder.push(c) })
-    socket.on('close', () => { this.closed = true; this.wake() })
-    socket.on('error', () => {})
+  protected received (frame: Frame): void {
+    this.frames.push(frame)
+    this.wake()
+  }
+
+  protected markClosed (): void {
+    this.closed = true
+    this.wake()
   }
 
   private wake (): void {
@@ -97,22 +97,7 @@ export class RawConn {
     if (w !== null) w()
   }
 
-  static async connect (t: TapLike, addr: string, magic: Buffer | null = MAGIC_V2): Promise<RawConn> {
-    const { host, port } = hostPort(addr)
-    const socket = net.connect(port, host)
-    await new Promise<void>((resolve, reject) => {
-      socket.once('connect', () => { resolve() })
-      socket.once('error', reject)
-    })
-    const c = new RawConn(socket)
-    t.teardown(() => { socket.destroy() })
-    if (magic !== null) socket.write(magic)
-    return c
-  }
-
-  write (b: Buffer | string): void {
-    this.socket.write(b)
-  }
+  protected onHeartbeat (): void {}
 
   /** Next frame; skips heartbeats unless asked for. */
   async next (timeoutMs = 3000, skipHeartbeats = true): Promise<Frame> {
@@ -120,7 +105,7 @@ export class RawConn {
     while (true) {
       const f = this.frames.shift()
       if (f !== undefined) {
-        if (skipHeartbeats && f.type === FRAME_TYPE_RESPONSE && f.data.toString() === '_heartbeat_') continue
+        if (skipHeartbeats && f.type === FRAME_TYPE_RESPONSE && f.data.toString() === '_heartbeat_') { this.onHeartbeat(); continue }
         return f
       }
       if (this.closed) throw new Error('connection closed')
@@ -164,6 +149,38 @@ export class RawConn {
     } catch (err) {
       return (err as Error).message.startsWith('timed out')
     }
+  }
+}
+
+/** A raw connection speaking the V2 wire protocol through our client-side codec. */
+export class RawConn extends FrameQueue {
+  readonly socket: net.Socket
+  private readonly decoder: FrameDecoder
+
+  private constructor (socket: net.Socket) {
+    super()
+    this.socket = socket
+    this.decoder = new FrameDecoder((type, data) => { this.received({ type, data: Buffer.from(data) }) })
+    socket.on('data', (c) => { this.decoder.push(c) })
+    socket.on('close', () => { this.markClosed() })
+    socket.on('error', () => {})
+  }
+
+  static async connect (t: TapLike, addr: string, magic: Buffer | null = MAGIC_V2): Promise<RawConn> {
+    const { host, port } = hostPort(addr)
+    const socket = net.connect(port, host)
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', () => { resolve() })
+      socket.once('error', reject)
+    })
+    const c = new RawConn(socket)
+    t.teardown(() => { socket.destroy() })
+    if (magic !== null) socket.write(magic)
+    return c
+  }
+
+  write (b: Buffer | string): void {
+    this.socket.write(b)
   }
 
   async identify (data: Record<string, unknown> = {}): Promise<string> {

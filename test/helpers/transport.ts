@@ -5,11 +5,10 @@ import net from 'node:net'
 import tls from 'node:tls'
 import type { Duplex } from 'node:stream'
 import { FrameDecoder } from '../../client/wire/frame-decoder.js'
-import { MAGIC_V2, FRAME_TYPE_RESPONSE, FRAME_TYPE_ERROR, FRAME_TYPE_MESSAGE } from '../../client/wire/frames.js'
-import { decodeMessage, type DecodedMessage } from '../../client/wire/message.js'
+import { MAGIC_V2 } from '../../client/wire/frames.js'
 import * as cmd from '../../client/wire/commands.js'
 import { CompressedWriter, createInflow, type Compression, type Inflow } from '../../client/node-compress.js'
-import { hostPort, until, type Frame } from './nsqd.js'
+import { hostPort, FrameQueue, type Frame } from './nsqd.js'
 
 interface TapLike { teardown (fn: () => unknown): void }
 
@@ -53,16 +52,13 @@ export async function recordingProxy (t: TapLike, target: string): Promise<Recor
 }
 
 /** A V2 connection that can be upgraded the way the spec orders it. */
-export class LayeredConn {
+export class LayeredConn extends FrameQueue {
   readonly raw: net.Socket
   private out: Duplex
   private src: Duplex
   private inflow: Inflow | null = null
-  private readonly frames: Frame[] = []
   private readonly decoder: FrameDecoder
   private stopAfterNext = false
-  private waiter: (() => void) | null = null
-  closed = false
   streamError: Error | null = null
   private readonly onSrc = (chunk: Buffer): void => {
     if (this.inflow !== null) this.inflow.push(chunk)
@@ -70,16 +66,16 @@ export class LayeredConn {
   }
 
   private constructor (raw: net.Socket) {
+    super()
     this.raw = raw
     this.out = raw
     this.src = raw
     this.decoder = new FrameDecoder((type, data) => {
-      this.frames.push({ type, data: Buffer.from(data) })
       if (this.stopAfterNext) { this.stopAfterNext = false; this.decoder.stop() }
-      this.wake()
+      this.received({ type, data: Buffer.from(data) })
     })
     raw.on('data', this.onSrc)
-    raw.on('close', () => { this.closed = true; this.wake() })
+    raw.on('close', () => { this.markClosed() })
     raw.on('error', () => {})
   }
 
@@ -93,12 +89,6 @@ export class LayeredConn {
     t.teardown(() => { socket.destroy() })
     socket.write(MAGIC_V2)
     return new LayeredConn(socket)
-  }
-
-  private wake (): void {
-    const w = this.waiter
-    this.waiter = null
-    if (w !== null) w()
   }
 
   write (b: Buffer | string): void {
@@ -118,7 +108,7 @@ export class LayeredConn {
     this.src.off('data', this.onSrc)
     const sock = tls.connect({ socket: this.raw, servername: 'localhost', ...options })
     sock.on('error', (err) => { this.streamError = err })
-    sock.on('close', () => { this.closed = true; this.wake() })
+    sock.on('close', () => { this.markClosed() })
     await new Promise<void>((resolve, reject) => {
       sock.once('secureConnect', () => { resolve() })
       sock.once('error', reject)
@@ -147,44 +137,9 @@ export class LayeredConn {
     if (rest.length > 0) this.inflow.push(rest)
   }
 
-  /** Next frame (heartbeats skipped). */
-  async next (timeoutMs = 3000): Promise<Frame> {
-    const end = Date.now() + timeoutMs
-    while (true) {
-      const f = this.frames.shift()
-      if (f !== undefined) {
-        if (f.type === FRAME_TYPE_RESPONSE && f.data.toString() === '_heartbeat_') { this.write(cmd.NOP); continue }
-        return f
-      }
-      if (this.closed) throw new Error('connection closed')
-      const left = end - Date.now()
-      if (left <= 0) throw new Error('timed out waiting for a frame')
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => { this.waiter = null; resolve() }, left)
-        this.waiter = () => { clearTimeout(timer); resolve() }
-      })
-    }
+  /** Heartbeats are answered with NOP, as clients do. */
+  protected override onHeartbeat (): void {
+    this.write(cmd.NOP)
   }
 
-  async response (): Promise<string> {
-    const f = await this.next()
-    if (f.type !== FRAME_TYPE_RESPONSE) throw new Error(`expected a response, got type ${f.type}: ${f.data.toString()}`)
-    return f.data.toString()
-  }
-
-  async error (): Promise<string> {
-    const f = await this.next()
-    if (f.type !== FRAME_TYPE_ERROR) throw new Error(`expected an error, got type ${f.type}: ${f.data.toString()}`)
-    return f.data.toString()
-  }
-
-  async message (timeoutMs = 3000): Promise<DecodedMessage> {
-    const f = await this.next(timeoutMs)
-    if (f.type !== FRAME_TYPE_MESSAGE) throw new Error(`expected a message, got type ${f.type}: ${f.data.toString()}`)
-    return decodeMessage(f.data)
-  }
-
-  async waitClosed (timeoutMs = 3000): Promise<void> {
-    await until(() => this.closed, 'connection close', timeoutMs)
-  }
 }
