@@ -12,6 +12,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Producer, Consumer, silentLogger } from '../../client/index.js'
+import { startNsqdProcess, type NsqdProcess } from './spawn.js'
 
 const require = createRequire(import.meta.url)
 const nsq = require('nsqjs') as { Writer: any, Reader: any }
@@ -24,21 +25,8 @@ const SIZE = arg('--size', 100)
 const CAP_MS = 10_000
 const body = Buffer.alloc(SIZE, 'x')
 
-function startNSQD (): Promise<{ proc: ChildProcess, tcp: string, http: string, dir: string }> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsq-cbench-'))
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'nsqd/main.ts'),
-    '--tcp-address=127.0.0.1:0', '--http-address=127.0.0.1:0', `--data-path=${dir}`, '--log-level=warn', '--mem-queue-size=2000000'],
-  { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
-  return new Promise((resolve, reject) => {
-    let out = ''
-    proc.stdout!.on('data', (c: Buffer) => {
-      out += c.toString()
-      const m = /tcp=(\S+)/.exec(out)
-      const h = /http=(\S+)/.exec(out)
-      if (m && h) resolve({ proc, tcp: m[1]!, http: h[1]!, dir })
-    })
-    proc.once('exit', (code) => { reject(new Error(`nsqd exited ${code}`)) })
-  })
+function startNSQD (): Promise<NsqdProcess> {
+  return startNsqdProcess(['--mem-queue-size=2000000'], fs.mkdtempSync(path.join(os.tmpdir(), 'nsq-cbench-')))
 }
 
 function hostPort (addr: string): [string, number] {

@@ -3,17 +3,15 @@
 // document in-process), and of /metrics on the same node. nsqd runs as its own process; the load comes from this one.
 // Run: npx tsx test/bench/http.ts [--seconds N] [--concurrency N]
 
-import { spawn, type ChildProcess } from 'node:child_process'
 import http from 'node:http'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { NSQD } from '../../nsqd/nsqd.js'
 import { statsDocument } from '../../nsqd/stats.js'
 import { createCapturingLogger } from '../../nsqd/logger.js'
+import { startNsqdProcess, type NsqdProcess } from './spawn.js'
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const argv = process.argv.slice(2)
 const arg = (name: string, def: number): number => {
   const i = argv.indexOf(name)
@@ -22,19 +20,8 @@ const arg = (name: string, def: number): number => {
 const seconds = arg('--seconds', 5)
 const concurrency = arg('--concurrency', 8)
 
-function startNSQD (dir: string): Promise<{ proc: ChildProcess, http: string }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'nsqd/main.ts'),
-    '--tcp-address=127.0.0.1:0', '--http-address=127.0.0.1:0', `--data-path=${dir}`, '--log-level=warn'],
-  { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
-  return new Promise((resolve, reject) => {
-    let out = ''
-    proc.stdout!.on('data', (c: Buffer) => {
-      out += c.toString()
-      const m = /http=(\S+)/.exec(out)
-      if (m) resolve({ proc, http: m[1]! })
-    })
-    proc.once('exit', (code) => { reject(new Error(`nsqd exited ${code}`)) })
-  })
+function startNSQD (dir: string): Promise<NsqdProcess> {
+  return startNsqdProcess([], dir)
 }
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency })

@@ -11,6 +11,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import * as cmd from '../../client/wire/commands.js'
 import { MAGIC_V2 } from '../../client/wire/frames.js'
+import { startNsqdProcess, type NsqdProcess } from './spawn.js'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const argv = process.argv.slice(2)
@@ -20,20 +21,8 @@ const backlog = arg('--backlog', 1_000_000)
 
 interface Result { msgs: number, bytes: number, ms: number }
 
-async function startNSQD (extra: string[]): Promise<{ proc: ChildProcess, tcp: string, dir: string }> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsq-bench-disk-'))
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'nsqd/main.ts'),
-    '--tcp-address=127.0.0.1:0', '--http-address=127.0.0.1:0', `--data-path=${dir}`, '--log-level=warn', ...extra],
-  { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
-  return await new Promise((resolve, reject) => {
-    let out = ''
-    proc.stdout!.on('data', (c: Buffer) => {
-      out += c.toString()
-      const m = /tcp=(\S+)/.exec(out)
-      if (m !== null) resolve({ proc, tcp: m[1], dir })
-    })
-    proc.once('exit', (code) => { reject(new Error(`nsqd exited ${code}`)) })
-  })
+function startNSQD (extra: string[]): Promise<NsqdProcess> {
+  return startNsqdProcess(extra, fs.mkdtempSync(path.join(os.tmpdir(), 'nsq-bench-disk-')))
 }
 
 async function stop (n: { proc: ChildProcess, dir: string }): Promise<void> {

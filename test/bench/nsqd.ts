@@ -7,6 +7,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { startNsqdProcess, type NsqdProcess } from './spawn.js'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const argv = process.argv.slice(2)
@@ -15,20 +16,8 @@ const only = argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : undefi
 
 interface Result { msgs: number, bytes: number, ms: number }
 
-function startNSQD (extra: string[]): Promise<{ proc: ChildProcess, tcp: string, dir: string }> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsq-bench-'))
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'nsqd/main.ts'),
-    '--tcp-address=127.0.0.1:0', '--http-address=127.0.0.1:0', `--data-path=${dir}`, '--log-level=warn', '--mem-queue-size=1000000', ...extra],
-  { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
-  return new Promise((resolve, reject) => {
-    let out = ''
-    proc.stdout!.on('data', (c: Buffer) => {
-      out += c.toString()
-      const m = /tcp=(\S+)/.exec(out)
-      if (m) resolve({ proc, tcp: m[1]!, dir })
-    })
-    proc.once('exit', (code) => { reject(new Error(`nsqd exited ${code}`)) })
-  })
+function startNSQD (extra: string[]): Promise<NsqdProcess> {
+  return startNsqdProcess(['--mem-queue-size=1000000', ...extra])
 }
 
 function peakRssMB (pid: number): number {

@@ -4,16 +4,14 @@
 // (compressible, as real payloads usually are).
 // Run: npx tsx test/bench/transport.ts [--seconds N] [--only snappy]
 
-import { spawn, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { Producer, Consumer, silentLogger } from '../../client/index.js'
 import type { ProducerOptions } from '../../client/index.js'
 import { makeCerts } from '../helpers/certs.js'
+import { startNsqdProcess, type NsqdProcess } from './spawn.js'
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const argv = process.argv.slice(2)
 const seconds = Number(argv[argv.indexOf('--seconds') + 1] ?? 0) || 4
 const only = argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : undefined
@@ -23,21 +21,9 @@ const IN_FLIGHT = 8
 const cleanups: Array<() => unknown> = []
 const certs = makeCerts({ teardown: (fn) => { cleanups.push(fn) } })
 
-function startNSQD (): Promise<{ proc: ChildProcess, tcp: string, dir: string }> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsq-bench-tls-'))
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'nsqd/main.ts'),
-    '--tcp-address=127.0.0.1:0', '--http-address=', '--https-address=127.0.0.1:0', `--data-path=${dir}`, '--log-level=warn',
-    '--mem-queue-size=10000000', `--tls-cert=${certs.certFile}`, `--tls-key=${certs.keyFile}`],
-  { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
-  return new Promise((resolve, reject) => {
-    let out = ''
-    proc.stdout!.on('data', (c: Buffer) => {
-      out += c.toString()
-      const m = /tcp=(\S+)/.exec(out)
-      if (m) resolve({ proc, tcp: m[1]!, dir })
-    })
-    proc.once('exit', (code) => { reject(new Error(`nsqd exited ${code}`)) })
-  })
+function startNSQD (): Promise<NsqdProcess> {
+  return startNsqdProcess(['--http-address=', '--https-address=127.0.0.1:0', '--mem-queue-size=10000000',
+    `--tls-cert=${certs.certFile}`, `--tls-key=${certs.keyFile}`], fs.mkdtempSync(path.join(os.tmpdir(), 'nsq-bench-tls-')))
 }
 
 function body (i: number): Buffer {

@@ -1,0 +1,34 @@
+// Benchmarks run nsqd as its own process (through tsx), on free ports with a temporary data path,
+// and read its addresses from the start-up line.
+
+import { spawn, type ChildProcess } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
+
+export interface NsqdProcess {
+  proc: ChildProcess
+  tcp: string
+  http: string
+  dir: string
+}
+
+/** Starts nsqd; `args` come after the defaults (port 0, a temp --data-path, warn logs) and win. */
+export function startNsqdProcess (args: string[] = [], dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsq-bench-'))): Promise<NsqdProcess> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'nsqd/main.ts'),
+    '--tcp-address=127.0.0.1:0', '--http-address=127.0.0.1:0', `--data-path=${dir}`, '--log-level=warn', ...args],
+  { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] })
+  return new Promise((resolve, reject) => {
+    let out = ''
+    proc.stdout!.on('data', (c: Buffer) => {
+      out += c.toString()
+      const line = /listening (.*)\n/.exec(out)
+      if (line === null) return
+      resolve({ proc, tcp: /tcp=(\S+)/.exec(line[1]!)?.[1] ?? '', http: /http=(\S+)/.exec(line[1]!)?.[1] ?? '', dir })
+    })
+    proc.once('exit', (code) => { reject(new Error(`nsqd exited ${code}`)) })
+  })
+}
