@@ -6,6 +6,7 @@
 import type { Message } from './message.js'
 import { Fifo } from './fifo.js'
 import { MessageHeap } from './pqueue.js'
+import { InFlightQueue } from './inflight-queue.js'
 import { journalOf, type BackendQueue, type JournalingBackendQueue } from '../store/backend-queue.js'
 import { isEphemeral } from '../../client/wire/names.js'
 
@@ -56,7 +57,7 @@ export class Channel {
 
   readonly memQueue = new Fifo<Message>()
   readonly inFlight = new Map<string, Message>()
-  readonly inFlightPQ = new MessageHeap()
+  readonly inFlightPQ = new InFlightQueue()
   readonly deferred = new Map<string, Message>()
   readonly deferredPQ = new MessageHeap()
 

@@ -1,6 +1,8 @@
 // One delivery envelope. The body Buffer is immutable and shared by every channel's copy; the
-// envelope (attempts, timing, heap slot, owner) is per channel. Every field is initialised in the
+// envelope (attempts, timing, queue links, owner) is per channel. Every field is initialised in the
 // constructor so all Message objects share one shape.
+
+import type { DeadlineList } from './inflight-queue.js'
 
 export class Message {
   /** 16 lowercase hex characters. */
@@ -19,6 +21,10 @@ export class Message {
   index: number
   /** Deferral requested at publish (DPUB / defer=), ms; 0 for none. */
   deferredMs: number
+  /** Links in the in-flight deadline list (InFlightQueue), null outside it. */
+  prev: Message | null
+  next: Message | null
+  list: DeadlineList | null
 
   constructor (id: string, body: Buffer, timestamp: number, attempts = 0, deferredMs = 0) {
     this.id = id
@@ -30,6 +36,9 @@ export class Message {
     this.pri = 0
     this.index = -1
     this.deferredMs = deferredMs
+    this.prev = null
+    this.next = null
+    this.list = null
   }
 
   /** A copy for another channel: same id, body, timestamp and deferral; attempts start at 0. */

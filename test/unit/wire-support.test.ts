@@ -116,3 +116,40 @@ t.test('guids are unique, increasing, 16 hex chars', async (t) => {
   t.equal(Number((v >> 12n) & 1023n), 513, 'node id is embedded')
   t.throws(() => new GuidFactory(1024))
 })
+
+t.test('in-flight queue: deadline order across timeout classes, O(1) removal, TOUCH with a cap', async (t) => {
+  const { InFlightQueue } = await import('../../nsqd/core/inflight-queue.js')
+  const q = new InFlightQueue()
+  const mk = (i: number, delivery: number, timeout: number): Message => {
+    const m = new Message(String(i).padStart(16, '0'), Buffer.alloc(1), 0)
+    m.deliveryTs = delivery
+    m.pri = delivery + timeout
+    return m
+  }
+  // two consumers with different msg_timeouts, interleaved deliveries
+  const all: Message[] = []
+  for (let i = 0; i < 100; i++) all.push(mk(i, i, i % 2 === 0 ? 1000 : 300))
+  for (const m of all) q.push(m)
+  t.equal(q.length, 100)
+  for (let i = 0; i < 100; i += 5) t.ok(q.remove(all[i]!))
+  t.notOk(q.remove(all[0]!), 'removed once only')
+  t.equal(q.length, 80)
+  // TOUCH: a later deadline moves to the back; a capped (earlier) one walks back into place
+  all[1]!.pri = 5000
+  q.update(all[1]!)
+  all[3]!.pri = 350
+  q.update(all[3]!)
+  t.equal(q.popDue(300), undefined, 'nothing due before the first deadline')
+  const out: number[] = []
+  let m: Message | undefined
+  while ((m = q.popDue(Infinity)) !== undefined) out.push(m.pri)
+  t.equal(out.length, 80)
+  t.same(out, [...out].sort((a, b) => a - b), 'popped in deadline order')
+  t.equal(out.at(-1), 5000)
+  t.equal(q.length, 0)
+  const again = [mk(1, 0, 10), mk(2, 1, 10)]
+  for (const x of again) q.push(x)
+  t.same(q.clear().map((x) => x.pri).sort(), [10, 11])
+  t.equal(q.length, 0)
+  t.notOk(q.remove(again[0]!), 'cleared messages are in no list')
+})
