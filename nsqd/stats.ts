@@ -48,6 +48,8 @@ export interface ChannelStats {
   in_flight_count: number
   deferred_count: number
   message_count: number
+  /** NSQ quirk: deliveries taken from the in-memory queue; present only when > 0. */
+  global_msg_count?: number
   requeue_count: number
   timeout_count: number
   client_count: number
@@ -159,7 +161,7 @@ export function channelStats (nsqd: NSQD, ch: Channel, includeClients: boolean, 
     clients = []
     for (const c of ch.clients) if (c instanceof ClientV2) clients.push(clientStats(c, topicFilter))
   }
-  return {
+  const stats: ChannelStats = {
     channel_name: ch.name,
     depth: ch.depth,
     backend_depth: ch.backend.depth(),
@@ -173,6 +175,10 @@ export function channelStats (nsqd: NSQD, ch: Channel, includeClients: boolean, 
     paused: ch.paused,
     e2e_processing_latency: nsqd.e2e.forChannel(ch, nowMs)
   }
+  if (ch.globalMsgCount === 0) return stats
+  // NSQ's key order: right after message_count
+  const { channel_name, depth, backend_depth, in_flight_count, deferred_count, message_count, ...rest } = stats
+  return { channel_name, depth, backend_depth, in_flight_count, deferred_count, message_count, global_msg_count: ch.globalMsgCount, ...rest }
 }
 
 export function topicStats (nsqd: NSQD, t: Topic, filter: StatsFilter, nowMs: number): TopicStats | null {

@@ -67,6 +67,8 @@ export class Channel {
   private pumping = false
 
   messageCount = 0
+  /** Deliveries taken from the memory queue (NSQ reports it as global_msg_count). */
+  globalMsgCount = 0
   requeueCount = 0
   timeoutCount = 0
   /** Messages dropped because an ephemeral channel's memory was full. */
@@ -151,7 +153,9 @@ export class Channel {
       while (true) {
         const idx = this.nextReady()
         if (idx < 0) break
-        const msg = this.memQueue.shift() ?? this.backend.shift()
+        let msg = this.memQueue.shift()
+        if (msg !== undefined) this.globalMsgCount++
+        else msg = this.backend.shift()
         if (msg === undefined) break
         const consumer = list[idx] as Consumer
         this.rr = idx + 1 < list.length ? idx + 1 : 0

@@ -425,3 +425,17 @@ t.test('runtime log level changes take effect', async (t) => {
   nsqd.logger.error('shown')
   t.same(lines.slice(before).map((l) => l.replace(/^.*: /, '').trim()), ['shown'])
 })
+
+t.test('/stats reports global_msg_count (deliveries from memory) only once there are some, after message_count', async (t) => {
+  const nsqd = await startNSQD(t)
+  const topic = uniq()
+  const c = await RawConn.connect(t, nsqd.tcpAddress)
+  await c.subscribe(topic, 'ch', 0)
+  const stats = async (): Promise<string> => await (await fetch(`http://${nsqd.httpAddress}/stats?format=json&topic=${topic}`)).text()
+  t.notMatch(await stats(), /global_msg_count/, 'absent while 0')
+  const p = await RawConn.connect(t, nsqd.tcpAddress)
+  await p.publish(topic, 'x')
+  c.write(cmd.rdy(1))
+  await c.message()
+  t.match(await stats(), /"message_count":1,"global_msg_count":1,"requeue_count":0/)
+})
