@@ -66,6 +66,12 @@ export class ClientV2 implements Consumer {
 
   private writable = true
   closed = false
+  /**
+   * Set while the commands of one read are handled: their OK and error frames are written
+   * together when the read is done (one write for a pipelined burst), still in the same turn.
+   * JSON responses (IDENTIFY, AUTH) always flush at once: an upgrade may follow them.
+   */
+  deferFlush = false
   /** While a transport upgrade runs, output stays buffered (nsqd holds the write lock). */
   private held = false
   private out: Buffer = EMPTY
@@ -142,7 +148,7 @@ export class ClientV2 implements Consumer {
     const at = this.reserve(frame.length)
     frame.copy(this.out, at)
     this.outPos = at + frame.length
-    this.flush()
+    if (!this.deferFlush) this.flush()
   }
 
   sendResponse (data: string | Buffer): void {
@@ -160,7 +166,7 @@ export class ClientV2 implements Consumer {
     this.writeFrameHead(at, 4 + body.length, FRAME_TYPE_ERROR)
     body.copy(this.out, at + 8)
     this.outPos = at + 8 + body.length
-    this.flush()
+    if (!this.deferFlush) this.flush()
   }
 
   private writeFrameHead (at: number, size: number, type: number): void {

@@ -66,14 +66,20 @@ export class ProtocolV2 implements CommandHandler, Upgradable {
   /** Feeds bytes read from the connection. */
   push (chunk: Buffer): void {
     if (this.inflow !== null) { this.inflow.push(chunk); return }
-    if (this.client.closed) return
-    if (this.decoder.push(chunk) > 0) this.client.commandSeen()
+    this.pushPlain(chunk)
   }
 
   /** Plain (decrypted, decompressed) bytes for the command decoder. */
   pushPlain (chunk: Buffer): void {
-    if (this.client.closed) return
-    if (this.decoder.push(chunk) > 0) this.client.commandSeen()
+    const c = this.client
+    if (c.closed) return
+    c.deferFlush = true
+    try {
+      if (this.decoder.push(chunk) > 0) c.commandSeen()
+    } finally {
+      c.deferFlush = false
+      c.flush()
+    }
   }
 
   /**
@@ -97,9 +103,16 @@ export class ProtocolV2 implements CommandHandler, Upgradable {
   /** Continues decoding after an upgrade or an auth query. */
   private resume (): void {
     this.waiting = false
-    if (this.client.closed) return
+    const c = this.client
+    if (c.closed) return
     this.decoder.resume()
-    if (this.decoder.run() > 0) this.client.commandSeen()
+    c.deferFlush = true
+    try {
+      if (this.decoder.run() > 0) c.commandSeen()
+    } finally {
+      c.deferFlush = false
+      c.flush()
+    }
   }
 
   upgradeDone (): void {

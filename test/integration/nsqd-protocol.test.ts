@@ -439,3 +439,24 @@ t.test('/stats reports global_msg_count (deliveries from memory) only once there
   await c.message()
   t.match(await stats(), /"message_count":1,"global_msg_count":1,"requeue_count":0/)
 })
+
+t.test('answers to a pipelined burst leave in one write', async (t) => {
+  const { Duplex } = await import('node:stream')
+  const { ProtocolV2 } = await import('../../nsqd/tcp/protocol-v2.js')
+  const nsqd = await startNSQD(t)
+  const writes: Buffer[] = []
+  const conn = new Duplex({
+    read () {},
+    write (chunk: Buffer, _enc, cb) { writes.push(Buffer.from(chunk)); cb() },
+    writev (chunks, cb) { writes.push(Buffer.concat(chunks.map((c) => c.chunk as Buffer))); cb() }
+  })
+  const p = new ProtocolV2(999_999, conn, '127.0.0.1:1', nsqd)
+  t.teardown(() => { p.client.close() })
+  const topic = uniq()
+  p.push(Buffer.concat(Array.from({ length: 100 }, (_, i) => cmd.pub(topic, `m${i}`))))
+  t.equal(writes.length, 1, 'one write for 100 answers')
+  t.equal(writes[0]!.length, 100 * 10, 'holding 100 OK frames')
+  t.equal(nsqd.getExistingTopic(topic)!.messageCount, 100)
+  p.push(Buffer.from('NOP\n'))
+  t.equal(writes.length, 1, 'nothing to write, nothing written')
+})
