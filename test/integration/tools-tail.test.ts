@@ -75,3 +75,19 @@ t.test('flag mistakes give clear errors and non-zero exits', async (t) => {
   t.equal(await v.done, 0)
   t.equal(v.out(), 'nsq_tail v1.3.0\n')
 })
+
+t.test('to_nsq -rate throttles publishing (a one-second burst, then n per second)', async (t) => {
+  const n = await startNSQD(t)
+  const topic = uniq()
+  const lines = Array.from({ length: 30 }, (_, i) => `r${i}`)
+  const pub = startTool('to_nsq', ['-topic', topic, '-nsqd-tcp-address', n.tcpAddress, '-rate', '20'], lines.join('\n') + '\n')
+  kill(t, pub)
+  t.equal(await pub.done, 0, `to_nsq exits 0 ${pub.err()}`)
+  const queued = n.topics.get(topic)!.memQueue.drain()
+  t.same(queued.map((m) => m.body.toString()), lines, 'every line published, in order')
+  // 20 tokens at start, the other 10 at 20/s: those take about 0.5 s after the burst
+  const ms = (a: number, b: number): number => (queued[b]!.timestamp - queued[a]!.timestamp) / 1e6
+  const throttledMs = ms(19, 29)
+  t.ok(throttledMs >= 400, `the last 10 publishes spread over ${throttledMs.toFixed(0)} ms`)
+  t.ok(ms(0, 19) < throttledMs, `the first 20 went out as a burst (${ms(0, 19).toFixed(0)} ms), faster than the throttled rest`)
+})
