@@ -198,3 +198,25 @@ t.test('for await iteration, touch, close waits for in-flight messages', async (
   t.equal(ch?.inFlight.size, 0, 'nothing left in flight on nsqd')
   t.equal(ch?.depth, 2, '3, 4, 5 were requeued by the iterator; one was handled since')
 })
+
+t.test('autoTouch keeps a slow message in flight past msg_timeout on a real nsqd', async (t) => {
+  const n = await startNSQD(t, { msgTimeoutMs: 400 })
+  const topic = uniq()
+  await producer(t, n.tcpAddress).publish(topic, 'slow')
+  const attempts: number[] = []
+  const c = consumer(t, { topic, channel: 'ch', nsqdTcpAddresses: [n.tcpAddress], maxInFlight: 1, autoTouch: true })
+  let finished = false
+  c.handle(async (m: Message) => {
+    attempts.push(m.attempts)
+    // three times the message timeout; auto-touch must keep it ours
+    await until(() => Date.now() - m.receivedAtMs >= 1200, 'a slow handler', 5000, 50)
+    finished = true
+  })
+  await c.connect()
+  await until(() => finished, 'handler done', 10000)
+  const ch = n.getExistingTopic(topic)!.getExistingChannel('ch')!
+  await until(() => ch.inFlight.size === 0, 'FINed', 5000)
+  t.same(attempts, [1], 'delivered once')
+  t.equal(ch.timeoutCount, 0, 'never timed out')
+  t.equal(ch.requeueCount, 0)
+})
