@@ -76,10 +76,19 @@ export class ProtocolV2 implements CommandHandler, Upgradable {
     c.deferFlush = true
     try {
       if (this.decoder.push(chunk) > 0) c.commandSeen()
+    } catch (err) {
+      this.internalError(err as Error)
     } finally {
       c.deferFlush = false
       c.flush()
     }
+  }
+
+  /** A bug while handling this connection's input: log it and drop this connection, not the node. */
+  private internalError (err: Error): void {
+    this.host.logger.error(`PROTOCOL(V2): [${this.client.remoteAddress}] internal error, closing - ${err.stack ?? err.message}`)
+    this.decoder.stop()
+    this.client.close()
   }
 
   /**
@@ -109,6 +118,8 @@ export class ProtocolV2 implements CommandHandler, Upgradable {
     c.deferFlush = true
     try {
       if (this.decoder.run() > 0) c.commandSeen()
+    } catch (err) {
+      this.internalError(err as Error)
     } finally {
       c.deferFlush = false
       c.flush()

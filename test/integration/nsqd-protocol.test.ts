@@ -460,3 +460,16 @@ t.test('answers to a pipelined burst leave in one write', async (t) => {
   p.push(Buffer.from('NOP\n'))
   t.equal(writes.length, 1, 'nothing to write, nothing written')
 })
+
+t.test('a bug while handling one connection closes that connection, not the node', async (t) => {
+  const nsqd = await startNSQD(t)
+  const getTopic = nsqd.getTopic.bind(nsqd)
+  nsqd.getTopic = (name: string) => { if (name === 'boom') throw new Error('injected failure'); return getTopic(name) }
+  const bad = await RawConn.connect(t, nsqd.tcpAddress)
+  bad.write(cmd.pub('boom', 'x'))
+  await bad.waitClosed()
+  const good = await RawConn.connect(t, nsqd.tcpAddress)
+  t.equal(await good.publish(uniq(), 'fine'), 'OK', 'others are served')
+  const lines = (nsqd.logger as unknown as { lines: string[] }).lines.join('')
+  t.match(lines, /internal error, closing - Error: injected failure/)
+})
