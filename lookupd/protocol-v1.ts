@@ -78,6 +78,10 @@ export class LookupConnectionV1 {
     this.conn.cork()
     try {
       this.run()
+    } catch (err) {
+      // a bug while handling one peer closes that peer, never the daemon
+      this.ctx.logger.error(`CLIENT(${this.remoteAddress}): internal error, closing - ${(err as Error).stack ?? String(err)}`)
+      this.closeWith(null)
     } finally {
       this.conn.uncork()
     }

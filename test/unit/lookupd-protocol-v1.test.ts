@@ -334,3 +334,21 @@ t.test('over a real socket: a negative IDENTIFY size is answered with an error a
   const res = await lookupd.httpServer.inject({ method: 'GET', url: '/topics' })
   t.same(res.json(), { topics: ['a'] }, 'still serving')
 })
+
+t.test('a bug while handling one peer closes that peer and is logged; the daemon goes on', async (t) => {
+  const ctx = makeCtx()
+  const db = ctx.db as RegistrationDB & { addRegistration: (...args: unknown[]) => unknown }
+  const orig = db.addRegistration.bind(db)
+  db.addRegistration = (...args: unknown[]) => {
+    if (JSON.stringify(args).includes('boom')) throw new Error('injected failure')
+    return (orig as (...a: unknown[]) => unknown)(...args)
+  }
+  const { client } = connect(ctx)
+  client.sock.write(Buffer.concat([Buffer.from('  V1'), identifyCmd(NSQD_IDENTIFY), Buffer.from('REGISTER boom\n')]))
+  await client.until(() => client.ended, 'the peer closed')
+  t.match((ctx.logger as unknown as { lines: string[] }).lines.join(''), /internal error, closing - Error: injected failure/)
+  const other = connect(ctx, '10.0.0.8:1').client
+  other.sock.write(Buffer.concat([Buffer.from('  V1'), identifyCmd(NSQD_IDENTIFY), Buffer.from('REGISTER fine\n')]))
+  await other.until(() => other.frames.length === 2, 'the other peer is served')
+  t.equal(other.frames[1], 'OK')
+})
