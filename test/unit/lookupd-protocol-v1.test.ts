@@ -337,11 +337,11 @@ t.test('over a real socket: a negative IDENTIFY size is answered with an error a
 
 t.test('a bug while handling one peer closes that peer and is logged; the daemon goes on', async (t) => {
   const ctx = makeCtx()
-  const db = ctx.db as RegistrationDB & { addRegistration: (...args: unknown[]) => unknown }
+  const db = ctx.db as RegistrationDB
   const orig = db.addRegistration.bind(db)
-  db.addRegistration = (...args: unknown[]) => {
+  db.addRegistration = (...args: Parameters<RegistrationDB['addRegistration']>) => {
     if (JSON.stringify(args).includes('boom')) throw new Error('injected failure')
-    return (orig as (...a: unknown[]) => unknown)(...args)
+    return orig(...args)
   }
   const { client } = connect(ctx)
   client.sock.write(Buffer.concat([Buffer.from('  V1'), identifyCmd(NSQD_IDENTIFY), Buffer.from('REGISTER boom\n')]))
