@@ -60,16 +60,34 @@ function start (name: string, entry: string, args: string[]): Promise<string> {
   })
 }
 
+/** How long each daemon gets to close cleanly after SIGTERM before it is killed. */
+const STOP_DEADLINE_MS = 20_000
+
+/**
+ * Stops every daemon (SIGTERM, then SIGKILL after STOP_DEADLINE_MS) and exits: 0 only when
+ * `code` is 0 and every daemon exited by itself with status 0. Each daemon's status is printed.
+ */
 async function stopAll (code: number): Promise<void> {
   if (stopping) return
   stopping = true
-  await Promise.all(children.reverse().map(async ({ proc }) => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return
-    const exited = new Promise<void>((resolve) => { proc.once('exit', () => { resolve() }) })
-    proc.kill('SIGTERM')
-    await exited
+  const results = await Promise.all(children.slice().reverse().map(async ({ name, proc }) => {
+    if (proc.exitCode === null && proc.signalCode === null) {
+      const exited = new Promise<void>((resolve) => { proc.once('exit', () => { resolve() }) })
+      proc.kill('SIGTERM')
+      const timer = setTimeout(() => {
+        process.stderr.write(`${name} did not exit within ${STOP_DEADLINE_MS / 1000}s; killing it\n`)
+        proc.kill('SIGKILL')
+      }, STOP_DEADLINE_MS)
+      await exited
+      clearTimeout(timer)
+    }
+    const status = proc.signalCode ?? proc.exitCode
+    process.stdout.write(`${name} exited (${status})\n`)
+    return status === 0
   }))
-  process.exit(code)
+  const clean = results.every(Boolean)
+  if (clean) process.stdout.write('NSQ dev cluster stopped: every daemon exited with status 0\n')
+  process.exit(code === 0 && clean ? 0 : 1)
 }
 
 process.on('SIGINT', () => { void stopAll(0) })
