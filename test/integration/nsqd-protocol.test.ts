@@ -1,6 +1,8 @@
 // The V2 protocol over real sockets against an in-process nsqd on port 0.
 
 import t from 'tap'
+import net from 'node:net'
+import { hostPort } from '../helpers/nsqd.js'
 import { startNSQD, RawConn, uniq, until } from '../helpers/nsqd.js'
 import * as cmd from '../../client/wire/commands.js'
 import { FRAME_TYPE_ERROR } from '../../client/wire/frames.js'
@@ -64,8 +66,6 @@ t.test('IDENTIFY: negotiation response, plain OK, validation', async (t) => {
 
 /** Magic + `IDENTIFY` with a raw JSON body; every byte the server sends until it closes. */
 async function identifyRaw (addr: string, json: string | Buffer): Promise<Buffer> {
-  const { default: net } = await import('node:net')
-  const { hostPort } = await import('../helpers/nsqd.js')
   const { host, port } = hostPort(addr)
   const raw = typeof json === 'string' ? Buffer.from(json) : json
   const size = Buffer.alloc(4); size.writeInt32BE(raw.length)
