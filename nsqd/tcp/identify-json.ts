@@ -55,6 +55,10 @@ for (const name of ['feature_negotiation', 'tls_v1', 'snappy', 'deflate'] as con
 for (const name of ['heartbeat_interval', 'output_buffer_size', 'output_buffer_timeout', 'deflate_level', 'msg_timeout'] as const) FIELDS.set(name, { kind: 'int64', name })
 FIELDS.set('sample_rate', { kind: 'int32', name: 'sample_rate' })
 
+/** Field names by length, as bytes: plain ASCII keys are matched without making a string. */
+const BY_LENGTH: Array<Array<{ bytes: Buffer, field: Field }>> = []
+for (const [name, field] of FIELDS) (BY_LENGTH[name.length] ??= []).push({ bytes: Buffer.from(name), field })
+
 /** Longer keys cannot fold onto a field name (ſ and K are one UTF-16 unit each, like the letters). */
 const MAX_KEY_LENGTH = 21
 
@@ -134,6 +138,21 @@ export function fieldForKey (key: string): Field | undefined {
   return FIELDS.get(folded)
 }
 
+/** The field named by the plain ASCII key b[start, end), ASCII letters matching either case. */
+function matchAscii (b: Buffer, start: number, end: number): Field | undefined {
+  const candidates = BY_LENGTH[end - start]
+  if (candidates === undefined) return undefined
+  next: for (const { bytes, field } of candidates) {
+    for (let k = 0; k < bytes.length; k++) {
+      let c = b[start + k] as number
+      if (c >= 0x41 && c <= 0x5a) c += 0x20
+      if (c !== bytes[k]) continue next
+    }
+    return field
+  }
+  return undefined
+}
+
 function isSpace (c: number): boolean {
   return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d
 }
@@ -184,8 +203,7 @@ class Decoder {
     this.ws()
     if (b[this.i] === CLOSE_OBJECT) { this.i++; return }
     while (true) {
-      const key = this.key()
-      const field = fieldForKey(key)
+      const field = this.key()
       if (field === undefined) this.skipValue()
       else if (b[this.i] === NULL[0]) this.literal(NULL)
       else this.store(out, field)
@@ -197,14 +215,28 @@ class Decoder {
     }
   }
 
-  /** At `"`: reads a key, its colon and the space before its value. */
-  private key (): string {
-    if (this.b[this.i] !== QUOTE) throw FAIL
-    const key = this.string()
+  /** At `"`: reads a key, its colon and the space before its value; the field the key names. */
+  private key (): Field | undefined {
+    const b = this.b
+    if (b[this.i] !== QUOTE) throw FAIL
+    const start = this.i + 1
+    let end = start
+    while (end < b.length) {
+      const c = b[end] as number
+      if (c === QUOTE || c === BACKSLASH || c < 0x20 || c >= 0x80) break
+      end++
+    }
+    let field: Field | undefined
+    if (b[end] === QUOTE) {
+      field = matchAscii(b, start, end)
+      this.i = end + 1
+    } else {
+      field = fieldForKey(this.string())
+    }
     this.ws()
-    if (this.b[this.i++] !== COLON) throw FAIL
+    if (b[this.i++] !== COLON) throw FAIL
     this.ws()
-    return key
+    return field
   }
 
   private store (out: IdentifyFields, field: Field): void {

@@ -95,6 +95,8 @@ t.test('keys: document order, Go case folding, the last match wins, unknown keys
   t.equal(dec('{"cl\u0131ent_id":"dotless i"}')?.client_id, '')
   t.equal(dec('{"cl\u0130ent_id":"dotted I"}')?.client_id, '')
   t.equal(dec('{"client-id":"x","client_id ":"y","clientid":"z"}')?.client_id, '')
+  t.equal(dec('{"cLiEnT_iD":"mixed"}')?.client_id, 'mixed')
+  t.equal(dec('{"client\u007fid":"x","CLIENT\u007fID":"y"}')?.client_id, '', 'only letters fold')
   // keys are unescaped before matching
   t.equal(dec('{"client\\u005fid":"esc"}')?.client_id, 'esc')
   t.equal(dec('{"ho\\u017ftname":"esc"}')?.hostname, 'esc')
