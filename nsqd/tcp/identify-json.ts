@@ -82,7 +82,6 @@ const OPEN_OBJECT = 0x7b
 const CLOSE_OBJECT = 0x7d
 const OPEN_ARRAY = 0x5b
 const CLOSE_ARRAY = 0x5d
-const REPLACEMENT = '\ufffd'
 
 const TRUE = [0x74, 0x72, 0x75, 0x65]
 const FALSE = [0x66, 0x61, 0x6c, 0x73, 0x65]
@@ -151,6 +150,59 @@ function matchAscii (b: Buffer, start: number, end: number): Field | undefined {
     return field
   }
   return undefined
+}
+
+/**
+ * The length of the valid UTF-8 sequence at b[at] (a byte >= 0x80), or 0 when that byte starts
+ * none: shortest form, no surrogates, at most U+10FFFF, as Go's utf8.DecodeRune accepts.
+ */
+function utf8Length (b: Buffer, at: number): number {
+  const c = b[at] as number
+  let n = 0
+  let lo = 0x80
+  let hi = 0xbf
+  if (c >= 0xc2 && c <= 0xdf) n = 2
+  else if (c >= 0xe0 && c <= 0xef) {
+    n = 3
+    if (c === 0xe0) lo = 0xa0
+    else if (c === 0xed) hi = 0x9f
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    n = 4
+    if (c === 0xf0) lo = 0x90
+    else if (c === 0xf4) hi = 0x8f
+  } else return 0
+  if (at + n > b.length) return 0
+  const c1 = b[at + 1] as number
+  if (c1 < lo || c1 > hi) return 0
+  for (let k = 2; k < n; k++) {
+    const ck = b[at + k] as number
+    if (ck < 0x80 || ck > 0xbf) return 0
+  }
+  return n
+}
+
+/** Writes code point cp (not a surrogate) as UTF-8 at out[w]; the new write position. */
+function putRune (out: Buffer, w: number, cp: number): number {
+  if (cp < 0x80) {
+    out[w] = cp
+    return w + 1
+  }
+  if (cp < 0x800) {
+    out[w] = 0xc0 | (cp >> 6)
+    out[w + 1] = 0x80 | (cp & 0x3f)
+    return w + 2
+  }
+  if (cp < 0x10000) {
+    out[w] = 0xe0 | (cp >> 12)
+    out[w + 1] = 0x80 | ((cp >> 6) & 0x3f)
+    out[w + 2] = 0x80 | (cp & 0x3f)
+    return w + 3
+  }
+  out[w] = 0xf0 | (cp >> 18)
+  out[w + 1] = 0x80 | ((cp >> 12) & 0x3f)
+  out[w + 2] = 0x80 | ((cp >> 6) & 0x3f)
+  out[w + 3] = 0x80 | (cp & 0x3f)
+  return w + 4
 }
 
 function isSpace (c: number): boolean {
@@ -316,52 +368,58 @@ class Decoder {
       if (c === BACKSLASH || c < 0x20 || c >= 0x80) break
       this.i++
     }
-    return this.slowString(b.toString('latin1', start, this.i))
+    return this.slowString(start)
   }
 
-  private slowString (prefix: string): string {
+  /**
+   * The string from `start` on, this.i at the first byte the fast path could not take. The syntax
+   * is checked first (finding the end); then the bytes are rewritten as valid UTF-8 in one
+   * buffer: escapes decoded, a surrogate escape outside a valid pair and each byte outside a
+   * valid UTF-8 sequence as U+FFFD. No input byte yields more than 3 output bytes.
+   */
+  private slowString (start: number): string {
     const b = this.b
-    let out = prefix
-    while (true) {
-      if (this.i >= b.length) throw FAIL
-      const c = b[this.i] as number
-      if (c === QUOTE) { this.i++; return out }
-      if (c < 0x20) throw FAIL
-      if (c === BACKSLASH) out += this.escape()
-      else if (c < 0x80) { out += String.fromCharCode(c); this.i++ } else out += this.utf8Rune()
-    }
-  }
-
-  /** At `\`: one escape; `\u` surrogates pair up or become U+FFFD. */
-  private escape (): string {
-    const b = this.b
-    const e = b[this.i + 1]
-    this.i += 2
-    switch (e) {
-      case QUOTE: return '"'
-      case BACKSLASH: return '\\'
-      case 0x2f: return '/'
-      case 0x62: return '\b'
-      case 0x66: return '\f'
-      case 0x6e: return '\n'
-      case 0x72: return '\r'
-      case 0x74: return '\t'
-      case 0x75: break
-      default: throw FAIL
-    }
-    const r = this.hex4(this.i)
-    if (r < 0) throw FAIL
-    this.i += 4
-    if (r < 0xd800 || r > 0xdfff) return String.fromCharCode(r)
-    if (r < 0xdc00 && b[this.i] === BACKSLASH && b[this.i + 1] === 0x75) {
-      const r2 = this.hex4(this.i + 2)
-      if (r2 >= 0xdc00 && r2 <= 0xdfff) {
-        this.i += 6
-        return String.fromCharCode(r, r2)
+    let r = this.i
+    this.stringEnd()
+    const end = this.i - 1
+    const out = Buffer.allocUnsafe(3 * (end - start))
+    let w = b.copy(out, 0, start, r)
+    while (r < end) {
+      const c = b[r] as number
+      if (c === BACKSLASH) {
+        const e = b[r + 1] as number
+        if (e !== 0x75) {
+          out[w++] = e === 0x62 ? 0x08 : e === 0x66 ? 0x0c : e === 0x6e ? 0x0a : e === 0x72 ? 0x0d : e === 0x74 ? 0x09 : e
+          r += 2
+          continue
+        }
+        let cp = this.hex4(r + 2)
+        r += 6
+        if (cp >= 0xd800 && cp <= 0xdfff) {
+          const low = cp < 0xdc00 && b[r] === BACKSLASH && b[r + 1] === 0x75 ? this.hex4(r + 2) : -1
+          if (low >= 0xdc00 && low <= 0xdfff) {
+            cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00)
+            r += 6
+          } else {
+            // a lone or misordered half; whatever follows is decoded on its own
+            cp = 0xfffd
+          }
+        }
+        w = putRune(out, w, cp)
+      } else if (c < 0x80) {
+        out[w++] = c
+        r++
+      } else {
+        const n = utf8Length(b, r)
+        if (n === 0) {
+          w = putRune(out, w, 0xfffd)
+          r++
+        } else {
+          for (const stop = r + n; r < stop; r++) out[w++] = b[r] as number
+        }
       }
     }
-    // a lone or misordered half; whatever follows is decoded on its own
-    return REPLACEMENT
+    return out.toString('utf8', 0, w)
   }
 
   private hex4 (at: number): number {
@@ -373,40 +431,6 @@ class Decoder {
       v = v * 16 + h
     }
     return v
-  }
-
-  /**
-   * At a byte >= 0x80: one rune by Go's utf8.DecodeRune (shortest form, no surrogates, at most
-   * U+10FFFF); anything else is U+FFFD for this one byte.
-   */
-  private utf8Rune (): string {
-    const b = this.b
-    const c = b[this.i] as number
-    let n = 0
-    let lo = 0x80
-    let hi = 0xbf
-    if (c >= 0xc2 && c <= 0xdf) n = 2
-    else if (c >= 0xe0 && c <= 0xef) {
-      n = 3
-      if (c === 0xe0) lo = 0xa0
-      else if (c === 0xed) hi = 0x9f
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      n = 4
-      if (c === 0xf0) lo = 0x90
-      else if (c === 0xf4) hi = 0x8f
-    }
-    if (n === 0 || this.i + n > b.length) { this.i++; return REPLACEMENT }
-    const c1 = b[this.i + 1] as number
-    if (c1 < lo || c1 > hi) { this.i++; return REPLACEMENT }
-    let cp = n === 2 ? c & 0x1f : n === 3 ? c & 0x0f : c & 0x07
-    cp = (cp << 6) | (c1 & 0x3f)
-    for (let k = 2; k < n; k++) {
-      const ck = b[this.i + k] as number
-      if (ck < 0x80 || ck > 0xbf) { this.i++; return REPLACEMENT }
-      cp = (cp << 6) | (ck & 0x3f)
-    }
-    this.i += n
-    return String.fromCodePoint(cp)
   }
 
   // ---- ignored values: checked for syntax and depth, not decoded --------------------------------
@@ -469,10 +493,17 @@ class Decoder {
     else this.skipNumber()
   }
 
-  /** JSON's string syntax only: no control bytes, known escapes, four hex digits after `\u`. */
   private skipString (): void {
-    const b = this.b
     this.i++
+    this.stringEnd()
+  }
+
+  /**
+   * From inside a string to just past its closing quote, checking JSON's string syntax only: no
+   * control bytes, known escapes, four hex digits after `\u`. Go's scanner does not look at UTF-8.
+   */
+  private stringEnd (): void {
+    const b = this.b
     while (true) {
       if (this.i >= b.length) throw FAIL
       const c = b[this.i] as number
