@@ -135,6 +135,35 @@ t.test('strings: escapes, U+FFFD per invalid UTF-8 byte and per lone surrogate',
   for (const bad of ['\\x', '\\u12', '\\u12g4', '\\\'', '\x01', '\t', '\n']) t.equal(s(bad), undefined, JSON.stringify(bad))
 })
 
+t.test('strings: random text, each character raw or escaped, decodes back to itself', async (t) => {
+  let seed = 11
+  const rnd = (n: number): number => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n }
+  const pool = [0x00, 0x08, 0x0a, 0x1f, 0x20, 0x22, 0x2f, 0x41, 0x5c, 0x7f, 0x80, 0xe9, 0x7ff, 0x800, 0xfffd, 0xffff, 0x10000, 0x1f600, 0x10ffff]
+  const u4 = (n: number): string => '\\u' + n.toString(16).padStart(4, '0')
+  for (let k = 0; k < 500; k++) {
+    let text = ''
+    let json = ''
+    for (let n = rnd(30); n > 0; n--) {
+      const cp = rnd(3) === 0 ? (pool[rnd(pool.length)] as number) : 0x20 + rnd(0x3000)
+      if (cp >= 0xd800 && cp <= 0xdfff) continue
+      const ch = String.fromCodePoint(cp)
+      text += ch
+      const how = rnd(3)
+      const escaped = cp < 0x10000 ? u4(cp) : u4(ch.charCodeAt(0)) + u4(ch.charCodeAt(1))
+      const short = JSON.stringify(ch) // "\n", "\"", "\\" ... for the characters that need one
+      if (cp < 0x20 || cp === 0x22 || cp === 0x5c) json += how === 1 && short.length === 4 ? short.slice(1, 3) : escaped
+      else if (how === 0) json += escaped
+      else if (how === 1 && cp === 0x2f) json += '\\/'
+      else json += ch
+    }
+    const got = dec(`{"client_id":"${json}"}`)?.client_id
+    if (got !== text) t.fail(`${JSON.stringify(json)} gave ${JSON.stringify(got)}`)
+  }
+  const long = 'é\\n\\u00e9\\ud83d\\ude00a'.repeat(20000)
+  t.equal(dec(`{"client_id":"${long}"}`)?.client_id, 'é\né\u{1f600}a'.repeat(20000), 'a long mixed string')
+  t.pass('random strings decoded')
+})
+
 t.test('numbers in error texts are printed exactly as parsed', async (t) => {
   t.equal(identifyOutcome('{"heartbeat_interval":9223372036854775807}'), 'E_BAD_BODY IDENTIFY heartbeat interval (9223372036854775807) is invalid')
   t.equal(identifyOutcome('{"heartbeat_interval":-9223372036854775808}'), 'E_BAD_BODY IDENTIFY heartbeat interval (-9223372036854775808) is invalid')
