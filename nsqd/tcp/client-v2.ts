@@ -36,6 +36,7 @@ export class ClientV2 implements Consumer {
 
   state = STATE_INIT
   identified = false
+  /** The remote IP until IDENTIFY, which replaces both with its fields ("" when missing or null). */
   clientId: string
   hostname: string
   userAgent = ''

@@ -1,72 +1,18 @@
-// IDENTIFY (tcp-protocol.md §8.1, §9): decode with Go's semantics (case-insensitive keys, null keeps
-// the default, a wrongly typed value fails the whole body), validate in NSQ's order, and build the
-// feature-negotiation response with its keys in NSQ's order.
+// IDENTIFY (tcp-protocol.md §8.1, §9): decode by Go's encoding/json rules (identify-json.ts),
+// validate in NSQ's order, and build the feature-negotiation response with its keys in NSQ's order.
 
 import { ProtocolError } from '../../client/wire/errors.js'
 import type { Options } from '../options.js'
 import { VERSION } from '../options.js'
+import { decodeIdentifyJson, type IdentifyFields } from './identify-json.js'
 
-export interface IdentifyRequest {
-  client_id?: string
-  hostname?: string
-  user_agent?: string
-  feature_negotiation?: boolean
-  heartbeat_interval?: number
-  output_buffer_size?: number
-  output_buffer_timeout?: number
-  tls_v1?: boolean
-  snappy?: boolean
-  deflate?: boolean
-  deflate_level?: number
-  sample_rate?: number
-  msg_timeout?: number
-  topology_region?: string
-  topology_zone?: string
-}
+export type IdentifyRequest = IdentifyFields
 
-const FIELD_TYPES: Record<string, 'string' | 'bool' | 'int'> = {
-  client_id: 'string',
-  hostname: 'string',
-  user_agent: 'string',
-  short_id: 'string',
-  long_id: 'string',
-  feature_negotiation: 'bool',
-  heartbeat_interval: 'int',
-  output_buffer_size: 'int',
-  output_buffer_timeout: 'int',
-  tls_v1: 'bool',
-  snappy: 'bool',
-  deflate: 'bool',
-  deflate_level: 'int',
-  sample_rate: 'int',
-  msg_timeout: 'int',
-  topology_region: 'string',
-  topology_zone: 'string'
-}
-
-const DECODE_FAILED = (): ProtocolError => new ProtocolError('E_BAD_BODY', 'IDENTIFY failed to decode JSON body')
-
-/** Parses the IDENTIFY body; throws E_BAD_BODY ... failed to decode JSON body. */
+/** Parses the IDENTIFY body; throws E_BAD_BODY IDENTIFY failed to decode JSON body. */
 export function decodeIdentify (body: Buffer): IdentifyRequest {
-  let raw: unknown
-  try {
-    raw = JSON.parse(body.toString('utf8'))
-  } catch {
-    throw DECODE_FAILED()
-  }
-  if (raw === null) return {}
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw DECODE_FAILED()
-  const out: Record<string, unknown> = {}
-  for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
-    const k = key.toLowerCase()
-    const type = FIELD_TYPES[k]
-    if (type === undefined || value === null) continue
-    if (type === 'string' && typeof value !== 'string') throw DECODE_FAILED()
-    if (type === 'bool' && typeof value !== 'boolean') throw DECODE_FAILED()
-    if (type === 'int' && (typeof value !== 'number' || !Number.isInteger(value))) throw DECODE_FAILED()
-    out[k] = value
-  }
-  return out as IdentifyRequest
+  const req = decodeIdentifyJson(body)
+  if (req === null) throw new ProtocolError('E_BAD_BODY', 'IDENTIFY failed to decode JSON body')
+  return req
 }
 
 /** The settings a connection ends up with after a successful IDENTIFY. */
@@ -80,39 +26,38 @@ export interface IdentifySettings {
 
 export const DEFAULT_OUTPUT_BUFFER_SIZE = 16 * 1024
 
-/** Validates in NSQ's order; throws the first E_BAD_BODY IDENTIFY <reason>. */
-export function validateIdentify (req: IdentifyRequest, opts: Options): IdentifySettings {
-  const bad = (what: string, v: number): ProtocolError => new ProtocolError('E_BAD_BODY', `IDENTIFY ${what} (${v}) is invalid`)
+/**
+ * Validates in NSQ's order and throws the first E_BAD_BODY IDENTIFY <reason>, the value printed
+ * exactly as sent. A 0 keeps the connection's `current` value (its default before any IDENTIFY),
+ * as nsqd's Set* methods do.
+ */
+export function validateIdentify (req: IdentifyRequest, opts: Options, current: IdentifySettings): IdentifySettings {
+  const bad = (what: string, v: number | bigint): ProtocolError => new ProtocolError('E_BAD_BODY', `IDENTIFY ${what} (${v}) is invalid`)
 
-  let heartbeatIntervalMs = opts.clientTimeoutMs / 2
-  const hb = req.heartbeat_interval ?? 0
+  let heartbeatIntervalMs = current.heartbeatIntervalMs
+  const hb = req.heartbeat_interval
   if (hb === -1) heartbeatIntervalMs = -1
-  else if (hb === 0) heartbeatIntervalMs = opts.clientTimeoutMs / 2
-  else if (hb < 1000 || hb > opts.maxHeartbeatIntervalMs) throw bad('heartbeat interval', hb)
-  else heartbeatIntervalMs = hb
+  else if (hb === 0) { /* keep */ } else if (hb < 1000 || hb > opts.maxHeartbeatIntervalMs) throw bad('heartbeat interval', hb)
+  else heartbeatIntervalMs = Number(hb)
 
-  let outputBufferTimeoutMs = opts.outputBufferTimeoutMs
-  const obt = req.output_buffer_timeout ?? 0
+  let outputBufferTimeoutMs = current.outputBufferTimeoutMs
+  const obt = req.output_buffer_timeout
   if (obt === -1) outputBufferTimeoutMs = 0
-  else if (obt === 0) outputBufferTimeoutMs = opts.outputBufferTimeoutMs
-  else if (obt < opts.minOutputBufferTimeoutMs || obt > opts.maxOutputBufferTimeoutMs) throw bad('output buffer timeout', obt)
-  else outputBufferTimeoutMs = obt
+  else if (obt === 0) { /* keep */ } else if (obt < opts.minOutputBufferTimeoutMs || obt > opts.maxOutputBufferTimeoutMs) throw bad('output buffer timeout', obt)
+  else outputBufferTimeoutMs = Number(obt)
 
-  let outputBufferSize = DEFAULT_OUTPUT_BUFFER_SIZE
-  const obs = req.output_buffer_size ?? 0
-  if (obs === -1) { outputBufferSize = 1; outputBufferTimeoutMs = 0 } else if (obs === 0) outputBufferSize = DEFAULT_OUTPUT_BUFFER_SIZE
-  else if (obs < 64 || obs > opts.maxOutputBufferSize) throw bad('output buffer size', obs)
-  else outputBufferSize = obs
+  let outputBufferSize = current.outputBufferSize
+  const obs = req.output_buffer_size
+  if (obs === -1) { outputBufferSize = 1; outputBufferTimeoutMs = 0 } else if (obs === 0) { /* keep */ } else if (obs < 64 || obs > opts.maxOutputBufferSize) throw bad('output buffer size', obs)
+  else outputBufferSize = Number(obs)
 
-  const sr = req.sample_rate ?? 0
+  const sr = req.sample_rate
   if (sr < 0 || sr > 99) throw bad('sample rate', sr)
 
-  let msgTimeoutMs = opts.msgTimeoutMs
-  const mt = req.msg_timeout ?? 0
-  if (mt !== 0) {
-    if (mt < 1000 || mt > opts.maxMsgTimeoutMs) throw bad('msg timeout', mt)
-    msgTimeoutMs = mt
-  }
+  let msgTimeoutMs = current.msgTimeoutMs
+  const mt = req.msg_timeout
+  if (mt === 0) { /* keep */ } else if (mt < 1000 || mt > opts.maxMsgTimeoutMs) throw bad('msg timeout', mt)
+  else msgTimeoutMs = Number(mt)
 
   return { heartbeatIntervalMs, outputBufferSize, outputBufferTimeoutMs, sampleRate: sr, msgTimeoutMs }
 }
@@ -132,7 +77,8 @@ export function negotiate (req: IdentifyRequest, opts: Options, supported: { tls
   const tls = supported.tls && opts.tlsCert !== '' && opts.tlsKey !== '' && req.tls_v1 === true
   const deflate = supported.deflate && opts.deflate && req.deflate === true
   let deflateLevel = 6
-  if (deflate && (req.deflate_level ?? 0) > 0) deflateLevel = req.deflate_level as number
+  // an int64 level beyond a safe integer is far above any maximum, so Number() is exact enough
+  if (deflate && req.deflate_level > 0) deflateLevel = Number(req.deflate_level)
   if (deflateLevel > opts.maxDeflateLevel) deflateLevel = opts.maxDeflateLevel
   const snappy = supported.snappy && opts.snappy && req.snappy === true
   return { tls, deflate, deflateLevel, snappy }

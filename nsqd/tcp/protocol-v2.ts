@@ -206,12 +206,13 @@ export class ProtocolV2 implements CommandHandler, Upgradable {
     const c = this.client
     try {
       const req = decodeIdentify(body)
-      if (req.client_id !== undefined) c.clientId = req.client_id
-      if (req.hostname !== undefined) c.hostname = req.hostname
-      if (req.user_agent !== undefined) c.userAgent = req.user_agent
-      if (req.topology_region !== undefined) c.topologyRegion = req.topology_region
-      if (req.topology_zone !== undefined) c.topologyZone = req.topology_zone
-      const s = validateIdentify(req, o)
+      // IDENTIFY sets the identity: a missing key gives "" (before it, both are the remote IP)
+      c.clientId = req.client_id
+      c.hostname = req.hostname
+      c.userAgent = req.user_agent
+      c.topologyRegion = req.topology_region
+      c.topologyZone = req.topology_zone
+      const s = validateIdentify(req, o, c)
       c.heartbeatIntervalMs = s.heartbeatIntervalMs
       c.outputBufferSize = s.outputBufferSize
       c.outputBufferTimeoutMs = s.outputBufferTimeoutMs

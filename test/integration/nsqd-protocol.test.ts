@@ -1,6 +1,8 @@
 // The V2 protocol over real sockets against an in-process nsqd on port 0.
 
 import t from 'tap'
+import net from 'node:net'
+import { hostPort } from '../helpers/nsqd.js'
 import { startNSQD, RawConn, uniq, until } from '../helpers/nsqd.js'
 import * as cmd from '../../client/wire/commands.js'
 import { FRAME_TYPE_ERROR } from '../../client/wire/frames.js'
@@ -60,6 +62,90 @@ t.test('IDENTIFY: negotiation response, plain OK, validation', async (t) => {
   t.equal(await ci.response(), 'OK')
   ci.write(cmd.identify({}))
   t.equal(await ci.error(), 'E_INVALID cannot IDENTIFY in current state')
+})
+
+/** Magic + `IDENTIFY` with a raw JSON body; every byte the server sends until it closes. */
+async function identifyRaw (addr: string, json: string | Buffer): Promise<Buffer> {
+  const { host, port } = hostPort(addr)
+  const raw = typeof json === 'string' ? Buffer.from(json) : json
+  const size = Buffer.alloc(4); size.writeInt32BE(raw.length)
+  const socket = net.connect(port, host)
+  const got: Buffer[] = []
+  socket.on('data', (d) => { got.push(d) })
+  socket.write(Buffer.concat([Buffer.from('  V2IDENTIFY\n'), size, raw]))
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => { socket.destroy(); reject(new Error('no close within 3 s')) }, 3000)
+    socket.on('close', () => { clearTimeout(timer); resolve() })
+    socket.on('error', () => {})
+  })
+  return Buffer.concat(got)
+}
+
+function errorFrame (text: string): Buffer {
+  const head = Buffer.alloc(8)
+  head.writeInt32BE(text.length + 4, 0)
+  head.writeInt32BE(1, 4)
+  return Buffer.concat([head, Buffer.from(text)])
+}
+
+/** IDENTIFY with a raw JSON body on an open connection. */
+function writeIdentify (c: RawConn, json: string): void {
+  const raw = Buffer.from(json)
+  const size = Buffer.alloc(4); size.writeInt32BE(raw.length)
+  c.write(Buffer.concat([Buffer.from('IDENTIFY\n'), size, raw]))
+}
+
+t.test('IDENTIFY is decoded by Go encoding/json rules: exact error frames, then close', async (t) => {
+  const nsqd = await startNSQD(t)
+  const cases: Array<[string, string]> = [
+    ['{"heartbeat_interval":1e3}', 'E_BAD_BODY IDENTIFY failed to decode JSON body'],
+    ['{"heartbeat_interval":1000.0}', 'E_BAD_BODY IDENTIFY failed to decode JSON body'],
+    ['{"msg_timeout":9223372036854775808}', 'E_BAD_BODY IDENTIFY failed to decode JSON body'],
+    ['{"sample_rate":2147483648}', 'E_BAD_BODY IDENTIFY failed to decode JSON body'],
+    ['{"output_buffer_size":65537,"heartbeat_interval":1e3}', 'E_BAD_BODY IDENTIFY failed to decode JSON body'],
+    ['{"heartbeat_interval":"x","heartbeat_interval":1000}', 'E_BAD_BODY IDENTIFY failed to decode JSON body'],
+    ['{"client_id":"a"} {}', 'E_BAD_BODY IDENTIFY failed to decode JSON body'],
+    ['[{"client_id":"a"}]', 'E_BAD_BODY IDENTIFY failed to decode JSON body'],
+    ['{"heartbeat_interval":9223372036854775807}', 'E_BAD_BODY IDENTIFY heartbeat interval (9223372036854775807) is invalid'],
+    ['{"output_buffer_size":65537}', 'E_BAD_BODY IDENTIFY output buffer size (65537) is invalid'],
+    ['{"Msg_Timeout":-9223372036854775808}', 'E_BAD_BODY IDENTIFY msg timeout (-9223372036854775808) is invalid']
+  ]
+  for (const [json, text] of cases) {
+    t.same(await identifyRaw(nsqd.tcpAddress, json), errorFrame(text), json)
+  }
+})
+
+t.test('IDENTIFY sets client_id and hostname (the remote IP before it; "" when missing)', async (t) => {
+  const nsqd = await startNSQD(t)
+  const topic = uniq()
+  const clients = async (): Promise<Array<{ client_id: string, hostname: string, user_agent: string }>> => {
+    const s = await (await fetch(`http://${nsqd.httpAddress}/stats?format=json&topic=${topic}`)).json() as { topics: Array<{ channels: Array<{ clients: Array<{ client_id: string, hostname: string, user_agent: string, remote_address: string }> }> }> }
+    return s.topics[0]!.channels[0]!.clients.sort((a, b) => a.remote_address < b.remote_address ? -1 : 1)
+  }
+  const plain = await RawConn.connect(t, nsqd.tcpAddress)
+  await plain.subscribe(topic, 'ch')
+  t.same((await clients()).map((c) => [c.client_id, c.hostname]), [['127.0.0.1', '127.0.0.1']], 'no IDENTIFY: the remote IP')
+
+  const h1 = await RawConn.connect(t, nsqd.tcpAddress)
+  writeIdentify(h1, '{"hostname":"h1"}')
+  t.equal(await h1.response(), 'OK')
+  const last = await RawConn.connect(t, nsqd.tcpAddress)
+  writeIdentify(last, '{"client_id":"a","CLIENT_ID":"b","client_id":"c","ho\u017ftname":"long-s","user_agent":null}')
+  t.equal(await last.response(), 'OK')
+  await h1.subscribe(topic, 'ch')
+  await last.subscribe(topic, 'ch')
+  const ids = (await clients()).map((c) => `${c.client_id}|${c.hostname}|${c.user_agent}`).sort()
+  t.same(ids, ['127.0.0.1|127.0.0.1|', 'c|long-s|', '|h1|'].sort())
+})
+
+t.test('IDENTIFY: null keeps the earlier value (msg_timeout 5000, not the default)', async (t) => {
+  const nsqd = await startNSQD(t, { msgTimeoutMs: 2000 })
+  const c = await RawConn.connect(t, nsqd.tcpAddress)
+  writeIdentify(c, '{"feature_negotiation":true,"msg_timeout":5000,"msg_timeout":null,"sample_rate":7,"SAMPLE_RATE":null}')
+  const r = JSON.parse(await c.response()) as { msg_timeout: number, sample_rate: number }
+  t.equal(r.msg_timeout, 5000)
+  t.equal(r.sample_rate, 7)
+  t.equal([...nsqd.clients.values()][0]!.client.msgTimeoutMs, 5000, 'the connection uses it')
 })
 
 t.test('publish, consume, FIN, REQ and the non-fatal errors', async (t) => {
