@@ -207,3 +207,78 @@ t.test('I/O error at start-up (disk full): clear exit, nothing changed, everythi
   p.child.kill('SIGTERM')
   t.equal((await p.exit).code, 0, 'clean exit')
 })
+
+/** Overwrites the first bytes of the store's manifest: classic-level then reports LEVEL_CORRUPTION. */
+function damageManifest (store: string): { name: string, bytes: Buffer } {
+  const name = fs.readdirSync(store).find(f => f.startsWith('MANIFEST-'))!
+  const bytes = fs.readFileSync(path.join(store, name))
+  bytes.fill(0x41, 0, Math.min(bytes.length, 30))
+  fs.writeFileSync(path.join(store, name), bytes)
+  return { name, bytes }
+}
+
+function keptCopies (dataPath: string): string[] {
+  return fs.readdirSync(dataPath).filter(f => f.startsWith('nsqd.leveldb.before-repair-')).map(f => path.join(dataPath, f))
+}
+
+t.test('corruption at start-up: a copy is kept before the repair, the log names it, messages come back', async (t) => {
+  const dataPath = fs.mkdtempSync(path.join(os.tmpdir(), 'nsq-test-'))
+  t.teardown(() => { fs.rmSync(dataPath, { recursive: true, force: true }) })
+  const store = path.join(dataPath, 'nsqd.leveldb')
+  let p = await runNsqd(t, dataPath)
+  t.equal(await publish(t, p.tcp!, 'dmg', 500, 200), 500)
+  p.child.kill('SIGTERM')
+  t.equal((await p.exit).code, 0)
+  const damaged = damageManifest(store)
+  const before = snapshot(store, isDataFile)
+
+  p = await runNsqd(t, dataPath)
+  t.ok(p.tcp, 'nsqd starts after the repair')
+  const copies = keptCopies(dataPath)
+  t.equal(copies.length, 1, 'one before-repair copy beside the store')
+  t.same(snapshot(copies[0], isDataFile), before, 'the copy holds the store\'s files as they were, byte for byte')
+  t.same(fs.readFileSync(path.join(copies[0], damaged.name)), damaged.bytes, 'including the damaged manifest')
+  t.match(p.output(), `is damaged - Corruption: `, 'the log says it is damaged')
+  t.match(p.output(), `kept a copy of it (`, 'what was kept')
+  t.match(p.output(), `at ${copies[0]}; attempting repair`, 'and where')
+  const seen = await consumeAll(t, p.tcp!, 'dmg', 500)
+  t.equal(seen.size, 500, 'every message is read back after the repair')
+  p.child.kill('SIGTERM')
+  t.equal((await p.exit).code, 0)
+})
+
+t.test('corruption with no room for the copy: no repair, clear exit, nothing changed; repaired once space is back', { skip: mountSkip ?? false, timeout: 60_000 }, async (t) => {
+  const mnt = mountTmpfs(t, 24 * MiB)
+  if (mnt === null) { t.fail('mount failed although the probe mount worked'); return }
+  const dataPath = path.join(mnt, 'data')
+  const store = path.join(dataPath, 'nsqd.leveldb')
+  let p = await runNsqd(t, dataPath, DURABLE)
+  t.equal(await publish(t, p.tcp!, 'room', 3000, 1024), 3000, '3000 x 1 KiB acknowledged')
+  p.child.kill('SIGKILL')
+  await p.exit
+  damageManifest(store)
+  const before = snapshot(store, isDataFile)
+  const filler = fill(mnt, 2 * MiB) // less than the store's ~3 MiB
+
+  p = await runNsqd(t, dataPath, DURABLE)
+  t.equal(p.tcp, null, 'nsqd does not start')
+  const ex = await p.exit
+  t.not(ex.code, 0, `exit code non-zero (${ex.code})`)
+  const line = p.output().split('\n').find(l => l.includes(`data store ${store} is damaged`)) ?? ''
+  t.comment(line)
+  t.match(line, 'no room to keep a copy of it first', 'one line says why it refuses')
+  t.match(line, 'nothing was changed, free space and start again')
+  t.notMatch(p.output(), /^\s+at /m, 'no stack trace')
+  t.notOk(fs.existsSync(path.join(store, 'lost')), 'no repair ran (no lost/ directory)')
+  t.same(keptCopies(dataPath), [], 'no partial copy left')
+  t.same(snapshot(store, isDataFile), before, 'the store\'s data files are unchanged')
+
+  fs.rmSync(filler)
+  p = await runNsqd(t, dataPath, DURABLE)
+  t.ok(p.tcp, 'with space back, nsqd repairs and starts')
+  t.equal(keptCopies(dataPath).length, 1, 'after keeping a copy')
+  const seen = await consumeAll(t, p.tcp!, 'room', 3000)
+  t.equal(seen.size, 3000, 'every acknowledged message delivered after the repair')
+  p.child.kill('SIGTERM')
+  t.equal((await p.exit).code, 0)
+})
