@@ -10,12 +10,13 @@
 // acknowledged is lost; meanwhile the store is unhealthy, `whenCommitted()` callers of that batch
 // get the error, and topics refuse new publishes (see LevelBackendQueue).
 
-import fs from 'node:fs'
-import path from 'node:path'
-import { Level } from 'level'
+import type { Level } from 'level'
 import { KEY_CHUNK, KEY_DEFERRED, KEY_INFLIGHT, KEY_META, KEY_READ, KEY_SYNC, chunkCount, chunkKey, chunkPrefix, decodeSeq, parseChunkKey, prefixEnd } from './records.js'
 import { LevelBackendQueue } from './level-backend-queue.js'
 import type { LevelQueueOptions, StoredQueueState } from './level-backend-queue.js'
+import { classify, isStorageError, openLevel, reasonOf, repairLevel, untouched, StoreOpenError, type RepairFn } from './open.js'
+
+export { StoreOpenError } from './open.js'
 
 export type StoreOp =
   | { type: 'put', key: string, value: Buffer }
@@ -56,6 +57,8 @@ export interface StoreOptions {
   writeBatch?: (ops: StoreOp[], sync: boolean, write: WriteBatchFn) => Promise<void>
   /** Called when health changes. */
   onHealth?: (healthy: boolean, err: Error | null) => void
+  /** Tests: replaces LevelDB's repair (e.g. one that fails). */
+  repair?: RepairFn
 }
 
 export interface StoreLoaded {
@@ -141,11 +144,30 @@ export class Store {
     }
   }
 
-  /** Opens (creating, or recovering a damaged store) and loads what the queues need to resume. */
+  /**
+   * Opens (creating, or repairing a damaged store after keeping a copy: see open.ts) and loads what
+   * the queues need to resume. An I/O error changes nothing and throws a one-line StoreOpenError.
+   */
   static async open (options: StoreOptions): Promise<Store> {
     const logger = options.logger ?? silentLogger
-    const db = await openLevel(options.path, options.writeBufferBytes ?? DEFAULT_WRITE_BUFFER_BYTES, logger)
-    const loaded = await loadState(db, logger)
+    const location = options.path
+    const bufferBytes = options.writeBufferBytes ?? DEFAULT_WRITE_BUFFER_BYTES
+    let db = await openLevel(location, bufferBytes, logger, options.repair)
+    let loaded: StoreLoaded
+    try {
+      loaded = await loadState(db, logger)
+    } catch (err) {
+      // a table that does not read back (damage found only now) is repaired like a damaged open
+      await db.close().catch(noop)
+      if (classify(err) !== 'damaged') throw isStorageError(err) ? untouched(location, err) : err
+      db = await repairLevel(location, bufferBytes, logger, reasonOf(err), options.repair)
+      try {
+        loaded = await loadState(db, logger)
+      } catch (err2) {
+        await db.close().catch(noop)
+        throw new StoreOpenError(`data store ${location} still does not read back after a repair: ${reasonOf(err2)}; the copy made before the repair is kept beside it`, { cause: err2 })
+      }
+    }
     return new Store(db, options, loaded)
   }
 
@@ -372,44 +394,6 @@ export class Store {
       this.options.onHealth?.(healthy, err)
     }
   }
-}
-
-async function openLevel (location: string, writeBufferSize: number, logger: StoreLogger): Promise<Level<string, Buffer>> {
-  fs.mkdirSync(path.dirname(location), { recursive: true })
-  const make = (): Level<string, Buffer> => new Level<string, Buffer>(location, { keyEncoding: 'utf8', valueEncoding: 'buffer', writeBufferSize })
-  let db = make()
-  try {
-    await db.open()
-    return db
-  } catch (err) {
-    if (isLocked(err)) throw err
-    logger.error(`DISKQUEUE: failed to open ${location} - ${describe(err)}; attempting repair`)
-  }
-  try {
-    await (Level as unknown as { repair: (location: string) => Promise<void> }).repair(location)
-    db = make()
-    await db.open()
-    logger.warn(`DISKQUEUE: repaired ${location}; what could not be read was dropped`)
-    return db
-  } catch (err) {
-    if (isLocked(err)) throw err
-    const aside = `${location}.bad-${Date.now()}`
-    logger.error(`DISKQUEUE: repair of ${location} failed - ${describe(err)}; moving it to ${aside} and starting empty`)
-    fs.renameSync(location, aside)
-    db = make()
-    await db.open()
-    return db
-  }
-}
-
-function isLocked (err: unknown): boolean {
-  const e = err as { code?: string, cause?: { code?: string } }
-  return e?.code === 'LEVEL_LOCKED' || e?.cause?.code === 'LEVEL_LOCKED'
-}
-
-function describe (err: unknown): string {
-  const e = err as Error & { cause?: Error }
-  return e.cause !== undefined ? `${e.message}: ${e.cause.message}` : String(e.message ?? err)
 }
 
 /** Reads read positions, chunk ranges, deferred and in-flight entries and metadata. */

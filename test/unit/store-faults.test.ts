@@ -100,34 +100,130 @@ t.test('missing chunks at the end (truncated store) are skipped', async (t) => {
   await store.close()
 })
 
-t.test('a damaged store directory is repaired at open', async (t) => {
-  const loc = path.join(tempDir(t), 'db')
+/** The before-repair copies beside `loc`. */
+function keptCopies (loc: string): string[] {
+  return fs.readdirSync(path.dirname(loc)).filter(f => f.startsWith(path.basename(loc) + '.before-repair-')).map(f => path.join(path.dirname(loc), f))
+}
+
+/** A store with messages 0..99 of queue t in a table (reopened once, so LevelDB wrote its log out). */
+async function filledStore (loc: string): Promise<void> {
   let store = await openStore(loc)
   const q = store.openQueue('t')
   for (let i = 0; i < 100; i++) q.put(msgN(i, 100))
   await store.close()
-  // the manifest pointer is garbage: LevelDB refuses to open until repaired
+  store = await openStore(loc)
+  await store.close()
+}
+
+t.test('a damaged store directory is repaired at open, after a copy of it was kept', async (t) => {
+  const loc = path.join(tempDir(t), 'db')
+  await filledStore(loc)
+  // CURRENT names a manifest that is gone: LevelDB refuses to open until repaired
   fs.writeFileSync(path.join(loc, 'CURRENT'), 'MANIFEST-999999\n')
+  const original = new Map(fs.readdirSync(loc).map(f => [f, fs.readFileSync(path.join(loc, f))]))
   const log = captureLogger()
-  store = await openStore(loc, { logger: log })
-  t.match(log.lines.join('\n'), /attempting repair/)
+  const store = await openStore(loc, { logger: log })
+  const text = log.lines.join('\n')
+  const copies = keptCopies(loc)
+  t.equal(copies.length, 1, 'one before-repair copy beside the store')
+  t.match(path.basename(copies[0]), /^db\.before-repair-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d\.\d{3}Z$/, 'named with the UTC time')
+  for (const [f, bytes] of original) {
+    if (f === 'LOCK' || f.startsWith('LOG')) continue // LevelDB's lock and info log: every open rewrites them
+    t.same(fs.readFileSync(path.join(copies[0], f)), bytes, `the copy holds the original ${f}`)
+  }
+  t.match(text, `kept a copy of it (${original.size} files`, 'the log says what was kept')
+  t.match(text, `at ${copies[0]}; attempting repair`, 'and where')
+  t.match(text, `repaired ${loc}; what could not be read was dropped; the store as it was before the repair is kept at ${copies[0]}`)
   const got = await take(store.openQueue('t'))
   t.same(got.map(numberOf), range(0, 100), 'everything readable is recovered')
   await store.close()
 })
 
-t.test('an unrepairable store is moved aside and the node starts empty', async (t) => {
-  const dir = tempDir(t)
-  const loc = path.join(dir, 'db')
-  fs.writeFileSync(loc, 'not a database')
+t.test('a manifest LevelDB reports as corrupt is repaired, the original kept', async (t) => {
+  const loc = path.join(tempDir(t), 'db')
+  await filledStore(loc)
+  const manifest = fs.readdirSync(loc).find(f => f.startsWith('MANIFEST-'))!
+  const bytes = fs.readFileSync(path.join(loc, manifest))
+  bytes.fill(0x41, 0, Math.min(bytes.length, 30))
+  fs.writeFileSync(path.join(loc, manifest), bytes)
   const log = captureLogger()
   const store = await openStore(loc, { logger: log })
-  t.match(log.lines.join('\n'), /moving it to .*\.bad-\d+ and starting empty/)
+  t.match(log.lines.join('\n'), /is damaged - Corruption: .*; kept a copy of it/, 'classic-level reports corruption: repaired')
+  const copies = keptCopies(loc)
+  t.equal(copies.length, 1)
+  t.same(fs.readFileSync(path.join(copies[0], manifest)), bytes, 'the damaged manifest is kept as it was')
+  t.same((await take(store.openQueue('t'))).map(numberOf), range(0, 100), 'the tables are read back')
+  await store.close()
+})
+
+t.test('a table found damaged while loading is repaired, the original kept', async (t) => {
+  const loc = path.join(tempDir(t), 'db')
+  await filledStore(loc)
+  const table = fs.readdirSync(loc).find(f => f.endsWith('.ldb'))!
+  const bytes = fs.readFileSync(path.join(loc, table))
+  bytes.fill(0x41, 10, 200)
+  fs.writeFileSync(path.join(loc, table), bytes)
+  const log = captureLogger()
+  const store = await openStore(loc, { logger: log })
+  t.match(log.lines.join('\n'), /is damaged - Corruption: .*; kept a copy of it/)
+  const copies = keptCopies(loc)
+  t.equal(copies.length, 1)
+  t.same(fs.readFileSync(path.join(copies[0], table)), bytes, 'the damaged table is kept as it was')
+  await store.close()
+})
+
+t.test('an I/O error at open changes nothing and fails with one clear line', async (t) => {
+  const dir = tempDir(t)
+  const loc = path.join(dir, 'db')
+  fs.writeFileSync(loc, 'not a database') // the store path is a file: LevelDB cannot create its directory
+  let err: Error | undefined
+  try { await openStore(loc, { logger: captureLogger() }) } catch (e) { err = e as Error }
+  t.equal(err?.name, 'StoreOpenError')
+  t.match(err?.message, `cannot open data store ${loc}: EEXIST`)
+  t.match(err?.message, /; nothing was changed, fix the cause and start again$/)
+  t.notMatch(err?.message, /\n/, 'one line')
+  t.same(fs.readdirSync(dir), ['db'], 'nothing moved aside or copied')
+  t.equal(fs.readFileSync(loc, 'utf8'), 'not a database', 'untouched')
+
+  // an unwritable parent of the data path: mkdir fails (EEXIST/ENOTDIR) before LevelDB runs
+  const under = path.join(loc, 'sub', 'db')
+  err = undefined
+  try { await openStore(under) } catch (e) { err = e as Error }
+  t.equal(err?.name, 'StoreOpenError')
+  t.match(err?.message, `cannot open data store ${under}: `)
+})
+
+t.test('a repair that fails on damage: moved aside, starts empty, the kept copy named', async (t) => {
+  const dir = tempDir(t)
+  const loc = path.join(dir, 'db')
+  await filledStore(loc)
+  fs.writeFileSync(path.join(loc, 'CURRENT'), 'garbage')
+  const log = captureLogger()
+  const failing = async (): Promise<void> => { throw Object.assign(new Error('Corruption: injected'), { code: 'LEVEL_CORRUPTION' }) }
+  const store = await openStore(loc, { logger: log, repair: failing })
+  const copies = keptCopies(loc)
+  t.equal(copies.length, 1, 'a copy was kept first')
+  t.equal(fs.readFileSync(path.join(copies[0], 'CURRENT'), 'utf8'), 'garbage')
+  t.match(log.lines.join('\n'), new RegExp(`moving it to .*\\.bad-\\d+ and starting empty; the store as it was before the repair is kept at ${copies[0]}`))
   t.ok(fs.readdirSync(dir).some(f => f.startsWith('db.bad-')), 'old data kept for inspection')
   const q = store.openQueue('t')
   q.put(msgN(1))
   t.same((await take(q)).map(numberOf), [1])
   await store.close()
+})
+
+t.test('a repair that fails on an I/O error: start fails, the kept copy named, not moved aside', async (t) => {
+  const dir = tempDir(t)
+  const loc = path.join(dir, 'db')
+  await filledStore(loc)
+  fs.writeFileSync(path.join(loc, 'CURRENT'), 'garbage')
+  const failing = async (): Promise<void> => { throw Object.assign(new Error('IO error: db/000009.ldb: No space left on device'), { code: 'LEVEL_IO_ERROR' }) }
+  let err: Error | undefined
+  try { await openStore(loc, { logger: captureLogger(), repair: failing }) } catch (e) { err = e as Error }
+  const copies = keptCopies(loc)
+  t.equal(copies.length, 1)
+  t.match(err?.message, `repair of data store ${loc} failed: IO error: db/000009.ldb: No space left on device; the store as it was before the repair is kept at ${copies[0]}; free space and start again`)
+  t.notOk(fs.readdirSync(dir).some(f => f.includes('.bad-')), 'not moved aside')
 })
 
 t.test('a store in use by another process is not touched', async (t) => {
