@@ -303,6 +303,99 @@ t.test('router: 404, 405 with Allow, OPTIONS, redirects, HEAD, TLS_REQUIRED', as
   }
 })
 
+t.test("router: Go httprouter's rules on exact bytes (per-method lookup, cleaned / slash / case redirects, 405, 404)", async (t) => {
+  const { app } = await api(t)
+  const HTML = 'text/html; charset=utf-8'
+  const redirect = async (method: string, url: string, status: number, location: string, what = `${method} ${url}`): Promise<void> => {
+    const res = await app.inject({ method: method as 'GET', url })
+    t.equal(res.statusCode, status, `${what}: ${status}`)
+    t.equal(res.headers.location, location, `${what}: Location`)
+    t.equal(res.headers['x-nsq-content-type'], undefined, `${what}: no X-NSQ-Content-Type`)
+    if (method === 'GET') {
+      t.equal(res.headers['content-type'], HTML, `${what}: html type`)
+      t.equal(res.body, `<a href="${location.replace(/&/g, '&amp;')}">Moved Permanently</a>.\n\n`, `${what}: Go's redirect body`)
+    } else {
+      t.equal(res.headers['content-type'], method === 'HEAD' ? HTML : undefined, `${what}: type`)
+      t.equal(res.body, '', `${what}: no body`)
+    }
+  }
+  await redirect('GET', '//ping', 301, '/ping')
+  await redirect('GET', '/Ping', 301, '/ping')
+  await redirect('GET', '/ping/', 301, '/ping')
+  await redirect('PUT', '/Config/log_level', 307, '/config/log_level')
+  await redirect('GET', '/Config/Log_Level', 301, '/config/Log_Level', 'a :param keeps its case')
+  await redirect('GET', '/config/msg_timeout/', 301, '/config/msg_timeout')
+  await redirect('GET', '/config//', 301, '/config/', 'an empty last :param with a trailing slash (httprouter)')
+  await redirect('GET', '/STATS/?format=json&topic=a', 301, '/stats?format=json&topic=a', 'query kept, & escaped in the body')
+  await redirect('POST', '/Topic//Create?topic=x', 307, '/topic/create?topic=x')
+
+  const res0 = await app.inject({ method: 'HEAD', url: '/Ping' })
+  t.equal(res0.statusCode, 404, 'HEAD /Ping: no HEAD routes, and no method has /Ping')
+  t.equal(res0.headers['x-nsq-content-type'], V1)
+  for (const [method, url] of [['DELETE', '/Ping'], ['GET', '/Topic/Create'], ['GET', '/config/'], ['GET', '/config'], ['OPTIONS', '/Ping'], ['GET', '/ping/x']] as const) {
+    isError(t, await app.inject({ method, url }), 404, 'NOT_FOUND', `${method} ${url}`)
+  }
+  for (const [method, url, allow] of [['HEAD', '/ping', 'GET, OPTIONS'], ['POST', '/config/x', 'GET, OPTIONS, PUT'], ['DELETE', '/pub', 'OPTIONS, POST'], ['GET', '/topic/create', 'OPTIONS, POST']] as const) {
+    const res = await app.inject({ method, url })
+    t.equal(res.statusCode, 405, `${method} ${url}`)
+    t.equal(res.headers.allow, allow, `${method} ${url}: Allow`)
+    if (method !== 'HEAD') isError(t, res, 405, 'METHOD_NOT_ALLOWED', `${method} ${url}`)
+  }
+  const opt = await app.inject({ method: 'OPTIONS', url: '/config/x' })
+  t.equal(opt.statusCode, 200)
+  t.equal(opt.headers.allow, 'GET, OPTIONS, PUT')
+  t.equal(opt.body, '')
+  t.equal(opt.headers['content-type'], undefined)
+
+  // the path is percent-decoded before routing, %2F included; a bad escape is Go's bare 400
+  let res = await app.inject('/p%69ng')
+  t.equal(res.body, 'OK', '/p%69ng is /ping')
+  res = await app.inject('/config%2Fmsg_timeout')
+  t.equal(res.body, '60000000000', '%2F is a slash')
+  res = await app.inject('/config/a%3Fb')
+  isError(t, res, 400, 'INVALID_OPTION', 'an escaped ? stays in the :param')
+  res = await app.inject('/p%zzing')
+  t.equal(res.statusCode, 400)
+  t.equal(res.body, '400 Bad Request')
+  t.equal(res.headers['content-type'], 'text/plain; charset=utf-8')
+})
+
+t.test('router over the real listener: dot segments, *, absolute-form', async (t) => {
+  const nsqd = await startNSQD(t)
+  const { host, port } = hostPort(nsqd.httpAddress)
+  const raw = async (line: string): Promise<string> => await new Promise<string>((resolve) => {
+    const sock = net.connect(port, host)
+    let got = ''
+    sock.on('data', (d) => { got += d.toString('latin1') })
+    sock.on('close', () => { resolve(got) })
+    sock.write(`${line}\r\nHost: x\r\nConnection: close\r\n\r\n`)
+  })
+  const answer = (res: string): { status: string, headers: string, body: string } => {
+    const [head, body] = res.split('\r\n\r\n', 2) as [string, string]
+    return { status: head.split('\r\n')[0]!, headers: head.toLowerCase(), body }
+  }
+  let a = answer(await raw('GET /a/../ping HTTP/1.1'))
+  t.equal(a.status, 'HTTP/1.1 301 Moved Permanently')
+  t.match(a.headers, /\r\nlocation: \/ping\r\n/)
+  t.equal(a.body, '<a href="/ping">Moved Permanently</a>.\n\n')
+  a = answer(await raw('GET /a/../ping HTTP/1.1'.replace('GET', 'POST')))
+  t.equal(a.status, 'HTTP/1.1 404 Not Found', 'POST has no /ping, and no method has /a/../ping')
+  a = answer(await raw('GET /config/../ HTTP/1.1'))
+  t.match(a.headers, /\r\nlocation: \/\r\n/, 'trailing-slash fix to /config/.., then cleaned by the redirect')
+  a = answer(await raw('GET /Ping? HTTP/1.1'))
+  t.match(a.headers, /\r\nlocation: \/ping\?\r\n/, 'a bare ? is kept')
+  a = answer(await raw('GET * HTTP/1.1'))
+  t.equal(a.status, 'HTTP/1.1 405 Method Not Allowed')
+  t.match(a.headers, /\r\nallow: get, options, post, put\r\n/)
+  a = answer(await raw('OPTIONS * HTTP/1.1'))
+  t.equal(a.status, 'HTTP/1.1 200 OK')
+  t.notMatch(a.headers, /allow:/)
+  a = answer(await raw('GET http://h:1/Ping?q HTTP/1.1'))
+  t.match(a.headers, /\r\nlocation: http:\/\/h:1\/ping\?q\r\n/)
+  a = answer(await raw('GET http://h:1/ping HTTP/1.1'))
+  t.equal(a.body, 'OK', 'absolute-form request target')
+})
+
 t.test('real listener: oversized bodies are refused without being read whole; the daemon keeps serving', async (t) => {
   const nsqd = await startNSQD(t, { maxMsgSize: 1024, maxBodySize: 4096 })
   const { host, port } = hostPort(nsqd.httpAddress)
