@@ -12,6 +12,7 @@ import { TLS_REQUIRED } from '../options.js'
 import { parseListenAddress } from '../tcp/server.js'
 import type { TlsSettings } from '../tcp/transport.js'
 import { httpAuthHook } from './auth.js'
+import { drainAfterReply } from './body.js'
 import { HttpApiError, JSON_CONTENT_TYPE, NSQ_CONTENT_TYPE_HEADER, NSQ_CONTENT_TYPE_V1 } from './errors.js'
 import type { RouteSpec } from './respond.js'
 import { pingRoutes, PING_ROUTES } from './ping.js'
@@ -62,7 +63,10 @@ export function buildHttpApp (nsqd: NSQD, tls: TlsSettings | null = null): Fasti
 
   app.setErrorHandler((err: FastifyError | HttpApiError, req, reply) => {
     if (err instanceof HttpApiError) {
-      if (err.closeConnection) reply.header('Connection', 'close')
+      if (err.closeConnection) {
+        reply.header('Connection', 'close')
+        drainAfterReply(req.raw)
+      }
       return sendError(reply, err.statusCode, err.token)
     }
     const status = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500

@@ -9,6 +9,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { startNSQD, uniq, until, hostPort } from '../helpers/nsqd.js'
 import { buildHttpApp } from '../../nsqd/http/server.js'
 import { HTTP_ERRORS } from '../../nsqd/http/errors.js'
+import { DRAIN_LIMITS } from '../../nsqd/http/body.js'
 import { NSQD } from '../../nsqd/nsqd.js'
 import type { Options } from '../../nsqd/options.js'
 import { createCapturingLogger } from '../../nsqd/logger.js'
@@ -428,6 +429,68 @@ t.test('real listener: oversized bodies are refused without being read whole; th
   t.equal(await ping.text(), 'OK', 'still serving')
   const pub = await fetch(`http://${nsqd.httpAddress}/pub?topic=big`, { method: 'POST', body: 'fits' })
   t.equal(await pub.text(), 'OK')
+})
+
+t.test('real listener: a 10 MB upload refused with 413 is drained, so fetch reads the answer every time (30 uploads)', async (t) => {
+  const nsqd = await startNSQD(t, { maxMsgSize: 1024 * 1024, maxBodySize: 5 * 1024 * 1024 })
+  const body = Buffer.alloc(10 * 1024 * 1024, 0x61)
+  const answers: string[] = []
+  for (let i = 0; i < 30; i++) {
+    const pub = i % 2 === 0
+    // half the uploads declare Content-Length (refused before reading), half are chunked (refused mid-body)
+    const chunked = i % 4 >= 2
+    const init = chunked
+      ? { method: 'POST', duplex: 'half', body: new ReadableStream({ start (c) { for (let k = 0; k < 10; k++) c.enqueue(body.subarray(k << 20, (k + 1) << 20)); c.close() } }) }
+      : { method: 'POST', body }
+    try {
+      const res = await fetch(`http://${nsqd.httpAddress}/${pub ? 'pub' : 'mpub'}?topic=big`, init as RequestInit)
+      answers.push(`${res.status} ${res.headers.get('content-type') ?? ''} ${await res.text()}`)
+    } catch (err) {
+      answers.push(`${(err as Error).message}: ${String(((err as Error).cause as NodeJS.ErrnoException | undefined)?.code)}`)
+    }
+    t.equal(answers[i], `413 application/json; charset=utf-8 {"message":"${pub ? 'MSG_TOO_BIG' : 'BODY_TOO_BIG'}"}`, `upload ${i} (${pub ? '/pub' : '/mpub'}, ${chunked ? 'chunked' : 'Content-Length'})`)
+  }
+  t.equal(answers.filter((a) => a.startsWith('413')).length, 30, 'every upload read its 413')
+  t.equal(nsqd.getExistingTopic('big')?.messageCount ?? 0, 0, 'nothing published')
+})
+
+t.test('real listener: a client that never stops sending after the 413 is cut off (byte bound, time bound)', async (t) => {
+  const nsqd = await startNSQD(t, { maxMsgSize: 1024 })
+  const { host, port } = hostPort(nsqd.httpAddress)
+  // a client that ignores the server's FIN and keeps writing chunks
+  const endless = async (chunkSize: number, everyMs: number): Promise<{ got: string, sent: number, ms: number }> => {
+    const sock = net.connect({ port, host, allowHalfOpen: true })
+    t.teardown(() => { sock.destroy() })
+    const start = Date.now()
+    let got = ''
+    let sent = 0
+    const chunk = Buffer.from(chunkSize.toString(16) + '\r\n' + 'x'.repeat(chunkSize) + '\r\n')
+    const timer = setInterval(() => {
+      for (let k = 0; k < 8 && !sock.destroyed && sock.writableLength < 1 << 20; k++) {
+        sock.write(chunk)
+        sent += chunkSize
+      }
+    }, everyMs)
+    return await new Promise((resolve) => {
+      sock.on('data', (d) => { got += d.toString() })
+      sock.on('error', () => {})
+      sock.on('close', () => { clearInterval(timer); resolve({ got, sent, ms: Date.now() - start }) })
+      sock.write('POST /pub?topic=big HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n')
+    })
+  }
+  const fast = await endless(64 * 1024, 1)
+  t.match(fast.got, /^HTTP\/1.1 413 [^]*\{"message":"MSG_TOO_BIG"\}$/, 'fast sender read the 413')
+  t.ok(fast.sent >= DRAIN_LIMITS.bytes, `cut off after the byte bound (${fast.sent} bytes sent in ${fast.ms} ms)`)
+  t.ok(fast.sent < DRAIN_LIMITS.bytes + 64 * 1024 * 1024, 'and not much later')
+
+  const saved = DRAIN_LIMITS.ms
+  DRAIN_LIMITS.ms = 300
+  t.teardown(() => { DRAIN_LIMITS.ms = saved })
+  const slow = await endless(1024, 20)
+  t.match(slow.got, /\{"message":"MSG_TOO_BIG"\}$/, 'slow sender read the 413')
+  t.ok(slow.ms >= 300 && slow.ms < 3000, `cut off after the time bound (${slow.ms} ms)`)
+  const ping = await fetch(`http://${nsqd.httpAddress}/ping`)
+  t.equal(await ping.text(), 'OK', 'still serving')
 })
 
 t.test('error catalogue: every token documented, every use in the code listed with its status', async (t) => {
