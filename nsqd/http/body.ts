@@ -4,6 +4,7 @@
 // drainAfterReply reads and discards what the client still sends (bounded) before closing.
 
 import type { IncomingMessage } from 'node:http'
+import { Socket } from 'node:net'
 import type { Readable } from 'node:stream'
 import type { FastifyRequest } from 'fastify'
 import { HttpApiError } from './errors.js'
@@ -86,7 +87,8 @@ export const DRAIN_LIMITS = { ms: 5000, bytes: 32 * 1024 * 1024 }
  */
 export function drainAfterReply (req: IncomingMessage, limits: { ms: number, bytes: number } = DRAIN_LIMITS): void {
   const socket = req.socket
-  if (req.complete || socket === null || socket.destroyed) return
+  // (an injected request has no real socket, and nothing to drain)
+  if (req.complete || !(socket instanceof Socket) || socket.destroyed) return
   let seen = 0
   let answered = false
   let bodyDone = false
