@@ -250,7 +250,6 @@ t.test('/config/:opt', async (t) => {
   t.equal(await val('mem_queue_size'), 10000)
   t.equal(await val('tls_required'), 0)
   t.equal(await val('tls_min_version'), 0x0301)
-  t.equal(await val('statsd_prefix'), 'nsq.%s')
   t.equal(await val('statsd_mem_stats'), true)
   t.same(await val('e2e_processing_latency_percentiles'), [0.5, 0.99])
   t.equal(await val('http_client_connect_timeout'), 2e9)
@@ -270,6 +269,32 @@ t.test('/config/:opt', async (t) => {
   isError(t, await put('log_level', ''), 413, 'INVALID_VALUE')
   isError(t, await put('msg_timeout', '1'), 400, 'INVALID_OPTION')
   isError(t, await app.inject({ method: 'POST', url: '/config/log_level' }), 405, 'METHOD_NOT_ALLOWED')
+})
+
+t.test('/config/<opt> over HTTP: strings raw, empty string bare, start-up values (statsd_prefix, broadcast ports)', async (t) => {
+  const nsqd = await startNSQD(t, { broadcastAddress: '127.0.0.1', statsdPrefix: 'nsq.%s' })
+  const { port } = hostPort(nsqd.httpAddress)
+  const get = async (name: string): Promise<{ status: number, type: string | null, v1: string | null, body: string }> => {
+    const res = await fetch(`http://${nsqd.httpAddress}/config/${name}`)
+    return { status: res.status, type: res.headers.get('content-type'), v1: res.headers.get('x-nsq-content-type'), body: await res.text() }
+  }
+  const TEXT = 'text/plain; charset=utf-8'
+  t.same(await get('http_address'), { status: 200, type: TEXT, v1: V1, body: '127.0.0.1:0' }, 'the flag value, raw text')
+  t.same(await get('broadcast_address'), { status: 200, type: TEXT, v1: V1, body: '127.0.0.1' })
+  t.same(await get('statsd_prefix'), { status: 200, type: TEXT, v1: V1, body: `nsq.127_0_0_1_${port}.` }, '%s expanded, trailing dot')
+  t.same(await get('tls_cert'), { status: 200, type: null, v1: V1, body: '' }, 'empty string: no body, no Content-Type')
+  t.same(await get('broadcast_http_port'), { status: 200, type: 'application/json; charset=utf-8', v1: V1, body: String(port) }, '0 shows the bound port')
+  t.equal((await get('broadcast_tcp_port')).body, String(hostPort(nsqd.tcpAddress).port))
+  t.same(await get('mem_queue_size'), { status: 200, type: 'application/json; charset=utf-8', v1: V1, body: '10000' }, 'numbers stay JSON')
+  t.equal((await get('nsqlookupd_tcp_addresses')).body, '[]', 'lists stay JSON')
+
+  const other = await startNSQD(t, { broadcastAddress: 'h.example', broadcastHttpPort: 80, statsdPrefix: 'a.%s.b.%s' })
+  const res = await fetch(`http://${other.httpAddress}/config/statsd_prefix`)
+  t.equal(await res.text(), 'a.h_example_80.b.h_example_80.', 'every %s, with --broadcast-http-port')
+  const none = await startNSQD(t, { statsdPrefix: '' })
+  const empty = await fetch(`http://${none.httpAddress}/config/statsd_prefix`)
+  t.equal(empty.headers.get('content-type'), null)
+  t.equal(await empty.text(), '', 'an empty prefix stays empty')
 })
 
 t.test('router: 404, 405 with Allow, OPTIONS, redirects, HEAD, TLS_REQUIRED', async (t) => {

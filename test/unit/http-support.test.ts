@@ -126,6 +126,7 @@ t.test('statsd: names, prefix, packing, deltas', async (t) => {
   t.equal(statsdPrefix('nsq.%s', 'host.example.com', 4151), 'nsq.host_example_com_4151.')
   t.equal(statsdPrefix('nsq.%s.', 'h', 1), 'nsq.h_1.')
   t.equal(statsdPrefix('fixed', 'h', 1), 'fixed.')
+  t.equal(statsdPrefix('%s.x.%s', 'h', 1), 'h_1.x.h_1.', 'every %s')
   t.equal(statsdPrefix('', 'h', 1), '')
   t.equal(statsdPrefix('%s', '::1', 4151), '[__1]_4151.')
 
