@@ -380,6 +380,7 @@ t.test("router: Go httprouter's rules on exact bytes (per-method lookup, cleaned
   t.equal(res.body, '60000000000', '%2F is a slash')
   res = await app.inject('/config/a%3Fb')
   isError(t, res, 400, 'INVALID_OPTION', 'an escaped ? stays in the :param')
+  isError(t, await app.inject(`/config/${'x'.repeat(300)}`), 400, 'INVALID_OPTION', 'a long :param is still routed')
   res = await app.inject('/p%zzing')
   t.equal(res.statusCode, 400)
   t.equal(res.body, '400 Bad Request')
