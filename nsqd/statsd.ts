@@ -23,7 +23,7 @@ export function percentileName (q: number): string {
 export function statsdPrefix (template: string, broadcastAddress: string, httpPort: number): string {
   const host = broadcastAddress.includes(':') ? `[${broadcastAddress}]` : broadcastAddress
   const hostKey = `${host}:${httpPort}`.replace(/[.:]/g, '_')
-  let prefix = template.includes('%s') ? template.replace('%s', hostKey) : template
+  let prefix = template.replaceAll('%s', hostKey)
   if (prefix !== '' && !prefix.endsWith('.')) prefix += '.'
   return prefix
 }

@@ -1,7 +1,10 @@
 // Bounded request-body reading. The server hands route handlers the raw body stream (or nothing);
 // a handler reads at most `limit + 1` bytes, so an oversized body is refused without being
-// buffered whole: the rest is left unread and the response closes the connection.
+// buffered whole: the rest is left unread, the answer says "Connection: close", and
+// drainAfterReply reads and discards what the client still sends (bounded) before closing.
 
+import type { IncomingMessage } from 'node:http'
+import { Socket } from 'node:net'
 import type { Readable } from 'node:stream'
 import type { FastifyRequest } from 'fastify'
 import { HttpApiError } from './errors.js'
@@ -64,4 +67,54 @@ export async function readLimited (req: FastifyRequest, limit: number): Promise<
     // a client that goes away mid-body: no 'end' will come
     stream.on('close', onError)
   })
+}
+
+/**
+ * How long, and how many body bytes, an answered oversized upload is still read (and discarded)
+ * before its connection is closed: enough for a client that writes its whole body before reading
+ * (Node's fetch, most HTTP libraries) to finish writing and read the 413; a client that goes on
+ * sending beyond either bound is cut off.
+ */
+export const DRAIN_LIMITS = { ms: 5000, bytes: 32 * 1024 * 1024 }
+
+/**
+ * Called when the answer to `req` leaves part of its body unread. Closing a socket with unread
+ * input makes the kernel reset the connection, and a client still writing its body then loses the
+ * answer (EPIPE / ECONNRESET). Node ends a "Connection: close" response with destroySoon() (FIN,
+ * then close once flushed); here that becomes a half-close only, the rest of the body is read and
+ * dropped, and the socket is closed once the body has ended, the client has closed its side, or a
+ * bound in `limits` is reached. Nothing is buffered.
+ */
+export function drainAfterReply (req: IncomingMessage, limits: { ms: number, bytes: number } = DRAIN_LIMITS): void {
+  const socket = req.socket
+  // (an injected request has no real socket, and nothing to drain)
+  if (req.complete || !(socket instanceof Socket) || socket.destroyed) return
+  let seen = 0
+  let answered = false
+  let bodyDone = false
+  const close = (): void => {
+    clearTimeout(timer)
+    if (socket.destroyed) return
+    if (socket.writableFinished || !socket.writable) socket.destroy()
+    else socket.once('finish', () => { socket.destroy() })
+  }
+  const timer = setTimeout(() => { socket.destroy() }, limits.ms)
+  timer.unref()
+  socket.once('close', () => { clearTimeout(timer) })
+  socket.once('end', close)
+  socket.destroySoon = function (this: typeof socket): void {
+    if (this.writable) this.end()
+    answered = true
+    if (bodyDone) close()
+  }
+  req.on('data', (chunk: Buffer) => {
+    seen += chunk.length
+    if (seen > limits.bytes) socket.destroy()
+  })
+  req.once('end', () => {
+    bodyDone = true
+    if (answered) close()
+  })
+  req.on('error', () => {})
+  req.resume()
 }

@@ -1,14 +1,20 @@
 // GET /config/:opt and PUT /config/:opt (nsqd-http.md §5). Options are named by their config-file
-// key (flag name with '-' → '_', or the flag's explicit config key). Durations answer as integer
-// nanoseconds, log_level as NSQ's integer (1 = debug … 5 = fatal), lists as arrays. Only
-// nsqlookupd_tcp_addresses and log_level can be changed, through NSQD.swapOptions.
+// key (flag name with '-' → '_', or the flag's explicit config key). A string option answers as
+// raw text (an empty one as an empty body without Content-Type), durations as integer nanoseconds,
+// log_level as NSQ's integer (1 = debug … 5 = fatal), lists as JSON arrays. The values nsqd 1.3.0
+// fixes at start-up are shown that way: broadcast ports 0 become the bound ports, and statsd_prefix
+// has its %s expanded to the host key with a trailing '.'. Only nsqlookupd_tcp_addresses and
+// log_level can be changed, through NSQD.swapOptions.
 
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply } from 'fastify'
+import type { NSQD } from '../nsqd.js'
+import { statsdPrefix } from '../statsd.js'
+import { portOf } from './ping.js'
 import { FLAG_BINDINGS, type Options } from '../options.js'
 import { LOG_LEVELS, parseLogLevel } from '../logger.js'
 import { HttpApiError } from './errors.js'
 import { readLimited } from './body.js'
-import { sendJson, type RouteOptions, type RouteSpec } from './respond.js'
+import { sendEmpty, sendJson, sendText, type RouteOptions, type RouteSpec } from './respond.js'
 
 export const CONFIG_ROUTES: readonly RouteSpec[] = [
   { method: 'GET', url: '/config/:opt' },
@@ -38,10 +44,32 @@ const CONFIG_GETTERS: ReadonlyMap<string, Getter> = (() => {
   return m
 })()
 
-export function configValue (o: Options, name: string): unknown {
+/** The bound ports, for the values nsqd 1.3.0 derives from them at start-up. */
+export interface BoundPorts {
+  http: number
+  tcp: number
+}
+
+export function configValue (o: Options, name: string, bound?: BoundPorts): unknown {
   const get = CONFIG_GETTERS.get(name)
   if (get === undefined) throw new HttpApiError(400, 'INVALID_OPTION')
+  if (bound !== undefined) {
+    const httpPort = o.broadcastHttpPort !== 0 ? o.broadcastHttpPort : bound.http
+    if (name === 'broadcast_http_port') return httpPort
+    if (name === 'broadcast_tcp_port') return o.broadcastTcpPort !== 0 ? o.broadcastTcpPort : bound.tcp
+    if (name === 'statsd_prefix') return statsdPrefix(o.statsdPrefix, o.broadcastAddress, httpPort)
+  }
   return get(o)
+}
+
+function boundPorts (nsqd: NSQD): BoundPorts {
+  return { http: Math.max(0, portOf(nsqd.httpAddress)), tcp: Math.max(0, portOf(nsqd.tcpAddress)) }
+}
+
+/** NSQ's V1 answer for a value: a string raw (empty: no body, no type), anything else as JSON. */
+function sendValue (reply: FastifyReply, v: unknown): FastifyReply {
+  if (typeof v === 'string') return v === '' ? sendEmpty(reply) : sendText(reply, v)
+  return sendJson(reply, JSON.stringify(v))
 }
 
 /** The new Options for a PUT, or throws INVALID_VALUE / INVALID_OPTION. */
@@ -74,7 +102,7 @@ export function applyConfigPut (o: Options, name: string, body: string): Options
 
 export async function configRoutes (app: FastifyInstance, { nsqd }: RouteOptions): Promise<void> {
   app.get<{ Params: { opt: string } }>('/config/:opt', async (req, reply) => {
-    return sendJson(reply, JSON.stringify(configValue(nsqd.options, req.params.opt)))
+    return sendValue(reply, configValue(nsqd.options, req.params.opt, boundPorts(nsqd)))
   })
 
   app.put<{ Params: { opt: string } }>('/config/:opt', async (req, reply) => {
@@ -83,6 +111,6 @@ export async function configRoutes (app: FastifyInstance, { nsqd }: RouteOptions
     const name = req.params.opt
     nsqd.swapOptions(applyConfigPut(nsqd.options, name, body.data.toString('utf8')))
     nsqd.logger.info(`HTTP: config ${name} set to ${body.data.toString('utf8')}`)
-    return sendJson(reply, JSON.stringify(configValue(nsqd.options, name)))
+    return sendValue(reply, configValue(nsqd.options, name, boundPorts(nsqd)))
   })
 }

@@ -1,7 +1,8 @@
 // nsqd's HTTP API (nsqd-http.md): a fastify app with one plugin per route group, one error handler
-// (HttpApiError → {"message":TOKEN} + X-NSQ-Content-Type), and NSQ's router behaviour: 404
-// NOT_FOUND, 405 METHOD_NOT_ALLOWED with Allow, automatic OPTIONS, trailing-slash / letter-case
-// redirects, HEAD not mapped to GET, TLS_REQUIRED on plain HTTP when --tls-required=true.
+// (HttpApiError → {"message":TOKEN} + X-NSQ-Content-Type), Go's router rules (client/daemon/
+// http-router.ts: 404 NOT_FOUND, 405 METHOD_NOT_ALLOWED with Allow, automatic OPTIONS, cleaned /
+// trailing-slash / letter-case redirects, HEAD not mapped to GET), and TLS_REQUIRED on plain HTTP
+// when --tls-required=true.
 // Request bodies reach handlers as raw streams, so each route bounds what it reads.
 
 import Fastify from 'fastify'
@@ -11,6 +12,7 @@ import { TLS_REQUIRED } from '../options.js'
 import { parseListenAddress } from '../tcp/server.js'
 import type { TlsSettings } from '../tcp/transport.js'
 import { httpAuthHook } from './auth.js'
+import { drainAfterReply } from './body.js'
 import { HttpApiError, JSON_CONTENT_TYPE, NSQ_CONTENT_TYPE_HEADER, NSQ_CONTENT_TYPE_V1 } from './errors.js'
 import type { RouteSpec } from './respond.js'
 import { pingRoutes, PING_ROUTES } from './ping.js'
@@ -20,6 +22,7 @@ import { topicRoutes, TOPIC_ROUTES } from './topic.js'
 import { channelRoutes, CHANNEL_ROUTES } from './channel.js'
 import { configRoutes, CONFIG_ROUTES } from './config.js'
 import { metricsRoutes, METRICS_ROUTES } from './metrics.js'
+import { answerUnrouted, GoRouter, goRouterFastifyOptions } from '../../client/daemon/http-router.js'
 
 export const ROUTES: readonly RouteSpec[] = [
   ...PING_ROUTES, ...STATS_ROUTES, ...PUB_ROUTES, ...TOPIC_ROUTES, ...CHANNEL_ROUTES, ...CONFIG_ROUTES, ...METRICS_ROUTES
@@ -32,41 +35,11 @@ function sendError (reply: FastifyReply, status: number, token: string): Fastify
     .send(JSON.stringify({ message: token }))
 }
 
-/** Route patterns ('/config/:opt') as matchers, with their methods. */
-interface KnownPath { url: string, re: RegExp, methods: string[] }
-
-function knownPaths (routes: readonly RouteSpec[]): KnownPath[] {
-  const byUrl = new Map<string, KnownPath>()
-  for (const r of routes) {
-    let k = byUrl.get(r.url)
-    if (k === undefined) {
-      const re = new RegExp('^' + r.url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\/:[^/]+/g, '/[^/]+') + '$')
-      k = { url: r.url, re, methods: [] }
-      byUrl.set(r.url, k)
-    }
-    k.methods.push(r.method)
-  }
-  return [...byUrl.values()]
-}
-
-/** The canonical path for one that differs by a trailing slash or letter case, or null. */
-function fixPath (path: string, known: readonly KnownPath[]): string | null {
-  const variants = [path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path + '/']
-  const lower = path.toLowerCase()
-  variants.push(lower, lower.length > 1 && lower.endsWith('/') ? lower.slice(0, -1) : lower)
-  for (const k of known) {
-    if (k.url.includes(':')) continue
-    for (const v of variants) if (k.url === v || k.url.toLowerCase() === v) return k.url
-  }
-  return null
-}
-
 /** The app behind --http-address, or behind --https-address when `tls` is given (same routes). */
 export function buildHttpApp (nsqd: NSQD, tls: TlsSettings | null = null): FastifyInstance {
-  const base = { logger: false, exposeHeadRoutes: false, return503OnClosing: false, forceCloseConnections: true } as const
+  const router = new GoRouter(ROUTES)
+  const base = { logger: false, exposeHeadRoutes: false, return503OnClosing: false, forceCloseConnections: true, ...goRouterFastifyOptions(router) } as const
   const app = (tls === null ? Fastify(base) : Fastify({ ...base, https: tls.serverOptions })) as unknown as FastifyInstance
-  const known = knownPaths(ROUTES)
-  const allowHeader = (k: KnownPath): string => [...k.methods, 'OPTIONS'].sort().join(', ')
 
   // Bodies are handed over unread; routes that take a body read it with a bound.
   app.removeAllContentTypeParsers()
@@ -90,7 +63,10 @@ export function buildHttpApp (nsqd: NSQD, tls: TlsSettings | null = null): Fasti
 
   app.setErrorHandler((err: FastifyError | HttpApiError, req, reply) => {
     if (err instanceof HttpApiError) {
-      if (err.closeConnection) reply.header('Connection', 'close')
+      if (err.closeConnection) {
+        reply.header('Connection', 'close')
+        drainAfterReply(req.raw)
+      }
       return sendError(reply, err.statusCode, err.token)
     }
     const status = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500
@@ -98,21 +74,10 @@ export function buildHttpApp (nsqd: NSQD, tls: TlsSettings | null = null): Fasti
     return sendError(reply, status, status === 500 ? 'INTERNAL_ERROR' : 'INVALID_REQUEST')
   })
 
-  app.setNotFoundHandler((req, reply) => {
-    const q = req.url.indexOf('?')
-    const path = q < 0 ? req.url : req.url.slice(0, q)
-    const k = known.find((x) => x.re.test(path))
-    if (k !== undefined) {
-      reply.header('Allow', allowHeader(k))
-      if (req.method === 'OPTIONS') return reply.code(200).send()
-      return sendError(reply, 405, 'METHOD_NOT_ALLOWED')
-    }
-    if (req.method !== 'CONNECT' && path !== '/') {
-      const fixed = fixPath(path, known)
-      if (fixed !== null) return reply.redirect(fixed + (q < 0 ? '' : req.url.slice(q)), req.method === 'GET' ? 301 : 307)
-    }
-    return sendError(reply, 404, 'NOT_FOUND')
-  })
+  app.setNotFoundHandler((req, reply) => answerUnrouted(router, req, reply, {
+    notFound: (reply) => sendError(reply, 404, 'NOT_FOUND'),
+    methodNotAllowed: (reply) => sendError(reply, 405, 'METHOD_NOT_ALLOWED')
+  }))
 
   const opts = { nsqd }
   app.register(pingRoutes, opts)

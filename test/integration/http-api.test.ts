@@ -9,6 +9,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { startNSQD, uniq, until, hostPort } from '../helpers/nsqd.js'
 import { buildHttpApp } from '../../nsqd/http/server.js'
 import { HTTP_ERRORS } from '../../nsqd/http/errors.js'
+import { DRAIN_LIMITS } from '../../nsqd/http/body.js'
 import { NSQD } from '../../nsqd/nsqd.js'
 import type { Options } from '../../nsqd/options.js'
 import { createCapturingLogger } from '../../nsqd/logger.js'
@@ -249,7 +250,6 @@ t.test('/config/:opt', async (t) => {
   t.equal(await val('mem_queue_size'), 10000)
   t.equal(await val('tls_required'), 0)
   t.equal(await val('tls_min_version'), 0x0301)
-  t.equal(await val('statsd_prefix'), 'nsq.%s')
   t.equal(await val('statsd_mem_stats'), true)
   t.same(await val('e2e_processing_latency_percentiles'), [0.5, 0.99])
   t.equal(await val('http_client_connect_timeout'), 2e9)
@@ -269,6 +269,32 @@ t.test('/config/:opt', async (t) => {
   isError(t, await put('log_level', ''), 413, 'INVALID_VALUE')
   isError(t, await put('msg_timeout', '1'), 400, 'INVALID_OPTION')
   isError(t, await app.inject({ method: 'POST', url: '/config/log_level' }), 405, 'METHOD_NOT_ALLOWED')
+})
+
+t.test('/config/<opt> over HTTP: strings raw, empty string bare, start-up values (statsd_prefix, broadcast ports)', async (t) => {
+  const nsqd = await startNSQD(t, { broadcastAddress: '127.0.0.1', statsdPrefix: 'nsq.%s' })
+  const { port } = hostPort(nsqd.httpAddress)
+  const get = async (name: string): Promise<{ status: number, type: string | null, v1: string | null, body: string }> => {
+    const res = await fetch(`http://${nsqd.httpAddress}/config/${name}`)
+    return { status: res.status, type: res.headers.get('content-type'), v1: res.headers.get('x-nsq-content-type'), body: await res.text() }
+  }
+  const TEXT = 'text/plain; charset=utf-8'
+  t.same(await get('http_address'), { status: 200, type: TEXT, v1: V1, body: '127.0.0.1:0' }, 'the flag value, raw text')
+  t.same(await get('broadcast_address'), { status: 200, type: TEXT, v1: V1, body: '127.0.0.1' })
+  t.same(await get('statsd_prefix'), { status: 200, type: TEXT, v1: V1, body: `nsq.127_0_0_1_${port}.` }, '%s expanded, trailing dot')
+  t.same(await get('tls_cert'), { status: 200, type: null, v1: V1, body: '' }, 'empty string: no body, no Content-Type')
+  t.same(await get('broadcast_http_port'), { status: 200, type: 'application/json; charset=utf-8', v1: V1, body: String(port) }, '0 shows the bound port')
+  t.equal((await get('broadcast_tcp_port')).body, String(hostPort(nsqd.tcpAddress).port))
+  t.same(await get('mem_queue_size'), { status: 200, type: 'application/json; charset=utf-8', v1: V1, body: '10000' }, 'numbers stay JSON')
+  t.equal((await get('nsqlookupd_tcp_addresses')).body, '[]', 'lists stay JSON')
+
+  const other = await startNSQD(t, { broadcastAddress: 'h.example', broadcastHttpPort: 80, statsdPrefix: 'a.%s.b.%s' })
+  const res = await fetch(`http://${other.httpAddress}/config/statsd_prefix`)
+  t.equal(await res.text(), 'a.h_example_80.b.h_example_80.', 'every %s, with --broadcast-http-port')
+  const none = await startNSQD(t, { statsdPrefix: '' })
+  const empty = await fetch(`http://${none.httpAddress}/config/statsd_prefix`)
+  t.equal(empty.headers.get('content-type'), null)
+  t.equal(await empty.text(), '', 'an empty prefix stays empty')
 })
 
 t.test('router: 404, 405 with Allow, OPTIONS, redirects, HEAD, TLS_REQUIRED', async (t) => {
@@ -303,6 +329,100 @@ t.test('router: 404, 405 with Allow, OPTIONS, redirects, HEAD, TLS_REQUIRED', as
   }
 })
 
+t.test("router: Go httprouter's rules on exact bytes (per-method lookup, cleaned / slash / case redirects, 405, 404)", async (t) => {
+  const { app } = await api(t)
+  const HTML = 'text/html; charset=utf-8'
+  const redirect = async (method: string, url: string, status: number, location: string, what = `${method} ${url}`): Promise<void> => {
+    const res = await app.inject({ method: method as 'GET', url })
+    t.equal(res.statusCode, status, `${what}: ${status}`)
+    t.equal(res.headers.location, location, `${what}: Location`)
+    t.equal(res.headers['x-nsq-content-type'], undefined, `${what}: no X-NSQ-Content-Type`)
+    if (method === 'GET') {
+      t.equal(res.headers['content-type'], HTML, `${what}: html type`)
+      t.equal(res.body, `<a href="${location.replace(/&/g, '&amp;')}">Moved Permanently</a>.\n\n`, `${what}: Go's redirect body`)
+    } else {
+      t.equal(res.headers['content-type'], method === 'HEAD' ? HTML : undefined, `${what}: type`)
+      t.equal(res.body, '', `${what}: no body`)
+    }
+  }
+  await redirect('GET', '//ping', 301, '/ping')
+  await redirect('GET', '/Ping', 301, '/ping')
+  await redirect('GET', '/ping/', 301, '/ping')
+  await redirect('PUT', '/Config/log_level', 307, '/config/log_level')
+  await redirect('GET', '/Config/Log_Level', 301, '/config/Log_Level', 'a :param keeps its case')
+  await redirect('GET', '/config/msg_timeout/', 301, '/config/msg_timeout')
+  await redirect('GET', '/config//', 301, '/config/', 'an empty last :param with a trailing slash (httprouter)')
+  await redirect('GET', '/STATS/?format=json&topic=a', 301, '/stats?format=json&topic=a', 'query kept, & escaped in the body')
+  await redirect('POST', '/Topic//Create?topic=x', 307, '/topic/create?topic=x')
+
+  const res0 = await app.inject({ method: 'HEAD', url: '/Ping' })
+  t.equal(res0.statusCode, 404, 'HEAD /Ping: no HEAD routes, and no method has /Ping')
+  t.equal(res0.headers['x-nsq-content-type'], V1)
+  for (const [method, url] of [['DELETE', '/Ping'], ['GET', '/Topic/Create'], ['GET', '/config/'], ['GET', '/config'], ['OPTIONS', '/Ping'], ['GET', '/ping/x']] as const) {
+    isError(t, await app.inject({ method, url }), 404, 'NOT_FOUND', `${method} ${url}`)
+  }
+  for (const [method, url, allow] of [['HEAD', '/ping', 'GET, OPTIONS'], ['POST', '/config/x', 'GET, OPTIONS, PUT'], ['DELETE', '/pub', 'OPTIONS, POST'], ['GET', '/topic/create', 'OPTIONS, POST']] as const) {
+    const res = await app.inject({ method, url })
+    t.equal(res.statusCode, 405, `${method} ${url}`)
+    t.equal(res.headers.allow, allow, `${method} ${url}: Allow`)
+    if (method !== 'HEAD') isError(t, res, 405, 'METHOD_NOT_ALLOWED', `${method} ${url}`)
+  }
+  const opt = await app.inject({ method: 'OPTIONS', url: '/config/x' })
+  t.equal(opt.statusCode, 200)
+  t.equal(opt.headers.allow, 'GET, OPTIONS, PUT')
+  t.equal(opt.body, '')
+  t.equal(opt.headers['content-type'], undefined)
+
+  // the path is percent-decoded before routing, %2F included; a bad escape is Go's bare 400
+  let res = await app.inject('/p%69ng')
+  t.equal(res.body, 'OK', '/p%69ng is /ping')
+  res = await app.inject('/config%2Fmsg_timeout')
+  t.equal(res.body, '60000000000', '%2F is a slash')
+  res = await app.inject('/config/a%3Fb')
+  isError(t, res, 400, 'INVALID_OPTION', 'an escaped ? stays in the :param')
+  isError(t, await app.inject(`/config/${'x'.repeat(300)}`), 400, 'INVALID_OPTION', 'a long :param is still routed')
+  res = await app.inject('/p%zzing')
+  t.equal(res.statusCode, 400)
+  t.equal(res.body, '400 Bad Request')
+  t.equal(res.headers['content-type'], 'text/plain; charset=utf-8')
+})
+
+t.test('router over the real listener: dot segments, *, absolute-form', async (t) => {
+  const nsqd = await startNSQD(t)
+  const { host, port } = hostPort(nsqd.httpAddress)
+  const raw = async (line: string): Promise<string> => await new Promise<string>((resolve) => {
+    const sock = net.connect(port, host)
+    let got = ''
+    sock.on('data', (d) => { got += d.toString('latin1') })
+    sock.on('close', () => { resolve(got) })
+    sock.write(`${line}\r\nHost: x\r\nConnection: close\r\n\r\n`)
+  })
+  const answer = (res: string): { status: string, headers: string, body: string } => {
+    const [head, body] = res.split('\r\n\r\n', 2) as [string, string]
+    return { status: head.split('\r\n')[0]!, headers: head.toLowerCase(), body }
+  }
+  let a = answer(await raw('GET /a/../ping HTTP/1.1'))
+  t.equal(a.status, 'HTTP/1.1 301 Moved Permanently')
+  t.match(a.headers, /\r\nlocation: \/ping\r\n/)
+  t.equal(a.body, '<a href="/ping">Moved Permanently</a>.\n\n')
+  a = answer(await raw('GET /a/../ping HTTP/1.1'.replace('GET', 'POST')))
+  t.equal(a.status, 'HTTP/1.1 404 Not Found', 'POST has no /ping, and no method has /a/../ping')
+  a = answer(await raw('GET /config/../ HTTP/1.1'))
+  t.match(a.headers, /\r\nlocation: \/\r\n/, 'trailing-slash fix to /config/.., then cleaned by the redirect')
+  a = answer(await raw('GET /Ping? HTTP/1.1'))
+  t.match(a.headers, /\r\nlocation: \/ping\?\r\n/, 'a bare ? is kept')
+  a = answer(await raw('GET * HTTP/1.1'))
+  t.equal(a.status, 'HTTP/1.1 405 Method Not Allowed')
+  t.match(a.headers, /\r\nallow: get, options, post, put\r\n/)
+  a = answer(await raw('OPTIONS * HTTP/1.1'))
+  t.equal(a.status, 'HTTP/1.1 200 OK')
+  t.notMatch(a.headers, /allow:/)
+  a = answer(await raw('GET http://h:1/Ping?q HTTP/1.1'))
+  t.match(a.headers, /\r\nlocation: http:\/\/h:1\/ping\?q\r\n/)
+  a = answer(await raw('GET http://h:1/ping HTTP/1.1'))
+  t.equal(a.body, 'OK', 'absolute-form request target')
+})
+
 t.test('real listener: oversized bodies are refused without being read whole; the daemon keeps serving', async (t) => {
   const nsqd = await startNSQD(t, { maxMsgSize: 1024, maxBodySize: 4096 })
   const { host, port } = hostPort(nsqd.httpAddress)
@@ -335,6 +455,68 @@ t.test('real listener: oversized bodies are refused without being read whole; th
   t.equal(await ping.text(), 'OK', 'still serving')
   const pub = await fetch(`http://${nsqd.httpAddress}/pub?topic=big`, { method: 'POST', body: 'fits' })
   t.equal(await pub.text(), 'OK')
+})
+
+t.test('real listener: a 10 MB upload refused with 413 is drained, so fetch reads the answer every time (30 uploads)', async (t) => {
+  const nsqd = await startNSQD(t, { maxMsgSize: 1024 * 1024, maxBodySize: 5 * 1024 * 1024 })
+  const body = Buffer.alloc(10 * 1024 * 1024, 0x61)
+  const answers: string[] = []
+  for (let i = 0; i < 30; i++) {
+    const pub = i % 2 === 0
+    // half the uploads declare Content-Length (refused before reading), half are chunked (refused mid-body)
+    const chunked = i % 4 >= 2
+    const init = chunked
+      ? { method: 'POST', duplex: 'half', body: new ReadableStream({ start (c) { for (let k = 0; k < 10; k++) c.enqueue(body.subarray(k << 20, (k + 1) << 20)); c.close() } }) }
+      : { method: 'POST', body }
+    try {
+      const res = await fetch(`http://${nsqd.httpAddress}/${pub ? 'pub' : 'mpub'}?topic=big`, init as RequestInit)
+      answers.push(`${res.status} ${res.headers.get('content-type') ?? ''} ${await res.text()}`)
+    } catch (err) {
+      answers.push(`${(err as Error).message}: ${String(((err as Error).cause as NodeJS.ErrnoException | undefined)?.code)}`)
+    }
+    t.equal(answers[i], `413 application/json; charset=utf-8 {"message":"${pub ? 'MSG_TOO_BIG' : 'BODY_TOO_BIG'}"}`, `upload ${i} (${pub ? '/pub' : '/mpub'}, ${chunked ? 'chunked' : 'Content-Length'})`)
+  }
+  t.equal(answers.filter((a) => a.startsWith('413')).length, 30, 'every upload read its 413')
+  t.equal(nsqd.getExistingTopic('big')?.messageCount ?? 0, 0, 'nothing published')
+})
+
+t.test('real listener: a client that never stops sending after the 413 is cut off (byte bound, time bound)', async (t) => {
+  const nsqd = await startNSQD(t, { maxMsgSize: 1024 })
+  const { host, port } = hostPort(nsqd.httpAddress)
+  // a client that ignores the server's FIN and keeps writing chunks
+  const endless = async (chunkSize: number, everyMs: number): Promise<{ got: string, sent: number, ms: number }> => {
+    const sock = net.connect({ port, host, allowHalfOpen: true })
+    t.teardown(() => { sock.destroy() })
+    const start = Date.now()
+    let got = ''
+    let sent = 0
+    const chunk = Buffer.from(chunkSize.toString(16) + '\r\n' + 'x'.repeat(chunkSize) + '\r\n')
+    const timer = setInterval(() => {
+      for (let k = 0; k < 8 && !sock.destroyed && sock.writableLength < 1 << 20; k++) {
+        sock.write(chunk)
+        sent += chunkSize
+      }
+    }, everyMs)
+    return await new Promise((resolve) => {
+      sock.on('data', (d) => { got += d.toString() })
+      sock.on('error', () => {})
+      sock.on('close', () => { clearInterval(timer); resolve({ got, sent, ms: Date.now() - start }) })
+      sock.write('POST /pub?topic=big HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n')
+    })
+  }
+  const fast = await endless(64 * 1024, 1)
+  t.match(fast.got, /^HTTP\/1.1 413 [^]*\{"message":"MSG_TOO_BIG"\}$/, 'fast sender read the 413')
+  t.ok(fast.sent >= DRAIN_LIMITS.bytes, `cut off after the byte bound (${fast.sent} bytes sent in ${fast.ms} ms)`)
+  t.ok(fast.sent < DRAIN_LIMITS.bytes + 64 * 1024 * 1024, 'and not much later')
+
+  const saved = DRAIN_LIMITS.ms
+  DRAIN_LIMITS.ms = 300
+  t.teardown(() => { DRAIN_LIMITS.ms = saved })
+  const slow = await endless(1024, 20)
+  t.match(slow.got, /\{"message":"MSG_TOO_BIG"\}$/, 'slow sender read the 413')
+  t.ok(slow.ms >= 300 && slow.ms < 3000, `cut off after the time bound (${slow.ms} ms)`)
+  const ping = await fetch(`http://${nsqd.httpAddress}/ping`)
+  t.equal(await ping.text(), 'OK', 'still serving')
 })
 
 t.test('error catalogue: every token documented, every use in the code listed with its status', async (t) => {

@@ -186,6 +186,20 @@ t.test('router behaviour: 404, 405, HEAD, OPTIONS, redirects, malformed query', 
   t.equal(r2.statusCode, 307)
   t.equal(r2.headers.location, '/topic/create?topic=a')
 
+  // Go's router rules (the same module as nsqd's): per-method lookup, Go's redirect body
+  const r3 = await app.inject({ method: 'GET', url: '//Lookup?topic=a&b=c' })
+  t.equal(r3.statusCode, 301, '//Lookup: cleaned and case-fixed')
+  t.equal(r3.headers.location, '/lookup?topic=a&b=c')
+  t.equal(r3.headers['content-type'], 'text/html; charset=utf-8')
+  t.equal(r3.body, '<a href="/lookup?topic=a&amp;b=c">Moved Permanently</a>.\n\n')
+  const r4 = await app.inject({ method: 'GET', url: '/Topic/Create' })
+  t.equal(r4.statusCode, 404, 'GET /Topic/Create: only POST has it')
+  t.equal(r4.body, '{"message":"NOT_FOUND"}')
+  const r5 = await app.inject({ method: 'DELETE', url: '/Ping' })
+  t.equal(r5.statusCode, 404, 'DELETE /Ping: no DELETE routes')
+  t.equal(r2.body, '', '307: no body')
+  t.equal(r2.headers['content-type'], undefined, '307: no type')
+
   for (const q of ['topic=%zz', 'topic=a%', 'topic=a;b=c']) {
     const r = await app.inject({ method: 'GET', url: `/lookup?${q}` })
     t.equal(r.statusCode, 400, q)

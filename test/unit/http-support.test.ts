@@ -8,6 +8,7 @@ import { HttpApiError } from '../../nsqd/http/errors.js'
 import { splitLines, parseDefer } from '../../nsqd/http/pub.js'
 import { percentileName, statsdPrefix, packLines, statsdLines } from '../../nsqd/statsd.js'
 import type { StatsSnapshot } from '../../nsqd/stats.js'
+import { GoRouter, goEscapePath, goUnescapePath, redirectBody, routerCleanPath } from '../../client/daemon/http-router.js'
 import type { Channel } from '../../nsqd/core/channel.js'
 
 function token (fn: () => unknown): string {
@@ -125,6 +126,7 @@ t.test('statsd: names, prefix, packing, deltas', async (t) => {
   t.equal(statsdPrefix('nsq.%s', 'host.example.com', 4151), 'nsq.host_example_com_4151.')
   t.equal(statsdPrefix('nsq.%s.', 'h', 1), 'nsq.h_1.')
   t.equal(statsdPrefix('fixed', 'h', 1), 'fixed.')
+  t.equal(statsdPrefix('%s.x.%s', 'h', 1), 'h_1.x.h_1.', 'every %s')
   t.equal(statsdPrefix('', 'h', 1), '')
   t.equal(statsdPrefix('%s', '::1', 4151), '[__1]_4151.')
 
@@ -163,4 +165,26 @@ t.test('statsd: names, prefix, packing, deltas', async (t) => {
   const withMem = statsdLines(snap(15, 1), prev, { ...opts, memStats: true })
   t.ok(withMem.some((l) => l.startsWith('p.mem.heap_in_use_bytes:')))
   t.ok(withMem.some((l) => /^p\.mem\.gc_runs:\d+\|c\n$/.test(l)))
+})
+
+t.test("Go router helpers: path unescape/escape, httprouter's CleanPath, the redirect body, decide()", async (t) => {
+  t.equal(goUnescapePath('/p%69ng%2Fx+y'), '/ping/x+y', 'every %XX decoded, + kept')
+  t.equal(goUnescapePath('/a%zz'), null)
+  t.equal(goUnescapePath('/a%4'), null)
+  t.equal(goUnescapePath('/%ff'), '/\xff', 'a byte, not UTF-8')
+  t.equal(goEscapePath("/a b?c!d'é$&+,:;=@~"), "/a%20b%3Fc%21d%27%E9$&+,:;=@~", 'bytes as %XX')
+  t.equal(routerCleanPath('//a/./b/../c/'), '/a/c/')
+  t.equal(routerCleanPath('/a/.'), '/a/')
+  t.equal(routerCleanPath('/a/b/..'), '/a')
+  t.equal(routerCleanPath('a/../..'), '/')
+  t.equal(redirectBody('/x?a=1&b="2"', 301), '<a href="/x?a=1&amp;b=&#34;2&#34;">Moved Permanently</a>.\n\n')
+  const r = new GoRouter([{ method: 'GET', url: '/ping' }, { method: 'GET', url: '/config/:opt' }, { method: 'PUT', url: '/config/:opt' }, { method: 'POST', url: '/pub' }])
+  t.equal(r.decide('GET', '/ping?x'), '/ping?x', 'the common case: the URL unchanged')
+  t.equal(r.decide('GET', '/config/a%20b%23c?x'), '/config/a%20b%23c?x', 'a :param re-encoded for Fastify')
+  t.same(r.decide('PUT', '/CONFIG/X/'), { kind: 'redirect', status: 307, location: '/config/X' })
+  t.same(r.decide('POST', '/ping'), { kind: 'method-not-allowed', allow: 'GET, OPTIONS' })
+  t.same(r.decide('OPTIONS', '/config/z'), { kind: 'options', allow: 'GET, OPTIONS, PUT' })
+  t.same(r.decide('HEAD', '/Ping'), { kind: 'not-found' })
+  t.same(r.decide('CONNECT', '/Ping'), { kind: 'not-found' }, 'no redirect for CONNECT')
+  t.same(r.decide('GET', '/%'), { kind: 'bad-request' })
 })
