@@ -219,12 +219,13 @@ export function getStats (nsqd: NSQD, filter: StatsFilter, nowMs = Date.now()): 
       if (s !== null) topics.push(s)
     }
   }
+  // Every connection that has published is a producer. A topic filter only narrows each one's
+  // pub_counts (the key goes when none is left); a filter naming a missing topic lists none.
   let producers: ClientStats[] | null = null
-  if (filter.includeClients) {
+  if (filter.includeClients && (topicFilter === '' || topics !== null)) {
     for (const p of nsqd.clients.values()) {
       const c = p.client
       if (c.pubCounts.size === 0) continue
-      if (topicFilter !== '' && !c.pubCounts.has(topicFilter)) continue
       if (producers === null) producers = []
       producers.push(clientStats(c, topicFilter))
     }

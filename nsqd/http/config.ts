@@ -4,6 +4,7 @@
 // nsqlookupd_tcp_addresses and log_level can be changed, through NSQD.swapOptions.
 
 import type { FastifyInstance } from 'fastify'
+import { goJson } from '../../client/wire/go-json.js'
 import { FLAG_BINDINGS, type Options } from '../options.js'
 import { LOG_LEVELS, parseLogLevel } from '../logger.js'
 import { HttpApiError } from './errors.js'
@@ -74,7 +75,7 @@ export function applyConfigPut (o: Options, name: string, body: string): Options
 
 export async function configRoutes (app: FastifyInstance, { nsqd }: RouteOptions): Promise<void> {
   app.get<{ Params: { opt: string } }>('/config/:opt', async (req, reply) => {
-    return sendJson(reply, JSON.stringify(configValue(nsqd.options, req.params.opt)))
+    return sendJson(reply, goJson(configValue(nsqd.options, req.params.opt)))
   })
 
   app.put<{ Params: { opt: string } }>('/config/:opt', async (req, reply) => {
@@ -83,6 +84,6 @@ export async function configRoutes (app: FastifyInstance, { nsqd }: RouteOptions
     const name = req.params.opt
     nsqd.swapOptions(applyConfigPut(nsqd.options, name, body.data.toString('utf8')))
     nsqd.logger.info(`HTTP: config ${name} set to ${body.data.toString('utf8')}`)
-    return sendJson(reply, JSON.stringify(configValue(nsqd.options, name)))
+    return sendJson(reply, goJson(configValue(nsqd.options, name)))
   })
 }

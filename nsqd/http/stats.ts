@@ -3,6 +3,7 @@
 // and /metrics.
 
 import type { FastifyInstance } from 'fastify'
+import { goJson } from '../../client/wire/go-json.js'
 import { VERSION } from '../options.js'
 import { getStats, healthText, memStats, statsDocument } from '../stats.js'
 import { queryOf } from './args.js'
@@ -24,7 +25,7 @@ export async function statsRoutes (app: FastifyInstance, { nsqd }: RouteOptions)
     }
     const includeMem = queryBool(q.get('include_mem'), true)
     if (q.get('format') === 'json') {
-      return sendJson(reply, JSON.stringify(statsDocument(nsqd, VERSION, filter, includeMem)))
+      return sendJson(reply, goJson(statsDocument(nsqd, VERSION, filter, includeMem)))
     }
     const snap = getStats(nsqd, filter)
     return sendText(reply, statsText(VERSION, snap, includeMem ? memStats() : null, healthText(nsqd), nsqd.startTime))

@@ -7,6 +7,7 @@ import { CommandDecoder, parseDecimal, parseMpubBody, type CommandHandler } from
 import { ProtocolError, type ErrorCode } from '../../client/wire/errors.js'
 import { FRAME_OK, FRAME_CLOSE_WAIT } from '../../client/wire/frames.js'
 import { isValidTopicName, isValidChannelName, goQuoteBytes } from '../../client/wire/names.js'
+import { goJson } from '../../client/wire/go-json.js'
 import { MESSAGE_ID_LENGTH } from '../../client/wire/message.js'
 import { nowNs, type Message } from '../core/message.js'
 import type { Topic } from '../core/topic.js'
@@ -258,7 +259,7 @@ export class ProtocolV2 implements CommandHandler, Upgradable {
       if (state.authorizations.length === 0) { this.fatal('E_UNAUTHORIZED', 'AUTH no authorizations found'); return }
       let resp: string
       try {
-        resp = JSON.stringify({ identity: state.identity, identity_url: state.identityUrl, permission_count: state.authorizations.length })
+        resp = goJson({ identity: state.identity, identity_url: state.identityUrl, permission_count: state.authorizations.length })
       } catch (err) {
         this.fatal('E_AUTH_ERROR', `AUTH error ${(err as Error).message}`)
         return

@@ -5,6 +5,7 @@ import { parseFlags, applyConfig, parseTomlSubset, formatHelp, FlagError, type F
 import { parseDuration, formatDuration } from '../../client/wire/duration.js'
 import { isValidName, isEphemeral, goQuote, goQuoteBytes } from '../../client/wire/names.js'
 import { isGoPrint } from '../../client/wire/go-printable.js'
+import { goJson } from '../../client/wire/go-json.js'
 import { MessageHeap } from '../../nsqd/core/pqueue.js'
 import { Fifo } from '../../nsqd/core/fifo.js'
 import { GuidFactory } from '../../nsqd/core/guid.js'
@@ -116,6 +117,22 @@ t.test('goQuoteBytes is Go strconv.Quote on raw bytes (tcp-protocol.md §17)', a
   t.ok(isGoPrint(0x20)); t.notOk(isGoPrint(0x1f)); t.notOk(isGoPrint(0x7f)); t.notOk(isGoPrint(0xa0))
   t.ok(isGoPrint(0xa1)); t.notOk(isGoPrint(0xad)); t.ok(isGoPrint(0xff)); t.ok(isGoPrint(0x4e00))
   t.notOk(isGoPrint(0xd800)); t.notOk(isGoPrint(0x10ffff)); t.ok(isGoPrint(0x1f600)); t.notOk(isGoPrint(0x2ebf0))
+})
+
+t.test('goJson is Go json.Marshal (nsqd-http.md §2)', async (t) => {
+  t.equal(goJson({ client_id: 'c<1>&' }), '{"client_id":"c\\u003c1\\u003e\\u0026"}')
+  t.equal(goJson('\u2028\u2029'), '"\\u2028\\u2029"')
+  t.equal(goJson('\b\f\n\r\t\u0000\u0001\u001f\u007f'), '"\\u0008\\u000c\\n\\r\\t\\u0000\\u0001\\u001f\u007f"', 'Go < 1.22: no \\b or \\f; DEL stays raw')
+  t.equal(goJson('"\\'), '"\\"\\\\"')
+  // a backslash in the data is not the start of an escape
+  t.equal(goJson('\\b\\f\\ud800\\<'), '"\\\\b\\\\f\\\\ud800\\\\\\u003c"')
+  t.equal(goJson('\\\b'), '"\\\\\\u0008"')
+  // a lone surrogate stands for invalid UTF-8: \ufffd; a pair is a valid rune and stays raw
+  t.equal(goJson('a\ud800b\udfff'), '"a\\ufffdb\\ufffd"')
+  t.equal(goJson('😀é'), '"😀é"')
+  t.equal(goJson({ 'k<': ['&', 1.5, null, true] }), '{"k\\u003c":["\\u0026",1.5,null,true]}')
+  t.equal(goJson({ a: 'plain', n: 1 }), '{"a":"plain","n":1}')
+  t.equal(goJson(undefined), 'null')
 })
 
 t.test('message heap: ordering, removal by index, update', async (t) => {
