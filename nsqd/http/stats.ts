@@ -3,9 +3,8 @@
 // and /metrics.
 
 import type { FastifyInstance } from 'fastify'
-import { goJson } from '../../client/wire/go-json.js'
 import { VERSION } from '../options.js'
-import { getStats, healthText, memStats, statsDocument } from '../stats.js'
+import { getStats, healthText, memStats, statsDocument, statsJson } from '../stats.js'
 import { queryOf } from './args.js'
 import { queryBool } from './query.js'
 import { statsText } from './stats-text.js'
@@ -25,7 +24,7 @@ export async function statsRoutes (app: FastifyInstance, { nsqd }: RouteOptions)
     }
     const includeMem = queryBool(q.get('include_mem'), true)
     if (q.get('format') === 'json') {
-      return sendJson(reply, goJson(statsDocument(nsqd, VERSION, filter, includeMem)))
+      return sendJson(reply, statsJson(statsDocument(nsqd, VERSION, filter, includeMem)))
     }
     const snap = getStats(nsqd, filter)
     return sendText(reply, statsText(VERSION, snap, includeMem ? memStats() : null, healthText(nsqd), nsqd.startTime))

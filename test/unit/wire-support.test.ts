@@ -5,7 +5,7 @@ import { parseFlags, applyConfig, parseTomlSubset, formatHelp, FlagError, type F
 import { parseDuration, formatDuration } from '../../client/wire/duration.js'
 import { isValidName, isEphemeral, goQuote, goQuoteBytes } from '../../client/wire/names.js'
 import { isGoPrint } from '../../client/wire/go-printable.js'
-import { goJson } from '../../client/wire/go-json.js'
+import { goJson, differsFromGo } from '../../client/wire/go-json.js'
 import { MessageHeap } from '../../nsqd/core/pqueue.js'
 import { Fifo } from '../../nsqd/core/fifo.js'
 import { GuidFactory } from '../../nsqd/core/guid.js'
@@ -133,6 +133,10 @@ t.test('goJson is Go json.Marshal (nsqd-http.md §2)', async (t) => {
   t.equal(goJson({ 'k<': ['&', 1.5, null, true] }), '{"k\\u003c":["\\u0026",1.5,null,true]}')
   t.equal(goJson({ a: 'plain', n: 1 }), '{"a":"plain","n":1}')
   t.equal(goJson(undefined), 'null')
+  // differsFromGo: exactly the strings JSON.stringify writes differently
+  for (const s of ['<', '>', '&', '\u2028', '\u2029', '\b', '\f', '\ud800', 'a\udfff']) t.ok(differsFromGo(s), Buffer.from(s).toString('hex'))
+  for (const s of ['plain', '"\\', '\n\r\t\u0001\u001f\u007f', 'é€']) t.notOk(differsFromGo(s), Buffer.from(s).toString('hex'))
+  t.equal(goJson({ a: '<' }, true), '{"a":"<"}', 'checked: the caller vouches, no scan')
 })
 
 t.test('message heap: ordering, removal by index, update', async (t) => {
