@@ -117,6 +117,18 @@ t.test('goQuoteBytes is Go strconv.Quote on raw bytes (tcp-protocol.md §17)', a
   t.ok(isGoPrint(0x20)); t.notOk(isGoPrint(0x1f)); t.notOk(isGoPrint(0x7f)); t.notOk(isGoPrint(0xa0))
   t.ok(isGoPrint(0xa1)); t.notOk(isGoPrint(0xad)); t.ok(isGoPrint(0xff)); t.ok(isGoPrint(0x4e00))
   t.notOk(isGoPrint(0xd800)); t.notOk(isGoPrint(0x10ffff)); t.ok(isGoPrint(0x1f600)); t.notOk(isGoPrint(0x2ebf0))
+  // the Unicode 15.0 table is a subset of Node's (newer) categories L, M, N, P, S; Latin-1 equals it
+  const nodePrint = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u
+  let bad = 0
+  let printable = 0
+  for (let c = 0; c < 0x30000; c++) {
+    if (c >= 0xd800 && c <= 0xdfff) continue
+    const go = isGoPrint(c)
+    if (go) printable++
+    if ((go && !nodePrint.test(String.fromCodePoint(c))) || (c < 0x100 && go !== nodePrint.test(String.fromCharCode(c)))) bad++
+  }
+  t.equal(bad, 0)
+  t.equal(printable, 139627, "Unicode 15.0.0: printable code points below U+30000")
 })
 
 t.test('goJson is Go json.Marshal (nsqd-http.md §2)', async (t) => {
