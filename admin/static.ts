@@ -7,6 +7,7 @@ import path from 'node:path'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import type { FastifyInstance, FastifyReply } from 'fastify'
+import { goJson } from '../client/wire/go-json.js'
 import type { AdminContext } from './api/context.js'
 import { isAdmin } from './api/context.js'
 import { VERSION } from './options.js'
@@ -43,10 +44,6 @@ function uplotDir (): string {
 const VENDOR: Record<string, string> = {
   'uPlot.iife.min.js': 'uPlot.iife.min.js',
   'uPlot.min.css': 'uPlot.min.css'
-}
-
-function htmlEscapeJson (v: unknown): string {
-  return JSON.stringify(v).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026')
 }
 
 export function registerStatic (app: FastifyInstance, ctx: AdminContext): void {
@@ -95,7 +92,7 @@ export function registerStatic (app: FastifyInstance, ctx: AdminContext): void {
       }
       const html = tpl.toString('utf8')
         .replaceAll('{{BASE}}', ctx.basePath)
-        .replace('{{BOOT}}', `<script>window.NSQADMIN = ${htmlEscapeJson(boot)};</script>`)
+        .replace('{{BOOT}}', `<script>window.NSQADMIN = ${goJson(boot)};</script>`)
       return reply.type('text/html; charset=utf-8').header('Cache-Control', 'no-store').send(html)
     })
   }

@@ -13,6 +13,7 @@ import { RegistrationDB } from './registration-db.js'
 import { LookupTcpServer, formatAddress } from './tcp/server.js'
 import { buildHttpServer } from './http/server.js'
 import type { HttpContext } from './http/respond.js'
+import { goJson } from '../client/wire/go-json.js'
 
 export interface BoundAddress {
   host: string
@@ -111,7 +112,7 @@ export class NSQLookupd {
   private identifyResponse (): Buffer {
     if (this.identifyBody === null) {
       // Keys alphabetical, as Go encodes a map; ports are the real listening ones.
-      const body = Buffer.from(JSON.stringify({
+      const body = Buffer.from(goJson({
         broadcast_address: this.opts.broadcastAddress,
         hostname: this.hostname,
         http_port: this.httpBound?.port ?? 0,

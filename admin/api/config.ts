@@ -3,6 +3,7 @@
 
 import net from 'node:net'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { goJson } from '../../client/wire/go-json.js'
 import { LOG_LEVELS } from '../logger.js'
 import type { Options } from '../options.js'
 import { splitHostPort } from '../options.js'
@@ -41,7 +42,7 @@ function configValues (o: Options): Record<string, unknown> {
 
 function sendValue (reply: FastifyReply, v: unknown): FastifyReply {
   return reply.code(200).header('X-NSQ-Content-Type', NSQ_CONTENT_TYPE)
-    .type('application/json; charset=utf-8').send(JSON.stringify(v))
+    .type('application/json; charset=utf-8').send(goJson(v))
 }
 
 /** Checks the caller's IP against --allow-config-from-cidr ("" disables the check). */

@@ -4,6 +4,7 @@
 
 import os from 'node:os'
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { goJson } from '../../client/wire/go-json.js'
 import type { ClusterInfo, PartialResult } from '../cluster-info.js'
 import { allFailed } from '../cluster-info.js'
 import type { HttpClient } from '../http-client.js'
@@ -56,7 +57,7 @@ export function sendJson (reply: FastifyReply, body: Record<string, unknown>, st
     .header('X-NSQ-Content-Type', NSQ_CONTENT_TYPE)
     .header('Cache-Control', 'no-store')
     .type('application/json; charset=utf-8')
-    .send(JSON.stringify(body))
+    .send(goJson(body))
 }
 
 export function sendPartial (reply: FastifyReply, body: Record<string, unknown>, errors: NodeError[]): FastifyReply {

@@ -3,6 +3,7 @@
 
 import type { ServerResponse } from 'node:http'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { goJson } from '../../client/wire/go-json.js'
 import type { AdminContext } from './context.js'
 import { sendJson } from './context.js'
 import { channelParam, topicParam } from './read.js'
@@ -62,7 +63,7 @@ export function registerLiveRoutes (app: FastifyInstance, ctx: AdminContext, liv
   })
 
   ctx.sampler.onSample((ts, errors) => {
-    live.broadcast(`event: sample\ndata: ${JSON.stringify({ ts, errors })}\n\n`)
+    live.broadcast(`event: sample\ndata: ${goJson({ ts, errors })}\n\n`)
   })
 
   route(app, '/api/events', {
@@ -75,7 +76,7 @@ export function registerLiveRoutes (app: FastifyInstance, ctx: AdminContext, liv
         Connection: 'keep-alive',
         'X-Accel-Buffering': 'no'
       })
-      res.write(`retry: 3000\nevent: hello\ndata: ${JSON.stringify({ interval_ms: h.intervalMs, ts: h.latestTs })}\n\n`)
+      res.write(`retry: 3000\nevent: hello\ndata: ${goJson({ interval_ms: h.intervalMs, ts: h.latestTs })}\n\n`)
       live.add(res)
     }
   })

@@ -15,18 +15,5 @@ export function isEphemeral (name: string): boolean {
   return name.endsWith(EPHEMERAL_SUFFIX)
 }
 
-/** Go's %q for the ASCII names that reach error strings: quotes, escapes \ and ", hex for the rest. */
-export function goQuote (s: string): string {
-  let out = '"'
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i)
-    if (c === 0x22) out += '\\"'
-    else if (c === 0x5c) out += '\\\\'
-    else if (c === 0x0a) out += '\\n'
-    else if (c === 0x0d) out += '\\r'
-    else if (c === 0x09) out += '\\t'
-    else if (c < 0x20 || c === 0x7f) out += '\\x' + c.toString(16).padStart(2, '0')
-    else out += s[i]
-  }
-  return out + '"'
-}
+/** Go's %q (strconv.Quote) for names in error texts; see go-quote.ts. */
+export { goQuote, goQuoteBytes } from './go-quote.js'

@@ -3,6 +3,7 @@
 // nanosecond timestamps. The JSON is built by hand because nanoseconds exceed 2^53.
 
 import type { FastifyInstance } from 'fastify'
+import { goJson } from '../../client/wire/go-json.js'
 import { regId } from '../registration-db.js'
 import type { Producer } from '../registration-db.js'
 import { sendJson } from './respond.js'
@@ -20,7 +21,7 @@ function msToNanos (ms: number): string {
 
 function producerJson (p: Producer): string {
   const peer = p.peer
-  const s = JSON.stringify
+  const s = goJson
   return `{"broadcast_address":${s(peer.broadcastAddress)},"hostname":${s(peer.hostname)},` +
     `"http_port":${peer.httpPort},"id":${s(peer.id)},"last_update":${msToNanos(peer.lastUpdateMs)},` +
     `"tcp_port":${peer.tcpPort},"tombstoned":${p.tombstoned},` +
@@ -36,7 +37,7 @@ export function debugDump (ctx: Pick<HttpContext, 'db'>): string {
     entries.push([regId(reg.category, reg.key, reg.subkey), `[${list}]`])
   }
   entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}`
+  return `{${entries.map(([k, v]) => `${goJson(k)}:${v}`).join(',')}}`
 }
 
 export async function debugRoutes (app: FastifyInstance, opts: { ctx: HttpContext }): Promise<void> {

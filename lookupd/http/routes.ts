@@ -2,6 +2,7 @@
 // context. Handlers only translate query parameters into RegistrationDB calls.
 
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { goJson } from '../../client/wire/go-json.js'
 import { isValidChannelName, isValidTopicName } from '../../client/wire/names.js'
 import { CATEGORY, peerJson } from '../registration-db.js'
 import { HttpApiError } from './errors.js'
@@ -47,7 +48,7 @@ export async function lookupRoutes (app: FastifyInstance, opts: { ctx: HttpConte
 
   app.get('/ping', async (_req, reply) => reply.header('Content-Type', 'text/plain; charset=utf-8').send('OK'))
 
-  app.get('/info', async (_req, reply) => sendJson(reply, JSON.stringify({ version: ctx.version })))
+  app.get('/info', async (_req, reply) => sendJson(reply, goJson({ version: ctx.version })))
 
   app.get('/lookup', async (req, reply) => {
     const topic = required(query(req), 'topic', 'MISSING_ARG_TOPIC')
@@ -56,14 +57,14 @@ export async function lookupRoutes (app: FastifyInstance, opts: { ctx: HttpConte
       inactiveProducerTimeoutMs: ctx.inactiveProducerTimeoutMs(),
       tombstoneLifetimeMs: ctx.tombstoneLifetimeMs()
     })
-    return sendJson(reply, JSON.stringify({ channels: db.channels(topic), producers: producers.map(peerJson) }))
+    return sendJson(reply, goJson({ channels: db.channels(topic), producers: producers.map(peerJson) }))
   })
 
-  app.get('/topics', async (_req, reply) => sendJson(reply, JSON.stringify({ topics: db.topics() })))
+  app.get('/topics', async (_req, reply) => sendJson(reply, goJson({ topics: db.topics() })))
 
   app.get('/channels', async (req, reply) => {
     const topic = required(query(req), 'topic', 'MISSING_ARG_TOPIC')
-    return sendJson(reply, JSON.stringify({ channels: db.channels(topic) }))
+    return sendJson(reply, goJson({ channels: db.channels(topic) }))
   })
 
   app.get('/nodes', async (_req, reply) => {
@@ -73,7 +74,7 @@ export async function lookupRoutes (app: FastifyInstance, opts: { ctx: HttpConte
       const { topics, tombstones } = db.peerTopics(peer.id, now, lifetime)
       return { ...peerJson(peer), tombstones, topics }
     })
-    return sendJson(reply, JSON.stringify({ producers }))
+    return sendJson(reply, goJson({ producers }))
   })
 
   app.post('/topic/create', async (req, reply) => {

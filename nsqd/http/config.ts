@@ -8,6 +8,7 @@
 
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { NSQD } from '../nsqd.js'
+import { goJson } from '../../client/wire/go-json.js'
 import { statsdPrefix } from '../statsd.js'
 import { portOf } from './ping.js'
 import { FLAG_BINDINGS, type Options } from '../options.js'
@@ -69,7 +70,7 @@ function boundPorts (nsqd: NSQD): BoundPorts {
 /** NSQ's V1 answer for a value: a string raw (empty: no body, no type), anything else as JSON. */
 function sendValue (reply: FastifyReply, v: unknown): FastifyReply {
   if (typeof v === 'string') return v === '' ? sendEmpty(reply) : sendText(reply, v)
-  return sendJson(reply, JSON.stringify(v))
+  return sendJson(reply, goJson(v))
 }
 
 /** The new Options for a PUT, or throws INVALID_VALUE / INVALID_OPTION. */

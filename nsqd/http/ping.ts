@@ -2,6 +2,7 @@
 
 import os from 'node:os'
 import type { FastifyInstance } from 'fastify'
+import { goJson } from '../../client/wire/go-json.js'
 import { VERSION } from '../options.js'
 import { parseListenAddress } from '../tcp/server.js'
 import { HttpApiError, TEXT_CONTENT_TYPE } from './errors.js'
@@ -35,7 +36,7 @@ export async function pingRoutes (app: FastifyInstance, { nsqd }: RouteOptions):
       throw new HttpApiError(500, 'INTERNAL_ERROR')
     }
     const o = nsqd.options
-    return sendJson(reply, JSON.stringify({
+    return sendJson(reply, goJson({
       version: VERSION,
       broadcast_address: o.broadcastAddress,
       hostname,

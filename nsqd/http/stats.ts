@@ -4,7 +4,7 @@
 
 import type { FastifyInstance } from 'fastify'
 import { VERSION } from '../options.js'
-import { getStats, healthText, memStats, statsDocument } from '../stats.js'
+import { getStats, healthText, memStats, statsDocument, statsJson } from '../stats.js'
 import { queryOf } from './args.js'
 import { queryBool } from './query.js'
 import { statsText } from './stats-text.js'
@@ -24,7 +24,7 @@ export async function statsRoutes (app: FastifyInstance, { nsqd }: RouteOptions)
     }
     const includeMem = queryBool(q.get('include_mem'), true)
     if (q.get('format') === 'json') {
-      return sendJson(reply, JSON.stringify(statsDocument(nsqd, VERSION, filter, includeMem)))
+      return sendJson(reply, statsJson(statsDocument(nsqd, VERSION, filter, includeMem)))
     }
     const snap = getStats(nsqd, filter)
     return sendText(reply, statsText(VERSION, snap, includeMem ? memStats() : null, healthText(nsqd), nsqd.startTime))

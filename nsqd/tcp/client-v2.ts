@@ -19,6 +19,7 @@ const CHUNK_SIZE = 64 * 1024
 /** Bodies at least this large are written as their own chunk instead of being copied. */
 const ZERO_COPY_BODY = 16 * 1024
 const EMPTY = Buffer.alloc(0)
+const NOT_BYTES = /[^\x00-\xff]/
 
 export interface ClientHost {
   /** Called once when the connection is gone. */
@@ -161,8 +162,13 @@ export class ClientV2 implements Consumer {
     this.flush()
   }
 
+  /**
+   * `payload` is a byte string, one char per byte, like the command line it may echo (decoded with
+   * latin1), so raw name bytes go back exactly as they came. A char above U+00FF cannot be a byte:
+   * such a text is sent as UTF-8.
+   */
   sendError (payload: string): void {
-    const body = Buffer.from(payload, 'utf8')
+    const body = Buffer.from(payload, NOT_BYTES.test(payload) ? 'utf8' : 'latin1')
     const at = this.reserve(8 + body.length)
     this.writeFrameHead(at, 4 + body.length, FRAME_TYPE_ERROR)
     body.copy(this.out, at + 8)

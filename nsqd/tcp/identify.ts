@@ -1,6 +1,7 @@
 // IDENTIFY (tcp-protocol.md §8.1, §9): decode by Go's encoding/json rules (identify-json.ts),
 // validate in NSQ's order, and build the feature-negotiation response with its keys in NSQ's order.
 
+import { goJson } from '../../client/wire/go-json.js'
 import { ProtocolError } from '../../client/wire/errors.js'
 import type { Options } from '../options.js'
 import { VERSION } from '../options.js'
@@ -85,7 +86,7 @@ export function negotiate (req: IdentifyRequest, opts: Options, supported: { tls
 }
 
 export function identifyResponse (opts: Options, settings: IdentifySettings, n: Negotiated): string {
-  return JSON.stringify({
+  return goJson({
     max_rdy_count: opts.maxRdyCount,
     version: VERSION,
     max_msg_timeout: opts.maxMsgTimeoutMs,

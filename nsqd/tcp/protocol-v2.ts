@@ -6,7 +6,8 @@ import type { Duplex } from 'node:stream'
 import { CommandDecoder, parseDecimal, parseMpubBody, type CommandHandler } from '../../client/wire/command-decoder.js'
 import { ProtocolError, type ErrorCode } from '../../client/wire/errors.js'
 import { FRAME_OK, FRAME_CLOSE_WAIT } from '../../client/wire/frames.js'
-import { isValidTopicName, isValidChannelName, goQuote } from '../../client/wire/names.js'
+import { isValidTopicName, isValidChannelName, goQuoteBytes } from '../../client/wire/names.js'
+import { goJson } from '../../client/wire/go-json.js'
 import { MESSAGE_ID_LENGTH } from '../../client/wire/message.js'
 import { nowNs, type Message } from '../core/message.js'
 import type { Topic } from '../core/topic.js'
@@ -143,7 +144,8 @@ export class ProtocolV2 implements CommandHandler, Upgradable {
   /** Sends the error; a fatal one closes the connection. Returns whether decoding continues. */
   private fail (err: ProtocolError): boolean {
     const c = this.client
-    this.host.logger.error(`PROTOCOL(V2): [${c.remoteAddress}] - ${err.message}`)
+    // the payload is a byte string (see sendError); the log shows its UTF-8 reading
+    this.host.logger.error(`PROTOCOL(V2): [${c.remoteAddress}] - ${Buffer.from(err.message, 'latin1').toString('utf8')}`)
     c.sendError(err.message)
     if (err.fatal) {
       this.decoder.stop()
@@ -258,7 +260,7 @@ export class ProtocolV2 implements CommandHandler, Upgradable {
       if (state.authorizations.length === 0) { this.fatal('E_UNAUTHORIZED', 'AUTH no authorizations found'); return }
       let resp: string
       try {
-        resp = JSON.stringify({ identity: state.identity, identity_url: state.identityUrl, permission_count: state.authorizations.length })
+        resp = goJson({ identity: state.identity, identity_url: state.identityUrl, permission_count: state.authorizations.length })
       } catch (err) {
         this.fatal('E_AUTH_ERROR', `AUTH error ${(err as Error).message}`)
         return
@@ -319,7 +321,7 @@ export class ProtocolV2 implements CommandHandler, Upgradable {
       })
       return null
     }
-    if (!state.isAllowed(topic, channel)) return this.fatal('E_UNAUTHORIZED', `AUTH failed for ${cmd} on ${goQuote(topic)} ${goQuote(channel)}`)
+    if (!state.isAllowed(topic, channel)) return this.fatal('E_UNAUTHORIZED', `AUTH failed for ${cmd} on ${goQuoteBytes(topic)} ${goQuoteBytes(channel)}`)
     return true
   }
 
@@ -332,8 +334,8 @@ export class ProtocolV2 implements CommandHandler, Upgradable {
     if (params.length < 3) return this.fatal('E_INVALID', 'SUB insufficient number of parameters')
     const topicName = params[1] as string
     const channelName = params[2] as string
-    if (!isValidTopicName(topicName)) return this.fatal('E_BAD_TOPIC', `SUB topic name ${goQuote(topicName)} is not valid`)
-    if (!isValidChannelName(channelName)) return this.fatal('E_BAD_CHANNEL', `SUB channel name ${goQuote(channelName)} is not valid`)
+    if (!isValidTopicName(topicName)) return this.fatal('E_BAD_TOPIC', `SUB topic name ${goQuoteBytes(topicName)} is not valid`)
+    if (!isValidChannelName(channelName)) return this.fatal('E_BAD_CHANNEL', `SUB channel name ${goQuoteBytes(channelName)} is not valid`)
     if (this.authActive()) {
       const allowed = this.checkAuth('SUB', topicName, channelName, () => this.sub(params))
       if (allowed !== true) return allowed === null
@@ -434,14 +436,14 @@ export class ProtocolV2 implements CommandHandler, Upgradable {
   private prePub (params: string[]): boolean {
     if (params.length < 2) return this.fatal('E_INVALID', 'PUB insufficient number of parameters')
     const topicName = params[1] as string
-    if (!isValidTopicName(topicName)) return this.fatal('E_BAD_TOPIC', `PUB topic name ${goQuote(topicName)} is not valid`)
+    if (!isValidTopicName(topicName)) return this.fatal('E_BAD_TOPIC', `PUB topic name ${goQuoteBytes(topicName)} is not valid`)
     return true
   }
 
   private preDpub (params: string[]): boolean {
     if (params.length < 3) return this.fatal('E_INVALID', 'DPUB insufficient number of parameters')
     const topicName = params[1] as string
-    if (!isValidTopicName(topicName)) return this.fatal('E_BAD_TOPIC', `DPUB topic name ${goQuote(topicName)} is not valid`)
+    if (!isValidTopicName(topicName)) return this.fatal('E_BAD_TOPIC', `DPUB topic name ${goQuoteBytes(topicName)} is not valid`)
     const token = params[2] as string
     const ms = parseDecimal(token)
     if (ms < 0) return this.fatal('E_INVALID', `DPUB could not parse timeout ${token}`)
@@ -453,7 +455,7 @@ export class ProtocolV2 implements CommandHandler, Upgradable {
   private preMpub (params: string[]): boolean {
     if (params.length < 2) return this.fatal('E_INVALID', 'MPUB insufficient number of parameters')
     const topicName = params[1] as string
-    if (!isValidTopicName(topicName)) return this.fatal('E_BAD_TOPIC', `E_BAD_TOPIC MPUB topic name ${goQuote(topicName)} is not valid`)
+    if (!isValidTopicName(topicName)) return this.fatal('E_BAD_TOPIC', `E_BAD_TOPIC MPUB topic name ${goQuoteBytes(topicName)} is not valid`)
     if (this.authActive()) {
       const allowed = this.checkAuth('MPUB', topicName, '', () => this.preMpub(params))
       if (allowed !== true) return allowed === null

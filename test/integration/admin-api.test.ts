@@ -6,7 +6,7 @@ import t from 'tap'
 import Fastify from 'fastify'
 import type { AddressInfo } from 'node:net'
 import { publish, startAdmin, startLookupd, startNode, until } from '../helpers/admin-cluster.js'
-import { uniq } from '../helpers/nsqd.js'
+import { RawConn, uniq } from '../helpers/nsqd.js'
 import type { NSQAdmin } from '../../admin/nsqadmin.js'
 
 async function api (admin: NSQAdmin, method: 'GET' | 'POST' | 'DELETE', url: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number, json: any, headers: Record<string, unknown> }> {
@@ -265,4 +265,21 @@ t.test('history samples rates and depths; live stream announces samples', async 
   await readUntil(/event: sample\ndata: \{"ts":\d+/)
   t.pass('sample event received')
   ctrl.abort()
+})
+
+t.test('JSON answers escape strings as Go json.Marshal does: a client_id with <, >, & and U+2028', async (t) => {
+  const lookupd = await startLookupd(t)
+  const a = await startNode(t, [lookupd])
+  const topic = uniq('esc')
+  const c = await RawConn.connect(t, a.nsqd.tcpAddress)
+  await c.identify({ client_id: 'c<1>&', hostname: 'h\u2028\u2029\b' })
+  await c.subscribe(topic, 'ch')
+  const admin = await startAdmin(t, { lookupdHttpAddresses: [lookupd.httpAddress.address] })
+  await until(async () => (await api(admin, 'GET', `/api/topics/${topic}/ch`)).json.clients?.length === 1, 'client visible')
+  const res = await admin.httpServer.inject({ method: 'GET', url: `/api/topics/${topic}/ch` })
+  t.equal(res.headers['content-type'], 'application/json; charset=utf-8')
+  t.ok(res.body.includes('"client_id":"c\\u003c1\\u003e\\u0026"'), res.body)
+  t.ok(res.body.includes('"hostname":"h\\u2028\\u2029\\u0008"'))
+  t.notOk(/[<>&\u2028\u2029\b]/.test(res.body), 'nothing raw')
+  t.equal(JSON.parse(res.body).clients[0].client_id, 'c<1>&')
 })

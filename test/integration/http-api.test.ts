@@ -6,7 +6,7 @@ import type { Test } from 'tap'
 import net from 'node:net'
 import fs from 'node:fs'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
-import { startNSQD, uniq, until, hostPort } from '../helpers/nsqd.js'
+import { startNSQD, uniq, until, hostPort, RawConn } from '../helpers/nsqd.js'
 import { buildHttpApp } from '../../nsqd/http/server.js'
 import { HTTP_ERRORS } from '../../nsqd/http/errors.js'
 import { DRAIN_LIMITS } from '../../nsqd/http/body.js'
@@ -67,6 +67,20 @@ t.test('/ping and /info', async (t) => {
   t.equal(info.start_time, Math.floor(nsqd.startTime / 1000))
   t.equal(info.topology_zone, 'z1')
   t.equal(info.topology_region, 'r1')
+})
+
+t.test('JSON answers escape operator strings as Go json.Marshal does: /info, /stats health, the IDENTIFY response', async (t) => {
+  const { nsqd, app } = await api(t, { broadcastAddress: 'b<1>&', topologyZone: 'z\u2028', topologyRegion: 'r\b' })
+  const info = (await app.inject('/info')).body
+  t.ok(info.includes('"broadcast_address":"b\\u003c1\\u003e\\u0026"'), info)
+  t.ok(info.includes('"topology_zone":"z\\u2028","topology_region":"r\\u0008"}'), info)
+  nsqd.healthError = 'disk <full> & more'
+  const stats = (await app.inject('/stats?format=json')).body
+  t.ok(stats.includes('"health":"NOK - disk \\u003cfull\\u003e \\u0026 more"'))
+  nsqd.healthError = null
+  const c = await RawConn.connect(t, nsqd.tcpAddress)
+  const ident = await c.identify({})
+  t.ok(ident.endsWith('"topology_region":"r\\u0008","topology_zone":"z\\u2028"}'), ident)
 })
 
 t.test('/pub: publishes, defers, validates in nsqd order', async (t) => {

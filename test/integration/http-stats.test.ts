@@ -222,6 +222,75 @@ t.test('/stats numbers follow publishes, FINs, REQs and timeouts exactly; /metri
   t.ok([...samples.keys()].some((k) => k.startsWith('process_cpu_user_seconds_total')), 'default process metrics')
 })
 
+t.test('/stats producers with topic= and channel= filters: every publisher listed, pub_counts narrowed (nsqd-http.md §6)', async (t) => {
+  const nsqd = await startNSQD(t)
+  const a = uniq()
+  const b = uniq()
+  const both = await RawConn.connect(t, nsqd.tcpAddress)
+  await both.identify({ client_id: 'both' })
+  t.equal(await both.publish(a, 'x'), 'OK')
+  t.equal(await both.publish(b, 'x'), 'OK')
+  t.equal(await both.publish(b, 'x'), 'OK')
+  const onlyB = await RawConn.connect(t, nsqd.tcpAddress)
+  await onlyB.identify({ client_id: 'onlyB' })
+  t.equal(await onlyB.publish(b, 'y'), 'OK')
+  const consumer = await RawConn.connect(t, nsqd.tcpAddress)
+  await consumer.identify({ client_id: 'consumer' })
+  await consumer.subscribe(a, 'ch')
+
+  const byId = (doc: any): Record<string, any> => Object.fromEntries((doc.producers ?? []).map((p: any) => [p.client_id, p]))
+  let p = byId(await stats(nsqd))
+  t.same(Object.keys(p).sort(), ['both', 'onlyB'], 'a consumer that never published is no producer')
+  t.same(p.both.pub_counts.sort((x: any, y: any) => x.topic < y.topic ? -1 : 1), [{ topic: a, count: 1 }, { topic: b, count: 2 }].sort((x, y) => x.topic < y.topic ? -1 : 1))
+
+  let doc = await stats(nsqd, `&topic=${a}`)
+  p = byId(doc)
+  t.same(Object.keys(p).sort(), ['both', 'onlyB'], 'the topic filter lists every producer')
+  t.same(p.both.pub_counts, [{ topic: a, count: 1 }], 'narrowed to the filtered topic')
+  t.notOk('pub_counts' in p.onlyB, 'no count left: the key is omitted')
+  const raw = await http(nsqd, 'GET', `/stats?format=json&topic=${a}`)
+  t.match(raw.text, /"client_id":"onlyB",[^}]*"topology_region":"","tls":false,/, 'omitted, not null or []')
+
+  doc = await stats(nsqd, `&topic=${b}&channel=nope`)
+  t.same(doc.topics, [])
+  p = byId(doc)
+  t.same(p.both.pub_counts, [{ topic: b, count: 2 }])
+  t.same(p.onlyB.pub_counts, [{ topic: b, count: 1 }])
+
+  doc = await stats(nsqd, '&channel=ch')
+  t.same(doc.topics.map((x: any) => x.topic_name), [a])
+  t.equal(byId(doc).both.pub_counts.length, 2, 'a channel filter does not narrow pub_counts')
+
+  doc = await stats(nsqd, '&topic=missing')
+  t.equal(doc.topics, null)
+  t.equal(doc.producers, null, 'a missing topic: no producers either')
+  doc = await stats(nsqd, `&topic=${a}&include_clients=false`)
+  t.equal(doc.producers, null)
+
+  // text: the same producers, each with its narrowed counts
+  const text = (await http(nsqd, 'GET', `/stats?topic=${a}`)).text
+  const lines = text.slice(text.indexOf('\nProducers:\n') + 12).trim().split('\n')
+  t.equal(lines.length, 2)
+  t.ok(lines.some((l) => new RegExp(`msgs: 1 +topics: ${a}=1 connected`).test(l)), 'both: only the filtered topic')
+  t.ok(lines.some((l) => /msgs: 0 +topics:  connected/.test(l)), 'onlyB: listed, no counts')
+})
+
+t.test('/stats JSON escapes client strings as Go json.Marshal does (nsqd-http.md §2)', async (t) => {
+  const nsqd = await startNSQD(t)
+  const topic = uniq()
+  const c = await RawConn.connect(t, nsqd.tcpAddress)
+  await c.identify({ client_id: 'c<1>&', hostname: 'h\u2028\u2029\b\f', user_agent: 'ua\u0001"\\' })
+  t.equal(await c.publish(topic, 'x'), 'OK')
+  await c.subscribe(topic, 'ch')
+  const res = await http(nsqd, 'GET', '/stats?format=json')
+  t.equal(res.type, 'application/json; charset=utf-8')
+  const want = '"client_id":"c\\u003c1\\u003e\\u0026","hostname":"h\\u2028\\u2029\\u0008\\u000c"'
+  t.equal(res.text.split(want).length, 3, 'under the channel and under producers')
+  t.ok(res.text.includes('"user_agent":"ua\\u0001\\"\\\\"'))
+  t.notOk(/[<>&\u2028\u2029]/.test(res.text), 'no raw <, >, &, U+2028, U+2029 anywhere')
+  t.equal(JSON.parse(res.text).producers[0].client_id, 'c<1>&', 'still the same JSON value')
+})
+
 t.test('statsd: NSQ lines, counter deltas, datagrams within --statsd-udp-packet-size', async (t) => {
   const udp = dgram.createSocket('udp4')
   await new Promise<void>((resolve) => { udp.bind(0, '127.0.0.1', resolve) })

@@ -339,3 +339,26 @@ t.test('every HTTP error token is documented in lookupd/README.md', async (t) =>
     t.match(doc, new RegExp(`\\| \`${token}\` \\| ${status} \\|`), token)
   }
 })
+
+t.test('JSON answers escape strings as Go json.Marshal does: /lookup, /nodes, /debug, IDENTIFY', async (t) => {
+  const l = await startLookupd(t, { broadcastAddress: 'lk&1' })
+  const ident = { broadcast_address: 'b<1>&', hostname: 'h\u2028\u2029', http_port: 4151, tcp_port: 4150, version: '1.3.0\b', topology_zone: 'z\f', topology_region: 'r\u0001' }
+  const { frames } = await fakeNsqd(l, ident, ['REGISTER esc_t esc_c'])
+  t.match(frames[0], /^\{"broadcast_address":"lk\\u00261","hostname":/, 'the IDENTIFY response too')
+  const fields = ['"broadcast_address":"b\\u003c1\\u003e\\u0026"', '"hostname":"h\\u2028\\u2029"', '"version":"1.3.0\\u0008"']
+  for (const url of ['/lookup?topic=esc_t', '/nodes', '/debug']) {
+    const res = await new Promise<{ body: string, type: string | undefined }>((resolve, reject) => {
+      http.get(`http://127.0.0.1:${l.httpAddress.port}${url}`, (r) => {
+        let body = ''
+        r.setEncoding('utf8')
+        r.on('data', (d: string) => { body += d })
+        r.on('end', () => resolve({ body, type: r.headers['content-type'] }))
+      }).on('error', reject)
+    })
+    t.equal(res.type, JSON_CT, url)
+    for (const f of fields) t.ok(res.body.includes(f), `${url}: ${f}`)
+    t.notOk(/[<>&\u2028\u2029\b]/.test(res.body), `${url}: nothing raw`)
+  }
+  const debug = await l.httpServer.inject({ method: 'GET', url: '/debug' })
+  t.match(debug.body, /"topology_region":"r\\u0001","topology_zone":"z\\u000c"/)
+})

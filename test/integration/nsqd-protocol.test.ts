@@ -420,6 +420,44 @@ t.test('fatal errors: exact strings and the connection closes', async (t) => {
   t.equal((await ok.message()).body.length, 100)
 })
 
+t.test('an invalid name with non-ASCII or control bytes comes back quoted as Go %q quotes the raw bytes', async (t) => {
+  const nsqd = await startNSQD(t)
+  const topic = uniq()
+  // [name bytes, quoted bytes as nsqd sends them]
+  const names: Array<[number[], number[]]> = [
+    [[0xff, 0xfe], [...Buffer.from('"\\xff\\xfe"')]],
+    [[0xc3, 0xa9], [0x22, 0xc3, 0xa9, 0x22]],
+    [[0x61, 0x07, 0x01], [...Buffer.from('"a\\a\\x01"')]],
+    [[0xc2, 0xa0], [...Buffer.from('"\\u00a0"')]],
+    [[0xe2, 0x80, 0x8b], [...Buffer.from('"\\u200b"')]]
+  ]
+  const b = (s: string): Buffer => Buffer.from(s, 'latin1')
+  for (const [raw, quoted] of names) {
+    const name = Buffer.from(raw)
+    const q = Buffer.from(quoted)
+    const cases: Array<[Buffer, Buffer]> = [
+      [Buffer.concat([b('SUB '), name, b(' ch\n')]), Buffer.concat([b('E_BAD_TOPIC SUB topic name '), q, b(' is not valid')])],
+      [Buffer.concat([b(`SUB ${topic} `), name, b('\n')]), Buffer.concat([b('E_BAD_CHANNEL SUB channel name '), q, b(' is not valid')])],
+      [Buffer.concat([b('PUB '), name, b('\n')]), Buffer.concat([b('E_BAD_TOPIC PUB topic name '), q, b(' is not valid')])],
+      [Buffer.concat([b('MPUB '), name, b('\n')]), Buffer.concat([b('E_BAD_TOPIC E_BAD_TOPIC MPUB topic name '), q, b(' is not valid')])],
+      [Buffer.concat([b('DPUB '), name, b(' 100\n')]), Buffer.concat([b('E_BAD_TOPIC DPUB topic name '), q, b(' is not valid')])]
+    ]
+    for (const [input, want] of cases) {
+      const c = await RawConn.connect(t, nsqd.tcpAddress)
+      c.write(input)
+      const f = await c.next()
+      t.equal(f.type, FRAME_TYPE_ERROR)
+      t.equal(f.data.toString('hex'), want.toString('hex'), want.toString('latin1'))
+      await c.waitClosed()
+    }
+  }
+  // an unknown verb is echoed with %s: its raw bytes, unquoted
+  const c = await RawConn.connect(t, nsqd.tcpAddress)
+  c.write(Buffer.from([0xff, 0xc3, 0xa9, 0x0a]))
+  t.equal((await c.next()).data.toString('hex'), Buffer.concat([b('E_INVALID invalid command '), Buffer.from([0xff, 0xc3, 0xa9])]).toString('hex'))
+  await c.waitClosed()
+})
+
 t.test('garbage from many clients: each gets an error or a close, everyone else is served', async (t) => {
   const nsqd = await startNSQD(t)
   const topic = uniq()

@@ -335,6 +335,30 @@ t.test('over a real socket: a negative IDENTIFY size is answered with an error a
   t.same(res.json(), { topics: ['a'] }, 'still serving')
 })
 
+t.test('over a real socket: an invalid name is echoed as its raw bytes in single quotes (lookupd.md §3.4)', async (t) => {
+  const lookupd = new NSQLookupd({ tcpAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', broadcastAddress: 'lk', logger: createCapturingLogger() })
+  await lookupd.start()
+  t.teardown(() => lookupd.close())
+  const names = [[0xff, 0xfe], [0xc3, 0xa9], [0x61, 0x07, 0x01], [0xc2, 0xa0], [0xe2, 0x80, 0x8b]]
+  for (const raw of names) {
+    const name = Buffer.from(raw)
+    const lines: Array<[Buffer, string]> = [
+      [Buffer.concat([Buffer.from('REGISTER '), name, Buffer.from('\n')]), 'E_BAD_TOPIC REGISTER topic name'],
+      [Buffer.concat([Buffer.from('UNREGISTER '), name, Buffer.from(' c\n')]), 'E_BAD_TOPIC UNREGISTER topic name'],
+      [Buffer.concat([Buffer.from('REGISTER t '), name, Buffer.from('\n')]), 'E_BAD_CHANNEL REGISTER channel name'],
+      [Buffer.concat([Buffer.from('UNREGISTER t '), name, Buffer.from('\n')]), 'E_BAD_CHANNEL UNREGISTER channel name']
+    ]
+    for (const [line, prefix] of lines) {
+      const sock = net.connect(lookupd.tcpAddress.port, '127.0.0.1')
+      const client = new TestClient(sock)
+      sock.write(Buffer.concat([Buffer.from('  V1'), identifyCmd(NSQD_IDENTIFY), line]))
+      await client.closed()
+      const want = Buffer.concat([Buffer.from(`${prefix} '`), name, Buffer.from("' is not valid")])
+      t.equal(Buffer.from(client.frames[1] ?? '', 'latin1').toString('hex'), want.toString('hex'), want.toString('latin1'))
+    }
+  }
+})
+
 t.test('a bug while handling one peer closes that peer and is logged; the daemon goes on', async (t) => {
   const ctx = makeCtx()
   const db = ctx.db as RegistrationDB

@@ -3,7 +3,9 @@
 import t from 'tap'
 import { parseFlags, applyConfig, parseTomlSubset, formatHelp, FlagError, type FlagSpec } from '../../client/wire/flags.js'
 import { parseDuration, formatDuration } from '../../client/wire/duration.js'
-import { isValidName, isEphemeral, goQuote } from '../../client/wire/names.js'
+import { isValidName, isEphemeral, goQuote, goQuoteBytes } from '../../client/wire/names.js'
+import { isGoPrint } from '../../client/wire/go-printable.js'
+import { goJson, differsFromGo } from '../../client/wire/go-json.js'
 import { MessageHeap } from '../../nsqd/core/pqueue.js'
 import { Fifo } from '../../nsqd/core/fifo.js'
 import { GuidFactory } from '../../nsqd/core/guid.js'
@@ -74,6 +76,79 @@ t.test('names', async (t) => {
   t.notOk(isValidName('#ephemeral'))
   t.ok(isEphemeral('x#ephemeral'))
   t.equal(goQuote('a"b\\c\u0001'), '"a\\"b\\\\c\\x01"')
+})
+
+t.test('goQuoteBytes is Go strconv.Quote on raw bytes (tcp-protocol.md §17)', async (t) => {
+  // [input bytes, Go's output bytes]
+  const cases: Array<[number[], string]> = [
+    [[0xff, 0xfe], '"\\xff\\xfe"'],
+    [[0xc3, 0xa9], '"\xc3\xa9"'], // é passes through as its two bytes
+    [[0x61, 0x01, 0x00, 0x7f], '"a\\x01\\x00\\x7f"'],
+    [[0x07, 0x08, 0x0c, 0x0a, 0x0d, 0x09, 0x0b], '"\\a\\b\\f\\n\\r\\t\\v"'],
+    [[0x22, 0x5c, 0x27, 0x20], '"\\"\\\\\' "'],
+    [[0xc2, 0xa0], '"\\u00a0"'], // NO-BREAK SPACE is Zs: not printable for Go
+    [[0xe2, 0x80, 0x8b], '"\\u200b"'], // ZERO WIDTH SPACE (Cf)
+    [[0xc2, 0xad], '"\\u00ad"'], // SOFT HYPHEN (Cf)
+    [[0xc2, 0x85], '"\\u0085"'], // C1 control: \u, not \x
+    [[0xe2, 0x80, 0xa8], '"\\u2028"'],
+    [[0xe3, 0x80, 0x80], '"\\u3000"'], // IDEOGRAPHIC SPACE
+    [[0xee, 0x80, 0x80], '"\\ue000"'], // private use
+    [[0xcd, 0xb8], '"\\u0378"'], // unassigned
+    [[0xf3, 0xa0, 0x80, 0x81], '"\\U000e0001"'], // LANGUAGE TAG
+    [[0xf0, 0xae, 0xaf, 0xb0], '"\\U0002ebf0"'], // CJK Ext. I: Unicode 15.1, unknown to Go 1.21
+    [[0xf0, 0x9f, 0x98, 0x80], '"\xf0\x9f\x98\x80"'], // an emoji (So) passes through
+    [[0xef, 0xbf, 0xbd], '"\xef\xbf\xbd"'], // a real U+FFFD is printable
+    [[0xed, 0xa0, 0x80], '"\\xed\\xa0\\x80"'], // an encoded surrogate is invalid, byte by byte
+    [[0xc0, 0x80], '"\\xc0\\x80"'], // overlong
+    [[0xe2, 0x82], '"\\xe2\\x82"'], // truncated
+    [[0xe2, 0x82, 0x61], '"\\xe2\\x82a"'],
+    [[0xf4, 0x90, 0x80, 0x80], '"\\xf4\\x90\\x80\\x80"'], // above U+10FFFF
+    [[0x80, 0xc3, 0xa9, 0xbf], '"\\x80\xc3\xa9\\xbf"']
+  ]
+  for (const [bytes, want] of cases) {
+    t.equal(goQuoteBytes(Buffer.from(bytes).toString('latin1')), want, Buffer.from(bytes).toString('hex'))
+  }
+  // the JS-string form quotes the UTF-8 bytes and gives a JS string back
+  t.equal(goQuote('é'), '"é"')
+  t.equal(goQuote('a\u00a0b\u200b'), '"a\\u00a0b\\u200b"')
+  t.equal(goQuote('\ud800'), '"\ufffd"', 'a lone surrogate is encoded as U+FFFD, which is printable')
+  t.equal(goQuote('plain.name'), '"plain.name"')
+  // the printable table: ASCII, Latin-1 and a few categories
+  t.ok(isGoPrint(0x20)); t.notOk(isGoPrint(0x1f)); t.notOk(isGoPrint(0x7f)); t.notOk(isGoPrint(0xa0))
+  t.ok(isGoPrint(0xa1)); t.notOk(isGoPrint(0xad)); t.ok(isGoPrint(0xff)); t.ok(isGoPrint(0x4e00))
+  t.notOk(isGoPrint(0xd800)); t.notOk(isGoPrint(0x10ffff)); t.ok(isGoPrint(0x1f600)); t.notOk(isGoPrint(0x2ebf0))
+  // the Unicode 15.0 table is a subset of Node's (newer) categories L, M, N, P, S; Latin-1 equals it
+  const nodePrint = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u
+  let bad = 0
+  let printable = 0
+  for (let c = 0; c < 0x30000; c++) {
+    if (c >= 0xd800 && c <= 0xdfff) continue
+    const go = isGoPrint(c)
+    if (go) printable++
+    if ((go && !nodePrint.test(String.fromCodePoint(c))) || (c < 0x100 && go !== nodePrint.test(String.fromCharCode(c)))) bad++
+  }
+  t.equal(bad, 0)
+  t.equal(printable, 139627, "Unicode 15.0.0: printable code points below U+30000")
+})
+
+t.test('goJson is Go json.Marshal (nsqd-http.md §2)', async (t) => {
+  t.equal(goJson({ client_id: 'c<1>&' }), '{"client_id":"c\\u003c1\\u003e\\u0026"}')
+  t.equal(goJson('\u2028\u2029'), '"\\u2028\\u2029"')
+  t.equal(goJson('\b\f\n\r\t\u0000\u0001\u001f\u007f'), '"\\u0008\\u000c\\n\\r\\t\\u0000\\u0001\\u001f\u007f"', 'Go < 1.22: no \\b or \\f; DEL stays raw')
+  t.equal(goJson('"\\'), '"\\"\\\\"')
+  // a backslash in the data is not the start of an escape
+  t.equal(goJson('\\b\\f\\ud800\\<'), '"\\\\b\\\\f\\\\ud800\\\\\\u003c"')
+  t.equal(goJson('\\\b'), '"\\\\\\u0008"')
+  // a lone surrogate stands for invalid UTF-8: \ufffd; a pair is a valid rune and stays raw
+  t.equal(goJson('a\ud800b\udfff'), '"a\\ufffdb\\ufffd"')
+  t.equal(goJson('😀é'), '"😀é"')
+  t.equal(goJson({ 'k<': ['&', 1.5, null, true] }), '{"k\\u003c":["\\u0026",1.5,null,true]}')
+  t.equal(goJson({ a: 'plain', n: 1 }), '{"a":"plain","n":1}')
+  t.equal(goJson(undefined), 'null')
+  // differsFromGo: exactly the strings JSON.stringify writes differently
+  for (const s of ['<', '>', '&', '\u2028', '\u2029', '\b', '\f', '\ud800', 'a\udfff']) t.ok(differsFromGo(s), Buffer.from(s).toString('hex'))
+  for (const s of ['plain', '"\\', '\n\r\t\u0001\u001f\u007f', 'é€']) t.notOk(differsFromGo(s), Buffer.from(s).toString('hex'))
+  t.equal(goJson({ a: '<' }, true), '{"a":"<"}', 'checked: the caller vouches, no scan')
 })
 
 t.test('message heap: ordering, removal by index, update', async (t) => {
