@@ -17,6 +17,7 @@ class Recorder implements CommandHandler {
   events: Event[] = []
   onLine (verb: string, params: string[]): boolean { this.events.push(['line', verb, params.slice(1)]); return true }
   onBody (verb: string, _params: string[], body: Buffer): boolean { this.events.push(['body', verb, body.toString('latin1')]); return true }
+  onMpub (params: string[], bodies: Buffer[]): boolean { this.events.push(['mpub', params.slice(1), bodies.map((b) => b.toString('latin1'))]); return true }
   onDecodeError (err: ProtocolError | null): void { this.events.push(['error', err === null ? null : err.message]) }
 }
 
@@ -67,7 +68,7 @@ t.test('decoder: a stream of every command, at every split', async (t) => {
     ['line', 'SUB', ['topic', 'chan']],
     ['line', 'RDY', ['10']],
     ['line', 'PUB', ['topic']], ['body', 'PUB', 'hello'],
-    ['line', 'MPUB', ['topic']], ['body', 'MPUB', '\x00\x00\x00\x02\x00\x00\x00\x01a\x00\x00\x00\x02bc'],
+    ['line', 'MPUB', ['topic']], ['mpub', ['topic'], ['a', 'bc']],
     ['line', 'DPUB', ['topic', '100']], ['body', 'DPUB', 'later'],
     ['line', 'FIN', ['0123456789abcdef']],
     ['line', 'REQ', ['0123456789abcdef', '5']],
