@@ -190,8 +190,9 @@ export class ProtocolV2 implements CommandHandler, Upgradable {
 
   onDecodeError (err: ProtocolError | null): void {
     if (err === null) {
-      this.host.logger.error(`PROTOCOL(V2): [${this.client.remoteAddress}] - command line too long, closing`)
-      this.client.close()
+      // as nsqd's failed line read: no frame, but the answers to earlier commands still go out
+      this.host.logger.error(`PROTOCOL(V2): [${this.client.remoteAddress}] - failed to read command - line longer than 16384 bytes`)
+      this.client.closeAfterFlush()
       return
     }
     this.fail(err)

@@ -667,6 +667,9 @@ t.test('a command line, its \\n included, must fit in 16384 bytes', async (t) =>
     [line(16384), 'no \\n at all'],
     ['NOP\n' + 'B'.repeat(20000), 'after a valid command']
   ]
+  const p = await RawConn.connect(t, nsqd.tcpAddress)
+  p.write(Buffer.concat([cmd.pub(topic, 'y'), Buffer.from(line(16384) + '\n')]))
+  t.same(await framesUntilClosed(p), ['R:OK'], 'the answer to the command before the long line still goes out')
   for (const [input, name] of cases) {
     const c = await RawConn.connect(t, nsqd.tcpAddress)
     c.write(input)
