@@ -1,7 +1,10 @@
 // Server side: an incremental decoder for client commands (tcp-protocol.md §3, §8). Pure state
 // machine: line, then for body commands a 4-byte size, then the body. Sizes are checked against
 // --max-msg-size / --max-body-size *before* any body byte is buffered. The handler sees each line
-// first (so state and parameter errors come in NSQ's order), then the body.
+// first (so state and parameter errors come in NSQ's order), then the body. MPUB is read as nsqd
+// reads it, straight from the stream: its count, then each message's size (checked before its body
+// is buffered) and body; the declared body size is only a buffering hint. A line, its \n included,
+// must fit in 16 KiB, and `eofError()` says what nsqd answers when the stream ends mid-command.
 
 import { Accumulator } from './accumulator.js'
 import { ProtocolError } from './errors.js'
