@@ -53,7 +53,7 @@ export class ProtocolV2 implements CommandHandler, Upgradable {
   private waiting = false
   /** The peer ended its side of the connection (EOF); acted on once decoding has caught up. */
   private eof = false
-  /** IDENTIFY started a transport upgrade: the socket no longer carries the plain stream. */
+  /** IDENTIFY started a transport upgrade (TLS, snappy or deflate). */
   private upgraded = false
   /** Durable-mode acknowledgements not yet sent; EOF closes only after them. */
   private pendingAcks = 0
@@ -147,8 +147,9 @@ export class ProtocolV2 implements CommandHandler, Upgradable {
   end (): void {
     const c = this.client
     if (c.closed) return
-    if (this.upgraded) {
-      // a TLS or compressed stream that ends: no frame, as before
+    // Snappy decodes synchronously, so by now every byte sent has reached the decoder; TLS and
+    // deflate may still hold some, so there EOF just closes (no frame)
+    if (this.upgraded && (c.tls || c.deflate || this.waiting)) {
       c.closeAfterFlush()
       return
     }
