@@ -1,7 +1,10 @@
 // Server side: an incremental decoder for client commands (tcp-protocol.md §3, §8). Pure state
 // machine: line, then for body commands a 4-byte size, then the body. Sizes are checked against
 // --max-msg-size / --max-body-size *before* any body byte is buffered. The handler sees each line
-// first (so state and parameter errors come in NSQ's order), then the body.
+// first (so state and parameter errors come in NSQ's order), then the body. MPUB is read as nsqd
+// reads it, straight from the stream: its count, then each message's size (checked before its body
+// is buffered) and body; the declared body size is only a buffering hint. A line, its \n included,
+// must fit in 16 KiB, and `eofError()` says what nsqd answers when the stream ends mid-command.
 
 import { Accumulator } from './accumulator.js'
 import { ProtocolError } from './errors.js'
@@ -14,8 +17,10 @@ export interface CommandHandler {
    * pre-body check. Return false to stop decoding (the handler reported a fatal error).
    */
   onLine (verb: string, params: string[]): boolean
-  /** The body of a body command, after its size was validated. Return false to stop. */
+  /** The body of PUB, DPUB, IDENTIFY or AUTH, after its size was validated. Return false to stop. */
   onBody (verb: string, params: string[], body: Buffer): boolean
+  /** The messages of an MPUB, each read and validated. Return false to stop. */
+  onMpub (params: string[], bodies: Buffer[]): boolean
   /** A decoding error: a ProtocolError to send, or null to close without a frame. */
   onDecodeError (err: ProtocolError | null): void
 }
@@ -28,6 +33,11 @@ export interface DecoderLimits {
 const STAGE_LINE = 0
 const STAGE_SIZE = 1
 const STAGE_BODY = 2
+const STAGE_MPUB_COUNT = 3
+const STAGE_MPUB = 4
+
+const NO_PARAMS: string[] = []
+const NO_BODIES: Buffer[] = []
 
 export function hasBody (verb: string): boolean {
   return verb === 'PUB' || verb === 'MPUB' || verb === 'DPUB' || verb === 'IDENTIFY' || verb === 'AUTH'
@@ -74,15 +84,59 @@ export function parseMpubBody (body: Buffer, limits: DecoderLimits): Buffer[] {
   return out
 }
 
-/** Reads an unsigned decimal the way nsqd does: digits only, empty = 0. Returns -1 if not digits. */
-export function parseDecimal (token: string): number {
+/**
+ * nsqd's ByteToBase10 for RDY counts and REQ/DPUB timeouts: ASCII digits only (no sign, no space),
+ * an empty token is 0, and the digits accumulate in a uint64 that wraps mod 2^64. Returns -1 when a
+ * byte is not a digit. Up to 15 digits the value is a plain number (the common case); a longer
+ * token takes the slow path and gives the exact wrapped uint64 as a bigint.
+ */
+export function parseDecimal (token: string): number | bigint {
+  const len = token.length
+  if (len > 15) return parseLongDecimal(token)
   let n = 0
-  for (let i = 0; i < token.length; i++) {
+  for (let i = 0; i < len; i++) {
     const c = token.charCodeAt(i) - 48
     if (c < 0 || c > 9) return -1
     n = n * 10 + c
   }
   return n
+}
+
+function parseLongDecimal (token: string): bigint | -1 {
+  let n = 0n
+  for (let i = 0; i < token.length; i++) {
+    const c = token.charCodeAt(i) - 48
+    if (c < 0 || c > 9) return -1
+    n = BigInt.asUintN(64, n * 10n + BigInt(c))
+  }
+  return n
+}
+
+/** Go's int64(u) of a parseDecimal value (RDY's count): a uint64 of 2^63 or more turns negative. */
+export function goInt64 (u: number | bigint): number | bigint {
+  if (typeof u === 'number') return u
+  const v = BigInt.asIntN(64, u)
+  return v >= -MAX_SAFE && v <= MAX_SAFE ? Number(v) : v
+}
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
+/** The largest millisecond count whose nanoseconds fit an int64 (no wrap). */
+const MAX_PLAIN_MS = 9223372036854
+export const DURATION_NEGATIVE = -1
+export const DURATION_TOO_LONG = Infinity
+
+/**
+ * Go's `time.Duration(u) * time.Millisecond` for a parseDecimal value `u` (REQ and DPUB timeouts):
+ * an int64 nanosecond product that wraps. Returns the duration in milliseconds when it lies in
+ * [0, maxMs] (a wrapped product can leave a fraction of a millisecond; it is rounded up, so a
+ * positive duration stays positive), DURATION_NEGATIVE below 0, DURATION_TOO_LONG above maxMs.
+ */
+export function goDurationMs (u: number | bigint, maxMs: number): number {
+  if (typeof u === 'number' && u <= MAX_PLAIN_MS) return u > maxMs ? DURATION_TOO_LONG : u
+  const ns = BigInt.asIntN(64, BigInt(u) * 1000000n)
+  if (ns < 0n) return DURATION_NEGATIVE
+  if (ns > BigInt(Math.round(maxMs * 1e6))) return DURATION_TOO_LONG
+  return Math.ceil(Number(ns) / 1e6)
 }
 
 /** "FIN " followed by 16 bytes without a space: the same split the generic path would make. */
@@ -98,6 +152,13 @@ export class CommandDecoder {
   private verb = ''
   private params: string[] = []
   private bodySize = 0
+  /** Where the newline search of a partial line resumes (bytes before it hold no \n). */
+  private lineScan = 0
+  /** MPUB: the message count, the messages read so far, and what the declared body has left. */
+  private mpubCount = 0
+  private mpubRead = 0
+  private mpubBodies: Buffer[] = NO_BODIES
+  private mpubLeft = 0
   private stopped = false
   private readonly handler: CommandHandler
   limits: DecoderLimits
@@ -123,13 +184,41 @@ export class CommandDecoder {
   takeRest (): Buffer {
     const rest = Buffer.from(this.acc.rest())
     this.acc.clear()
+    this.lineScan = 0
     return rest
+  }
+
+  /**
+   * The stream ended here (EOF). Inside or between command lines that is a clean end (null); once a
+   * command line is complete, it is the error nsqd sends when the read of its size, count or body
+   * fails.
+   */
+  eofError (): ProtocolError | null {
+    const verb = this.verb
+    switch (this.stage) {
+      case STAGE_LINE:
+        return null
+      case STAGE_SIZE:
+        if (verb === 'MPUB') return new ProtocolError('E_BAD_BODY', 'MPUB failed to read body size')
+        if (verb === 'PUB' || verb === 'DPUB') return new ProtocolError('E_BAD_MESSAGE', `${verb} failed to read message body size`)
+        return new ProtocolError('E_BAD_BODY', `${verb} failed to read body size`)
+      case STAGE_BODY:
+        if (verb === 'PUB' || verb === 'DPUB') return new ProtocolError('E_BAD_MESSAGE', `${verb} failed to read message body`)
+        return new ProtocolError('E_BAD_BODY', `${verb} failed to read body`)
+      case STAGE_MPUB_COUNT:
+        return new ProtocolError('E_BAD_BODY', 'MPUB failed to read message count')
+      default: // STAGE_MPUB: a size that was read has been validated, so the body is what is missing
+        if (this.acc.length < 4) return new ProtocolError('E_BAD_MESSAGE', `MPUB failed to read message(${this.mpubRead}) body size`)
+        return new ProtocolError('E_BAD_MESSAGE', 'MPUB failed to read message body')
+    }
   }
 
   /** Feeds bytes. Returns the number of complete commands handled. */
   push (chunk: Buffer): number {
-    const acc = this.acc
-    acc.push(chunk, this.stage === STAGE_BODY ? 4 + this.bodySize : 0)
+    const stage = this.stage
+    // how many bytes the current unit needs, so a large body is gathered in one allocation
+    const want = stage === STAGE_BODY ? this.bodySize : stage >= STAGE_MPUB_COUNT ? this.mpubLeft : 0
+    this.acc.push(chunk, want)
     return this.run()
   }
 
@@ -138,20 +227,30 @@ export class CommandDecoder {
     const acc = this.acc
     let handled = 0
     while (!this.stopped) {
-      if (this.stage === STAGE_LINE) {
+      const stage = this.stage
+      if (stage === STAGE_LINE) {
         const buf = acc.buf
-        let nl = buf.indexOf(0x0a, acc.start)
+        const s = acc.start
+        let nl = buf.indexOf(0x0a, s + this.lineScan)
         if (nl >= acc.end) nl = -1
         if (nl < 0) {
-          if (acc.end - acc.start > MAX_LINE_LENGTH) {
+          // nsqd reads lines through a 16 KiB buffer: a line that does not fit ends the connection
+          if (acc.end - s >= MAX_LINE_LENGTH) {
             this.stopped = true
             this.handler.onDecodeError(null)
+          } else {
+            this.lineScan = acc.end - s
           }
           break
         }
+        this.lineScan = 0
+        if (nl - s >= MAX_LINE_LENGTH) {
+          this.stopped = true
+          this.handler.onDecodeError(null)
+          break
+        }
         let lineEnd = nl
-        if (lineEnd > acc.start && buf[lineEnd - 1] === 0x0d) lineEnd--
-        const s = acc.start
+        if (lineEnd > s && buf[lineEnd - 1] === 0x0d) lineEnd--
         // The most frequent command by far, FIN <16-byte id>, skips the generic split.
         const params = isPlainFin(buf, s, lineEnd)
           ? ['FIN', buf.toString('latin1', s + 4, lineEnd)]
@@ -167,7 +266,7 @@ export class CommandDecoder {
         this.verb = verb
         this.params = params
         this.stage = STAGE_SIZE
-      } else if (this.stage === STAGE_SIZE) {
+      } else if (stage === STAGE_SIZE) {
         if (acc.end - acc.start < 4) break
         const size = acc.buf.readInt32BE(acc.start)
         const err = checkBodySize(this.verb, size, this.limits)
@@ -177,21 +276,98 @@ export class CommandDecoder {
           this.handler.onDecodeError(err)
           break
         }
+        acc.start += 4
         this.bodySize = size
-        this.stage = STAGE_BODY
-      } else {
-        if (acc.end - acc.start < 4 + this.bodySize) break
-        const body = acc.buf.subarray(acc.start + 4, acc.start + 4 + this.bodySize)
-        acc.start += 4 + this.bodySize
+        if (this.verb === 'MPUB') {
+          this.mpubLeft = size
+          this.stage = STAGE_MPUB_COUNT
+        } else {
+          this.stage = STAGE_BODY
+        }
+      } else if (stage === STAGE_BODY) {
+        const size = this.bodySize
+        if (acc.end - acc.start < size) break
+        const body = acc.buf.subarray(acc.start, acc.start + size)
+        acc.start += size
         this.stage = STAGE_LINE
         handled++
         const verb = this.verb
         const params = this.params
-        this.params = []
+        this.params = NO_PARAMS
         if (!this.handler.onBody(verb, params, body)) { this.stopped = true; break }
+      } else if (stage === STAGE_MPUB_COUNT) {
+        if (acc.end - acc.start < 4) break
+        const count = acc.buf.readInt32BE(acc.start)
+        if (count <= 0 || count > Math.floor((this.limits.maxBodySize - 4) / 5)) {
+          this.fail(new ProtocolError('E_BAD_BODY', `MPUB invalid message count ${count}`))
+          break
+        }
+        acc.start += 4
+        this.mpubLeft -= 4
+        this.mpubCount = count
+        this.mpubRead = 0
+        // a huge count must not allocate up front: the array grows as messages arrive
+        this.mpubBodies = new Array(count <= 65536 ? count : 0)
+        this.stage = STAGE_MPUB
+      } else {
+        // MPUB messages straight from the stream: the declared body size does not bound them
+        if (!this.readMpub()) break
+        const params = this.params
+        const bodies = this.mpubBodies
+        this.params = NO_PARAMS
+        this.mpubBodies = NO_BODIES
+        this.stage = STAGE_LINE
+        handled++
+        if (!this.handler.onMpub(params, bodies)) { this.stopped = true; break }
       }
     }
     if (acc.start === acc.end) acc.clear()
     return handled
+  }
+
+  /** Reads the MPUB messages that are buffered; true once all `count` are in. */
+  private readMpub (): boolean {
+    const acc = this.acc
+    const buf = acc.buf
+    const end = acc.end
+    const max = this.limits.maxMsgSize
+    const count = this.mpubCount
+    const bodies = this.mpubBodies
+    let p = acc.start
+    let i = this.mpubRead
+    while (i < count) {
+      if (end - p < 4) break
+      const size = buf.readInt32BE(p)
+      if (size <= 0) {
+        this.consumedMpub(p, i)
+        this.fail(new ProtocolError('E_BAD_MESSAGE', `MPUB invalid message(${i}) body size ${size}`))
+        return false
+      }
+      if (size > max) {
+        this.consumedMpub(p, i)
+        this.fail(new ProtocolError('E_BAD_MESSAGE', `MPUB message too big ${size} > ${max}`))
+        return false
+      }
+      if (end - p - 4 < size) break
+      bodies[i++] = buf.subarray(p + 4, p + 4 + size)
+      p += 4 + size
+    }
+    this.consumedMpub(p, i)
+    return i === count
+  }
+
+  private consumedMpub (p: number, read: number): void {
+    const acc = this.acc
+    this.mpubLeft -= p - acc.start
+    acc.start = p
+    this.mpubRead = read
+  }
+
+  private fail (err: ProtocolError): void {
+    this.stopped = true
+    this.stage = STAGE_LINE
+    this.params = NO_PARAMS
+    this.mpubBodies = NO_BODIES
+    this.handler.onDecodeError(err)
   }
 }

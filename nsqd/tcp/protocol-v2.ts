@@ -3,7 +3,7 @@
 // its frame and closes the connection, the three non-fatal ones leave it open.
 
 import type { Duplex } from 'node:stream'
-import { CommandDecoder, parseDecimal, parseMpubBody, type CommandHandler } from '../../client/wire/command-decoder.js'
+import { CommandDecoder, parseDecimal, goInt64, goDurationMs, DURATION_NEGATIVE, DURATION_TOO_LONG, type CommandHandler } from '../../client/wire/command-decoder.js'
 import { ProtocolError, type ErrorCode } from '../../client/wire/errors.js'
 import { FRAME_OK, FRAME_CLOSE_WAIT } from '../../client/wire/frames.js'
 import { isValidTopicName, isValidChannelName, goQuoteBytes } from '../../client/wire/names.js'
@@ -52,6 +52,14 @@ export class ProtocolV2 implements CommandHandler, Upgradable {
   private authSecret = ''
   /** An upgrade or an auth server query is in progress: decoding waits for it. */
   private waiting = false
+  /** The peer ended its side of the connection (EOF); acted on once decoding has caught up. */
+  private eof = false
+  /** IDENTIFY started a transport upgrade (TLS, snappy or deflate). */
+  private upgraded = false
+  /** Durable-mode acknowledgements not yet sent; EOF closes only after them. */
+  private pendingAcks = 0
+  /** The accepted defer of the DPUB whose body is being read. */
+  private dpubDeferMs = 0
 
   constructor (id: number, conn: Duplex, remoteAddress: string, host: ProtocolHost) {
     this.host = host
@@ -125,10 +133,39 @@ export class ProtocolV2 implements CommandHandler, Upgradable {
       c.deferFlush = false
       c.flush()
     }
+    if (this.eof && !this.waiting && !c.closed) this.finishEof()
   }
 
   upgradeDone (): void {
     this.resume()
+  }
+
+  /**
+   * EOF from the peer (the socket allows half-open connections). Between commands the connection
+   * just closes; once a command line is complete, the failed read of its size, count or body gets
+   * nsqd's error frame first. Buffered commands are handled before that, as nsqd reads them first.
+   */
+  end (): void {
+    const c = this.client
+    if (c.closed) return
+    // Snappy decodes synchronously, so by now every byte sent has reached the decoder; TLS and
+    // deflate may still hold some, so there EOF just closes (no frame)
+    if (this.upgraded && (c.tls || c.deflate || this.waiting)) {
+      c.closeAfterFlush()
+      return
+    }
+    this.eof = true
+    if (!this.waiting) this.finishEof()
+  }
+
+  private finishEof (): void {
+    if (this.client.closed) return
+    const err = this.decoder.eofError()
+    if (err !== null) {
+      this.fail(err)
+      return
+    }
+    if (this.pendingAcks === 0) this.client.closeAfterFlush()
   }
 
   /** The connection is gone: release the decompressor. */
@@ -156,8 +193,9 @@ export class ProtocolV2 implements CommandHandler, Upgradable {
 
   onDecodeError (err: ProtocolError | null): void {
     if (err === null) {
-      this.host.logger.error(`PROTOCOL(V2): [${this.client.remoteAddress}] - command line too long, closing`)
-      this.client.close()
+      // as nsqd's failed line read: no frame, but the answers to earlier commands still go out
+      this.host.logger.error(`PROTOCOL(V2): [${this.client.remoteAddress}] - failed to read command - line longer than 16384 bytes`)
+      this.client.closeAfterFlush()
       return
     }
     this.fail(err)
@@ -191,11 +229,14 @@ export class ProtocolV2 implements CommandHandler, Upgradable {
     }
   }
 
+  onMpub (params: string[], bodies: Buffer[]): boolean {
+    return this.mpub(params, bodies)
+  }
+
   onBody (verb: string, params: string[], body: Buffer): boolean {
     switch (verb) {
       case 'PUB': return this.pub(params, body, 0)
-      case 'MPUB': return this.mpub(params, body)
-      case 'DPUB': return this.pub(params, body, parseDecimal(params[2] as string))
+      case 'DPUB': return this.pub(params, body, this.dpubDeferMs)
       case 'IDENTIFY': return this.identify(body)
       default: return this.auth(body)
     }
@@ -237,6 +278,7 @@ export class ProtocolV2 implements CommandHandler, Upgradable {
         // the decoder stops right after this body; what follows belongs to the upgraded stream
         this.decoder.stop()
         this.waiting = true
+        this.upgraded = true
         upgrader.upgrade(this, n, this.decoder.takeRest())
       }
       return true
@@ -355,15 +397,16 @@ export class ProtocolV2 implements CommandHandler, Upgradable {
     const c = this.client
     if (c.state === STATE_CLOSING) return true
     if (c.state !== STATE_SUBSCRIBED) return this.fatal('E_INVALID', 'cannot RDY in current state')
-    let count = 1
+    let count: number | bigint = 1
     if (params.length > 1) {
       const token = params[1] as string
-      count = parseDecimal(token)
-      if (count < 0) return this.fatal('E_INVALID', `RDY could not parse count ${token}`)
+      const u = parseDecimal(token)
+      if (u === -1) return this.fatal('E_INVALID', `RDY could not parse count ${token}`)
+      count = goInt64(u) // as nsqd: the uint64 read as int64, so 2^63 and up are negative
     }
     const max = this.host.options.maxRdyCount
-    if (count > max) return this.fatal('E_INVALID', `RDY count ${count} out of range 0-${max}`)
-    c.readyCount = count
+    if (count < 0 || count > max) return this.fatal('E_INVALID', `RDY count ${count} out of range 0-${max}`)
+    c.readyCount = count as number
     if (c.channel !== null) c.channel.pump()
     return true
   }
@@ -395,12 +438,15 @@ export class ProtocolV2 implements CommandHandler, Upgradable {
     const id = this.msgCommand('REQ', params, 3)
     if (id === null) return false
     const token = params[2] as string
-    let timeoutMs = parseDecimal(token)
-    if (timeoutMs < 0) return this.fatal('E_INVALID', `REQ could not parse timeout ${token}`)
+    const u = parseDecimal(token)
+    if (u === -1) return this.fatal('E_INVALID', `REQ could not parse timeout ${token}`)
     const max = this.host.options.maxReqTimeoutMs
-    if (timeoutMs > max) {
-      this.host.logger.debug(`PROTOCOL(V2): [${this.client.remoteAddress}] REQ timeout ${timeoutMs} clamped to ${max}`)
-      timeoutMs = max
+    // as nsqd: ms -> int64 ns (which wraps); a negative duration requeues at once, a long one is clamped
+    let timeoutMs = goDurationMs(u, max)
+    if (timeoutMs === DURATION_NEGATIVE || timeoutMs === DURATION_TOO_LONG) {
+      const clamped = timeoutMs === DURATION_NEGATIVE ? 0 : max
+      this.host.logger.debug(`PROTOCOL(V2): [${this.client.remoteAddress}] REQ timeout ${token} out of range 0-${max}, set to ${clamped}`)
+      timeoutMs = clamped
     }
     const c = this.client
     const ch = c.channel
@@ -445,10 +491,13 @@ export class ProtocolV2 implements CommandHandler, Upgradable {
     const topicName = params[1] as string
     if (!isValidTopicName(topicName)) return this.fatal('E_BAD_TOPIC', `DPUB topic name ${goQuoteBytes(topicName)} is not valid`)
     const token = params[2] as string
-    const ms = parseDecimal(token)
-    if (ms < 0) return this.fatal('E_INVALID', `DPUB could not parse timeout ${token}`)
+    const u = parseDecimal(token)
+    if (u === -1) return this.fatal('E_INVALID', `DPUB could not parse timeout ${token}`)
     const max = this.host.options.maxReqTimeoutMs
-    if (ms > max) return this.fatal('E_INVALID', `DPUB timeout ${ms} out of range 0-${max}`)
+    // as nsqd: the range check is on the wrapped int64 ns duration, the text shows the uint64 ms
+    const ms = goDurationMs(u, max)
+    if (ms === DURATION_NEGATIVE || ms === DURATION_TOO_LONG) return this.fatal('E_INVALID', `DPUB timeout ${u} out of range 0-${Math.floor(max)}`)
+    this.dpubDeferMs = ms
     return true
   }
 
@@ -493,21 +542,18 @@ export class ProtocolV2 implements CommandHandler, Upgradable {
       this.client.sendFrame(FRAME_OK)
       return
     }
+    this.pendingAcks++
     durable.then(() => {
+      this.pendingAcks--
       if (!this.client.closed) this.client.sendFrame(FRAME_OK)
+      if (this.eof && this.pendingAcks === 0 && !this.waiting) this.finishEof()
     }, () => {
+      this.pendingAcks--
       if (!this.client.closed) this.fatal(code, `${verb} failed write error`)
     })
   }
 
-  private mpub (params: string[], body: Buffer): boolean {
-    let bodies: Buffer[]
-    try {
-      bodies = parseMpubBody(body, this.decoder.limits)
-    } catch (err) {
-      if (err instanceof ProtocolError) return this.fail(err)
-      throw err
-    }
+  private mpub (params: string[], bodies: Buffer[]): boolean {
     const topicName = params[1] as string
     const topic = this.host.getTopic(topicName)
     const ts = nowNs()

@@ -14,6 +14,9 @@ export interface TcpHost extends ProtocolHost {
 
 export function handleConnection (host: TcpHost, socket: net.Socket): void {
   socket.setNoDelay(true)
+  // A client may end its side after a partial command and still read nsqd's error frame for it:
+  // the socket stays writable after EOF, and the protocol decides when to close.
+  socket.allowHalfOpen = true
   const remote = socket.remoteAddress !== undefined
     ? (socket.remoteFamily === 'IPv6' ? `[${socket.remoteAddress}]:${socket.remotePort}` : `${socket.remoteAddress}:${socket.remotePort}`)
     : 'unix'
@@ -42,6 +45,10 @@ export function handleConnection (host: TcpHost, socket: net.Socket): void {
     if (rest.length > 0) protocol.push(rest)
   }
   socket.on('data', onData)
+  socket.on('end', () => {
+    if (protocol !== null) protocol.end()
+    else socket.end() // EOF before the magic: just close
+  })
   socket.on('error', (err) => {
     host.logger.debug(`TCP: client(${remote}) error: ${err.message}`)
   })

@@ -137,6 +137,11 @@ export class LayeredConn extends FrameQueue {
     if (rest.length > 0) this.inflow.push(rest)
   }
 
+  /** Half-closes: ends the write side through every layer; reading goes on. */
+  end (): void {
+    this.out.end()
+  }
+
   /** Heartbeats are answered with NOP, as clients do. */
   protected override onHeartbeat (): void {
     this.write(cmd.NOP)

@@ -597,3 +597,211 @@ t.test('a bug while handling one connection closes that connection, not the node
   const lines = (nsqd.logger as unknown as { lines: string[] }).lines.join('')
   t.match(lines, /internal error, closing - Error: injected failure/)
 })
+
+const int32 = (n: number): Buffer => { const b = Buffer.alloc(4); b.writeInt32BE(n); return b }
+const bytes = (...parts: Array<Buffer | string>): Buffer => Buffer.concat(parts.map((p) => Buffer.from(p)))
+
+/** Every frame until the server closes: "E:<error>" or "R:<response>". */
+async function framesUntilClosed (c: RawConn): Promise<string[]> {
+  const out: string[] = []
+  while (true) {
+    try {
+      const f = await c.next(3000)
+      out.push(`${f.type === FRAME_TYPE_ERROR ? 'E' : 'R'}:${f.data.toString()}`)
+    } catch (err) {
+      if ((err as Error).message === 'connection closed') return out
+      throw err
+    }
+  }
+}
+
+t.test('half-closed commands: EOF after a command line gets nsqd\'s read error, then the close', async (t) => {
+  const nsqd = await startNSQD(t)
+  const topic = uniq()
+  const cases: Array<[Buffer | string, string[]]> = [
+    [`PUB ${topic}\n`, ['E:E_BAD_MESSAGE PUB failed to read message body size']],
+    [bytes(`PUB ${topic}\n`, Buffer.from([0, 0])), ['E:E_BAD_MESSAGE PUB failed to read message body size']],
+    [bytes(`PUB ${topic}\n`, int32(5), 'he'), ['E:E_BAD_MESSAGE PUB failed to read message body']],
+    [`DPUB ${topic} 10\n`, ['E:E_BAD_MESSAGE DPUB failed to read message body size']],
+    [bytes(`DPUB ${topic} 10\n`, int32(5)), ['E:E_BAD_MESSAGE DPUB failed to read message body']],
+    [`MPUB ${topic}\n`, ['E:E_BAD_BODY MPUB failed to read body size']],
+    [bytes(`MPUB ${topic}\n`, int32(15)), ['E:E_BAD_BODY MPUB failed to read message count']],
+    [bytes(`MPUB ${topic}\n`, int32(15), int32(2), Buffer.from([0])), ['E:E_BAD_MESSAGE MPUB failed to read message(0) body size']],
+    [bytes(`MPUB ${topic}\n`, int32(15), int32(2), int32(1)), ['E:E_BAD_MESSAGE MPUB failed to read message body']],
+    [bytes(`MPUB ${topic}\n`, int32(15), int32(2), int32(1), 'a'), ['E:E_BAD_MESSAGE MPUB failed to read message(1) body size']],
+    [bytes(`MPUB ${topic}\n`, int32(15), int32(2), int32(1), 'a', int32(2), 'b'), ['E:E_BAD_MESSAGE MPUB failed to read message body']],
+    ['IDENTIFY\n', ['E:E_BAD_BODY IDENTIFY failed to read body size']],
+    [bytes('IDENTIFY\n', int32(2), '{'), ['E:E_BAD_BODY IDENTIFY failed to read body']],
+    ['AUTH\n', ['E:E_BAD_BODY AUTH failed to read body size']],
+    [bytes('AUTH\n', int32(6), 'sec'), ['E:E_BAD_BODY AUTH failed to read body']],
+    // inside or between command lines: a silent close
+    [`PUB ${topic}`, []],
+    ['NOP\n', []],
+    ['', []],
+    [bytes(`PUB ${topic}\n`, int32(2), 'hi'), ['R:OK']],
+    [bytes(`PUB ${topic}\n`, int32(2), 'hi', `PUB ${topic}\n`, int32(9)), ['R:OK', 'E:E_BAD_MESSAGE PUB failed to read message body']]
+  ]
+  for (const [input, want] of cases) {
+    const c = await RawConn.connect(t, nsqd.tcpAddress)
+    c.write(input)
+    c.socket.end() // half-close: the client still reads
+    t.same(await framesUntilClosed(c), want, JSON.stringify(input.toString('latin1').replaceAll(topic, 'T')))
+  }
+  t.equal(nsqd.getExistingTopic(topic)!.messageCount, 2, 'the complete PUBs were published')
+})
+
+t.test('MPUB reads its count and messages from the stream; the body size does not bound them', async (t) => {
+  const nsqd = await startNSQD(t)
+  const topic = uniq()
+  const consumer = await RawConn.connect(t, nsqd.tcpAddress)
+  await consumer.subscribe(topic, 'ch', 100)
+  const bodies = async (n: number): Promise<string[]> => {
+    const out: string[] = []
+    for (let i = 0; i < n; i++) { const m = await consumer.message(); consumer.write(cmd.fin(m.id)); out.push(m.body.toString()) }
+    return out
+  }
+
+  // a count larger than the body holds waits for more bytes
+  const a = await RawConn.connect(t, nsqd.tcpAddress)
+  a.write(bytes(`MPUB ${topic}\n`, int32(9), int32(2), int32(1), 'a'))
+  t.ok(await a.quiet(100), 'no answer while message 1 is missing')
+  a.write(bytes(int32(2), 'bc'))
+  t.equal(await a.response(), 'OK')
+  t.same(await bodies(2), ['a', 'bc'])
+
+  // the next command's bytes become message data
+  const b = await RawConn.connect(t, nsqd.tcpAddress)
+  b.write(bytes(`MPUB ${topic}\n`, int32(9), int32(2), int32(1), 'a', int32(4), 'NOP\n', 'NOP\n'))
+  t.equal(await b.response(), 'OK')
+  t.same(await bodies(2), ['a', 'NOP\n'])
+  b.write(bytes(`MPUB ${topic}\n`, int32(9), int32(2), int32(1), 'a', `PUB ${topic}\n`, int32(1), 'z'))
+  t.equal(await b.error(), 'E_BAD_MESSAGE MPUB message too big 1347764768 > 1048576', '"PUB " read as message(1)\'s size')
+  await b.waitClosed()
+
+  // a message that overruns the body continues into the following bytes
+  const c = await RawConn.connect(t, nsqd.tcpAddress)
+  c.write(bytes(`MPUB ${topic}\n`, int32(9), int32(1), int32(5), 'hello'))
+  t.equal(await c.response(), 'OK')
+  t.same(await bodies(1), ['hello'])
+
+  // bytes left after the count-th message are read as the next command line
+  c.write(bytes(`MPUB ${topic}\n`, int32(40), int32(1), int32(1), 'x', `PUB ${topic}\n`, int32(1), 'y'))
+  t.equal(await c.response(), 'OK')
+  t.equal(await c.response(), 'OK')
+  t.same(await bodies(2), ['x', 'y'])
+
+  // validation texts, in nsqd's order
+  const cases: Array<[Buffer, string]> = [
+    [bytes(`MPUB ${topic}\n`, int32(0)), 'E_BAD_BODY MPUB invalid body size 0'],
+    [bytes(`MPUB ${topic}\n`, int32(5242881)), 'E_BAD_BODY MPUB body too big 5242881 > 5242880'],
+    [bytes(`MPUB ${topic}\n`, int32(8), int32(0)), 'E_BAD_BODY MPUB invalid message count 0'],
+    [bytes(`MPUB ${topic}\n`, int32(8), int32(1048576)), 'E_BAD_BODY MPUB invalid message count 1048576'],
+    [bytes(`MPUB ${topic}\n`, int32(20), int32(3), int32(1), 'a', int32(-1)), 'E_BAD_MESSAGE MPUB invalid message(1) body size -1'],
+    [bytes(`MPUB ${topic}\n`, int32(20), int32(2), int32(1048577)), 'E_BAD_MESSAGE MPUB message too big 1048577 > 1048576']
+  ]
+  for (const [input, want] of cases) {
+    const p = await RawConn.connect(t, nsqd.tcpAddress)
+    p.write(input)
+    t.equal(await p.error(), want)
+    await p.waitClosed()
+  }
+  t.ok(await consumer.quiet(50), 'nothing from the failed MPUBs was published')
+})
+
+t.test('RDY, REQ and DPUB numbers follow Go\'s uint64/int64 arithmetic, printed exactly', async (t) => {
+  const nsqd = await startNSQD(t)
+  const topic = uniq()
+  const id = '0123456789abcdef'
+  const sub = async (): Promise<RawConn> => { const c = await RawConn.connect(t, nsqd.tcpAddress); await c.subscribe(topic, 'ch'); return c }
+  const rdyCases: Array<[string, string]> = [
+    ['RDY 9223372036854775808\n', 'E_INVALID RDY count -9223372036854775808 out of range 0-2500'],
+    ['RDY 100000000000000020000\n', 'E_INVALID RDY count 7766279631452261920 out of range 0-2500'],
+    ['RDY 1111111111111111111111111111111111111111\n', 'E_INVALID RDY count -560780128307875385 out of range 0-2500'],
+    ['RDY 999999999999999\n', 'E_INVALID RDY count 999999999999999 out of range 0-2500'],
+    ['RDY 1e3\n', 'E_INVALID RDY could not parse count 1e3'],
+    ['RDY 12345678901234567890x\n', 'E_INVALID RDY could not parse count 12345678901234567890x'],
+    [`REQ ${id} 99999999999999999999x\n`, `E_INVALID REQ could not parse timeout 99999999999999999999x`]
+  ]
+  for (const [input, want] of rdyCases) {
+    const c = await sub()
+    c.write(input)
+    t.equal(await c.error(), want)
+    await c.waitClosed()
+  }
+  // 2^64 wraps to 0: accepted as RDY 0
+  const z = await sub()
+  const subscribed = [...nsqd.clients.values()].map((x) => x.client).filter((c) => c.channel !== null && !c.closed)
+  t.equal(subscribed.length, 1)
+  const zc = subscribed[0]!
+  z.write('RDY 5\n')
+  await until(() => zc.readyCount === 5, 'RDY 5')
+  z.write('RDY 18446744073709551616\n')
+  await until(() => zc.readyCount === 0, 'RDY 2^64 taken as RDY 0')
+  t.notOk(zc.closed)
+  z.write('RDY 00000000000000000000001\n')
+  const p = await RawConn.connect(t, nsqd.tcpAddress)
+  t.equal(await p.publish(topic, 'one'), 'OK')
+  const m = await z.message()
+  t.equal(m.body.toString(), 'one', 'a 23-digit RDY 1 works')
+
+  // REQ: a duration that wraps negative requeues at once
+  const ch = nsqd.getExistingTopic(topic)!.getExistingChannel('ch')!
+  z.write(`REQ ${m.id} 9223372036855\n`)
+  const again = await z.message()
+  t.equal(again.id, m.id)
+  t.equal(again.attempts, 2, 'redelivered at once')
+  t.equal(ch.deferred.size, 0)
+  // one less does not wrap: clamped to --max-req-timeout, deferred
+  z.write(`REQ ${m.id} 9223372036854\n`)
+  await until(() => ch.deferred.size === 1, 'deferred')
+
+  // DPUB: range-checked on the wrapped duration, the uint64 ms printed
+  const dpubCases: Array<[string, string]> = [
+    [`DPUB ${topic} 100000000000000020000\n`, 'E_INVALID DPUB timeout 7766279631452261920 out of range 0-3600000'],
+    [`DPUB ${topic} 1111111111111111111111111111111111111111\n`, 'E_INVALID DPUB timeout 17885963945401676231 out of range 0-3600000'],
+    [`DPUB ${topic} 9223372036855\n`, 'E_INVALID DPUB timeout 9223372036855 out of range 0-3600000'],
+    [`DPUB ${topic} 1.5\n`, 'E_INVALID DPUB could not parse timeout 1.5']
+  ]
+  for (const [input, want] of dpubCases) {
+    const d = await RawConn.connect(t, nsqd.tcpAddress)
+    d.write(input)
+    t.equal(await d.error(), want)
+    await d.waitClosed()
+  }
+  // 2^63 ms is 0 ns in Go's int64: accepted, not deferred
+  const d = await RawConn.connect(t, nsqd.tcpAddress)
+  const other = uniq()
+  const oc = await RawConn.connect(t, nsqd.tcpAddress)
+  await oc.subscribe(other, 'ch', 1)
+  d.write(bytes(`DPUB ${other} 9223372036854775808\n`, int32(3), 'now'))
+  t.equal(await d.response(), 'OK')
+  t.equal((await oc.message()).body.toString(), 'now')
+})
+
+t.test('a command line, its \\n included, must fit in 16384 bytes', async (t) => {
+  const nsqd = await startNSQD(t)
+  const topic = uniq()
+  const line = (n: number): string => 'NOP ' + 'A'.repeat(n - 4)
+  const ok = await RawConn.connect(t, nsqd.tcpAddress)
+  ok.write(line(16383) + '\n')
+  t.equal(await ok.publish(topic, 'x'), 'OK', '16383 bytes + \\n is a command')
+  const cases: Array<[string, string]> = [
+    [line(16384) + '\n', 'the \\n in the same read'],
+    ['A'.repeat(16384) + '\n', 'an unknown verb is not echoed'],
+    [line(16384), 'no \\n at all'],
+    ['NOP\n' + 'B'.repeat(20000), 'after a valid command']
+  ]
+  const p = await RawConn.connect(t, nsqd.tcpAddress)
+  p.write(Buffer.concat([cmd.pub(topic, 'y'), Buffer.from(line(16384) + '\n')]))
+  t.same(await framesUntilClosed(p), ['R:OK'], 'the answer to the command before the long line still goes out')
+  for (const [input, name] of cases) {
+    const c = await RawConn.connect(t, nsqd.tcpAddress)
+    c.write(input)
+    t.same(await framesUntilClosed(c), [], `${name}: closed without a frame`)
+  }
+  const split = await RawConn.connect(t, nsqd.tcpAddress)
+  split.write(line(10000))
+  t.ok(await split.quiet(50), 'a partial line waits')
+  split.write('A'.repeat(6384))
+  t.same(await framesUntilClosed(split), [], 'the line grows past the limit across reads: closed without a frame')
+})

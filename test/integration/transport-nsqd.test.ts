@@ -105,6 +105,27 @@ t.test('snappy: stream identifier and framed OK exactly as nsqd sends them, 100 
   t.equal(clientStats(p.client, '').snappy, true)
 })
 
+t.test('snappy: a half-closed command gets nsqd\'s read error, compressed, then the close', async (t) => {
+  const nsqd = await startNSQD(t)
+  const topic = uniq()
+  const cases: Array<[Buffer, string | null]> = [
+    [Buffer.from(`PUB ${topic}\n`), 'E_BAD_MESSAGE PUB failed to read message body size'],
+    [Buffer.concat([Buffer.from(`MPUB ${topic}\n`), Buffer.from([0, 0, 0, 9, 0, 0, 0, 1])]), 'E_BAD_MESSAGE MPUB failed to read message(0) body size'],
+    [Buffer.from('NOP\n'), null]
+  ]
+  for (const [input, want] of cases) {
+    const c = await LayeredConn.connect(t, nsqd.tcpAddress)
+    await c.identify({ snappy: true })
+    c.startCompression('snappy')
+    t.equal(await c.response(), 'OK')
+    c.write(input)
+    c.end()
+    if (want !== null) t.equal(await c.error(), want)
+    await c.waitClosed()
+    t.equal(c.streamError, null, 'the compressed stream stayed intact')
+  }
+})
+
 t.test('deflate: raw DEFLATE after the plain response, sync-flushed, level negotiated', async (t) => {
   const nsqd = await startNSQD(t, { maxDeflateLevel: 9 })
   const proxy = await recordingProxy(t, nsqd.tcpAddress)
