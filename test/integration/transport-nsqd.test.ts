@@ -126,6 +126,39 @@ t.test('snappy: a half-closed command gets nsqd\'s read error, compressed, then 
   }
 })
 
+/** Inputs that end mid-command, and what nsqd answers once the client ends its side after them. */
+function halfClosedCases (topic: string): Array<[Buffer, string | null]> {
+  return [
+    [Buffer.from(`PUB ${topic}\n`), 'E_BAD_MESSAGE PUB failed to read message body size'],
+    [Buffer.concat([Buffer.from(`PUB ${topic}\n`), Buffer.from([0, 0, 0, 5]), Buffer.from('ab')]), 'E_BAD_MESSAGE PUB failed to read message body'],
+    [Buffer.concat([Buffer.from(`MPUB ${topic}\n`), Buffer.from([0, 0, 0, 9, 0, 0, 0, 1])]), 'E_BAD_MESSAGE MPUB failed to read message(0) body size'],
+    [Buffer.from('IDENTIFY\n\u0000\u0000'), 'E_BAD_BODY IDENTIFY failed to read body size'],
+    [Buffer.from('NOP\nPUB'), null],
+    [Buffer.alloc(0), null]
+  ]
+}
+
+t.test('deflate: a half-closed command gets nsqd\'s read error, compressed, after what came before it', async (t) => {
+  const nsqd = await startNSQD(t)
+  const topic = uniq()
+  for (const [input, want] of halfClosedCases(topic)) {
+    const c = await LayeredConn.connect(t, nsqd.tcpAddress)
+    await c.identify({ deflate: true })
+    c.startCompression('deflate')
+    t.equal(await c.response(), 'OK')
+    // a complete PUB first: its OK goes out before the error, as nsqd reads commands in order
+    c.write(cmd.pub(topic, 'before'))
+    c.write(input)
+    c.end()
+    t.equal(await c.response(), 'OK', 'the complete PUB is answered first')
+    if (want !== null) t.equal(await c.error(), want, `${JSON.stringify(input.toString('latin1'))}: ${want}`)
+    await c.waitClosed()
+    t.equal(c.streamError, null, 'the compressed stream stayed intact')
+    t.equal(c.pending(), 0, 'nothing after it')
+  }
+  await until(() => nsqd.clients.size === 0, 'no client left behind')
+})
+
 t.test('deflate: raw DEFLATE after the plain response, sync-flushed, level negotiated', async (t) => {
   const nsqd = await startNSQD(t, { maxDeflateLevel: 9 })
   const proxy = await recordingProxy(t, nsqd.tcpAddress)
@@ -168,6 +201,74 @@ t.test('TLS + snappy and TLS + deflate: OK inside TLS, then the compressed OK', 
     const p = [...nsqd.clients.values()].find((x) => x.client.tls && x.client[kind])
     t.ok(p !== undefined, `${kind}: client has tls and ${kind}`)
   }
+})
+
+t.test('TLS, TLS + snappy, TLS + deflate: a half-closed command gets the error inside TLS, then the close', async (t) => {
+  const nsqd = await tlsNode(t)
+  const topic = uniq()
+  for (const kind of [null, 'snappy', 'deflate'] as const) {
+    for (const [input, want] of halfClosedCases(topic)) {
+      const c = await LayeredConn.connect(t, nsqd.tcpAddress)
+      await c.identify(kind === null ? { tls_v1: true } : { tls_v1: true, [kind]: true })
+      await c.startTls({ ca: certs.ca })
+      t.equal(await c.response(), 'OK')
+      if (kind === null) {
+        c.continuePlain()
+      } else {
+        c.startCompression(kind)
+        t.equal(await c.response(), 'OK')
+      }
+      c.write(cmd.pub(topic, 'before'))
+      c.write(input)
+      c.end() // close_notify, then FIN; the client keeps reading
+      const what = `${kind ?? 'plain'} ${JSON.stringify(input.toString('latin1'))}`
+      t.equal(await c.response(), 'OK', `${what}: the complete PUB is answered first`)
+      if (want !== null) t.equal(await c.error(), want, `${what}: ${want}`)
+      await c.waitClosed()
+      t.equal(c.streamError, null, `${what}: TLS and compression stayed intact`)
+      t.equal(c.pending(), 0, `${what}: nothing after it`)
+    }
+  }
+  await until(() => nsqd.clients.size === 0, 'no client left behind')
+})
+
+t.test('a TLS client vanishing mid-command or mid-delivery (RST, destroy): no throw, no leak, nsqd keeps serving', async (t) => {
+  const nsqd = await tlsNode(t)
+  const topic = uniq()
+  const big = Buffer.alloc(200 * 1024, 'x')
+  const producer = await RawConn.connect(t, nsqd.tcpAddress)
+  for (const kind of [null, 'deflate'] as const) {
+    for (const how of ['reset', 'destroy', 'close_notify then destroy'] as const) {
+      for (const at of ['mid-body', 'mid-delivery'] as const) {
+        const c = await LayeredConn.connect(t, nsqd.tcpAddress)
+        await c.identify(kind === null ? { tls_v1: true } : { tls_v1: true, [kind]: true })
+        const sock = await c.startTls({ ca: certs.ca })
+        t.equal(await c.response(), 'OK')
+        if (kind === null) c.continuePlain()
+        else { c.startCompression(kind); t.equal(await c.response(), 'OK') }
+        if (at === 'mid-body') {
+          c.write(Buffer.concat([Buffer.from(`PUB ${topic}\n`), Buffer.from([0, 0, 0x10, 0]), Buffer.from('partial')]))
+        } else {
+          // messages in flight to a vanished client wait for their timeout: fresh ones each time
+          producer.write(cmd.mpub(topic, Array.from({ length: 10 }, () => big)))
+          t.equal(await producer.response(), 'OK')
+          c.write(cmd.sub(topic, 'ch'))
+          t.equal(await c.response(), 'OK')
+          c.write(cmd.rdy(10))
+          await c.message() // nsqd is writing the rest of the 2 MB when the client goes away
+        }
+        const what = `${kind ?? 'plain'}, ${how}, ${at}`
+        if (how === 'reset') c.raw.resetAndDestroy()
+        else if (how === 'destroy') c.raw.destroy()
+        else { sock.end(); c.raw.destroy() }
+        await until(() => nsqd.clients.size === 1, `${what}: the client is gone`)
+        t.pass(what)
+      }
+    }
+  }
+  const ok = await RawConn.connect(t, nsqd.tcpAddress)
+  ok.write(cmd.pub(topic, 'alive'))
+  t.equal(await ok.response(), 'OK', 'nsqd still serves')
 })
 
 t.test('negotiation rules: both compressions, no certificate, --snappy=false / --deflate=false', async (t) => {
