@@ -2,8 +2,9 @@
 // bytes a recording proxy saw (plain IDENTIFY response, then a TLS record / the snappy stream
 // identifier / raw deflate), with 100 KB messages both ways; the TLS-required policy, client
 // certificate policies, and bad input (plain TCP to a TLS node, bad certificates, corrupted
-// compressed streams, garbage instead of a handshake) ending the connection without a crash or a
-// leaked client.
+// compressed streams, garbage instead of a handshake, clients vanishing mid-stream) ending the
+// connection without a crash or a leaked client; half-closed commands and the 16 KiB line limit
+// through every layer.
 
 import t from 'tap'
 import type { Test } from 'tap'
@@ -11,6 +12,7 @@ import crypto from 'node:crypto'
 import https from 'node:https'
 import http from 'node:http'
 import zlib from 'node:zlib'
+import type { TLSSocket } from 'node:tls'
 import { startNSQD, uniq, until, RawConn } from '../helpers/nsqd.js'
 import { makeCerts, type TestCerts } from '../helpers/certs.js'
 import { recordingProxy, LayeredConn } from '../helpers/transport.js'
@@ -126,6 +128,26 @@ t.test('snappy: a half-closed command gets nsqd\'s read error, compressed, then 
   }
 })
 
+/** A connection through TLS (when `withTls`) and then `kind` compression, both OKs read. */
+async function layered (t: Test, addr: string, withTls: boolean, kind: 'snappy' | 'deflate' | null): Promise<{ c: LayeredConn, sock: TLSSocket | null }> {
+  const c = await LayeredConn.connect(t, addr)
+  const features: Record<string, unknown> = {}
+  if (withTls) features.tls_v1 = true
+  if (kind !== null) features[kind] = true
+  await c.identify(features)
+  let sock: TLSSocket | null = null
+  if (withTls) {
+    sock = await c.startTls({ ca: certs.ca })
+    t.equal(await c.response(), 'OK')
+    if (kind === null) c.continuePlain()
+  }
+  if (kind !== null) {
+    c.startCompression(kind)
+    t.equal(await c.response(), 'OK')
+  }
+  return { c, sock }
+}
+
 /** Inputs that end mid-command, and what nsqd answers once the client ends its side after them. */
 function halfClosedCases (topic: string): Array<[Buffer, string | null]> {
   return [
@@ -142,10 +164,7 @@ t.test('deflate: a half-closed command gets nsqd\'s read error, compressed, afte
   const nsqd = await startNSQD(t)
   const topic = uniq()
   for (const [input, want] of halfClosedCases(topic)) {
-    const c = await LayeredConn.connect(t, nsqd.tcpAddress)
-    await c.identify({ deflate: true })
-    c.startCompression('deflate')
-    t.equal(await c.response(), 'OK')
+    const { c } = await layered(t, nsqd.tcpAddress, false, 'deflate')
     // a complete PUB first: its OK goes out before the error, as nsqd reads commands in order
     c.write(cmd.pub(topic, 'before'))
     c.write(input)
@@ -208,16 +227,7 @@ t.test('TLS, TLS + snappy, TLS + deflate: a half-closed command gets the error i
   const topic = uniq()
   for (const kind of [null, 'snappy', 'deflate'] as const) {
     for (const [input, want] of halfClosedCases(topic)) {
-      const c = await LayeredConn.connect(t, nsqd.tcpAddress)
-      await c.identify(kind === null ? { tls_v1: true } : { tls_v1: true, [kind]: true })
-      await c.startTls({ ca: certs.ca })
-      t.equal(await c.response(), 'OK')
-      if (kind === null) {
-        c.continuePlain()
-      } else {
-        c.startCompression(kind)
-        t.equal(await c.response(), 'OK')
-      }
+      const { c } = await layered(t, nsqd.tcpAddress, true, kind)
       c.write(cmd.pub(topic, 'before'))
       c.write(input)
       c.end() // close_notify, then FIN; the client keeps reading
@@ -240,12 +250,7 @@ t.test('a TLS client vanishing mid-command or mid-delivery (RST, destroy): no th
   for (const kind of [null, 'deflate'] as const) {
     for (const how of ['reset', 'destroy', 'close_notify then destroy'] as const) {
       for (const at of ['mid-body', 'mid-delivery'] as const) {
-        const c = await LayeredConn.connect(t, nsqd.tcpAddress)
-        await c.identify(kind === null ? { tls_v1: true } : { tls_v1: true, [kind]: true })
-        const sock = await c.startTls({ ca: certs.ca })
-        t.equal(await c.response(), 'OK')
-        if (kind === null) c.continuePlain()
-        else { c.startCompression(kind); t.equal(await c.response(), 'OK') }
+        const { c, sock } = await layered(t, nsqd.tcpAddress, true, kind)
         if (at === 'mid-body') {
           c.write(Buffer.concat([Buffer.from(`PUB ${topic}\n`), Buffer.from([0, 0, 0x10, 0]), Buffer.from('partial')]))
         } else {
@@ -260,7 +265,7 @@ t.test('a TLS client vanishing mid-command or mid-delivery (RST, destroy): no th
         const what = `${kind ?? 'plain'}, ${how}, ${at}`
         if (how === 'reset') c.raw.resetAndDestroy()
         else if (how === 'destroy') c.raw.destroy()
-        else { sock.end(); c.raw.destroy() }
+        else { sock?.end(); c.raw.destroy() }
         await until(() => nsqd.clients.size === 1, `${what}: the client is gone`)
         t.pass(what)
       }
@@ -269,6 +274,27 @@ t.test('a TLS client vanishing mid-command or mid-delivery (RST, destroy): no th
   const ok = await RawConn.connect(t, nsqd.tcpAddress)
   ok.write(cmd.pub(topic, 'alive'))
   t.equal(await ok.response(), 'OK', 'nsqd still serves')
+})
+
+t.test('the 16384-byte line limit counts the decrypted, decompressed command stream', async (t) => {
+  const nsqd = await tlsNode(t)
+  const topic = uniq()
+  const line = (n: number): string => 'NOP ' + 'A'.repeat(n - 4)
+  // 16 KB of one letter deflates to a few dozen bytes: a limit on the wire bytes would let it through
+  for (const [withTls, kind] of [[true, null], [false, 'snappy'], [false, 'deflate'], [true, 'snappy'], [true, 'deflate']] as const) {
+    const what = [withTls ? 'TLS' : '', kind ?? ''].filter((x) => x !== '').join(' + ')
+    const fits = (await layered(t, nsqd.tcpAddress, withTls, kind)).c
+    fits.write(line(16383) + '\n')
+    fits.write(cmd.pub(topic, 'x'))
+    t.equal(await fits.response(), 'OK', `${what}: 16383 bytes + \\n is a command`)
+    const long = (await layered(t, nsqd.tcpAddress, withTls, kind)).c
+    long.write(cmd.pub(topic, 'y'))
+    long.write(line(16384) + '\n')
+    t.equal(await long.response(), 'OK', `${what}: the command before the long line is answered`)
+    await long.waitClosed()
+    t.equal(long.pending(), 0, `${what}: 16384 bytes + \\n closes without a frame`)
+    t.equal(long.streamError, null)
+  }
 })
 
 t.test('negotiation rules: both compressions, no certificate, --snappy=false / --deflate=false', async (t) => {
