@@ -175,6 +175,15 @@ t.test('deflate: a half-closed command gets nsqd\'s read error, compressed, afte
     t.equal(c.streamError, null, 'the compressed stream stayed intact')
     t.equal(c.pending(), 0, 'nothing after it')
   }
+  // the compressed stream itself cut short (a stored block's header, no more): no stream error,
+  // the command it left unfinished gets its read error
+  const { c } = await layered(t, nsqd.tcpAddress, false, 'deflate')
+  c.write(Buffer.concat([cmd.pub(topic, 'before'), Buffer.from(`PUB ${topic}\n`)]))
+  t.equal(await c.response(), 'OK')
+  c.raw.end(Buffer.from([0x00, 0x05]))
+  t.equal(await c.error(), 'E_BAD_MESSAGE PUB failed to read message body size', 'a deflate block cut short')
+  await c.waitClosed()
+  t.equal(c.pending(), 0)
   await until(() => nsqd.clients.size === 0, 'no client left behind')
 })
 
