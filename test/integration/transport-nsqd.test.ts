@@ -247,6 +247,13 @@ t.test('TLS, TLS + snappy, TLS + deflate: a half-closed command gets the error i
       t.equal(c.streamError, null, `${what}: TLS and compression stayed intact`)
       t.equal(c.pending(), 0, `${what}: nothing after it`)
     }
+    // a bare TCP FIN without close_notify (Go's TLS reader: unexpected EOF) is answered the same way
+    const { c } = await layered(t, nsqd.tcpAddress, true, kind)
+    c.write(Buffer.from(`PUB ${topic}\n`))
+    await until(() => nsqd.clients.size === 1 && [...nsqd.clients.values()][0]!.decoder.eofError() !== null, 'the PUB line read')
+    c.raw.end()
+    t.equal(await c.error(), 'E_BAD_MESSAGE PUB failed to read message body size', `${kind ?? 'plain'}: FIN without close_notify`)
+    await c.waitClosed()
   }
   await until(() => nsqd.clients.size === 0, 'no client left behind')
 })
