@@ -150,6 +150,9 @@ export class Upgrader {
       requestCert: s.requestCert,
       rejectUnauthorized: s.rejectUnauthorized
     })
+    // as the raw socket: after the client's EOF the error frame for a cut-off command still goes
+    // out (inside TLS), then the protocol closes
+    sock.allowHalfOpen = true
     let secured = false
     const timer = setTimeout(() => {
       log.error(`PROTOCOL(V2): [${c.remoteAddress}] TLS handshake timed out`)
@@ -189,8 +192,6 @@ export class Upgrader {
       c.tlsVersion = tlsVersionName(sock.getProtocol())
       c.tlsCipherSuite = sock.getCipher()?.standardName ?? ''
       sock.on('data', p.pushBound)
-      // half-open (inherited from the raw socket): after the client's EOF the error frame for a
-      // cut-off command still goes out inside TLS, then the close
       sock.on('end', () => { p.end() })
       c.switchConn(sock, FRAME_OK)
       this.compress(p, compression, deflateLevel, null)
