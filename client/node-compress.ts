@@ -97,6 +97,12 @@ export class CompressedWriter extends Duplex {
 /** Incoming side of a compressed connection. */
 export interface Inflow {
   push (chunk: Buffer): void
+  /**
+   * The compressed input has ended: `onEnd` runs once every plain byte it held has gone to
+   * `onData` (at once for snappy, after the decompressor catches up for deflate); never after a
+   * stream error or destroy().
+   */
+  end (onEnd: () => void): void
   destroy (): void
 }
 
@@ -118,14 +124,23 @@ export function createInflow (kind: Compression, onData: (data: Buffer) => void,
         if (failed) return
         try { d.push(chunk) } catch (err) { fail(err as Error) }
       },
+      end (onEnd) { if (!failed) onEnd() },
       destroy () { failed = true }
     }
   }
   const z = zlib.createInflateRaw({ finishFlush: zlib.constants.Z_SYNC_FLUSH })
+  let ended = false
   z.on('data', (d: Buffer) => { if (!failed) onData(d) })
   z.on('error', (err) => { fail(new Error(`deflate: ${err.message}`)) })
   return {
-    push (chunk) { if (!failed) z.write(chunk) },
+    push (chunk) { if (!failed && !ended) z.write(chunk) },
+    end (onEnd) {
+      if (failed || ended) return
+      ended = true
+      // 'end' follows the last 'data'; a stream cut mid-block just stops there (sync flush, no error)
+      z.once('end', () => { if (!failed) onEnd() })
+      z.end()
+    },
     destroy () { failed = true; z.destroy() }
   }
 }

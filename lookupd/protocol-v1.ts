@@ -52,6 +52,33 @@ function isAsciiSpace (c: number): boolean {
   return c === 0x20 || (c >= 0x09 && c <= 0x0d)
 }
 
+/**
+ * Byte length of the UTF-8 encoded non-ASCII space of Go's unicode.IsSpace at `i` (before `end`),
+ * else 0: U+0085, U+00A0, U+1680, U+2000-U+200A, U+2028, U+2029, U+202F, U+205F, U+3000. NSQ trims
+ * lines with strings.TrimSpace, which removes these too; a lone byte such as 0xa0 is not a space.
+ */
+function unicodeSpaceAt (b: Buffer, i: number, end: number): number {
+  const c = b[i]
+  if (c === 0xc2) return i + 1 < end && (b[i + 1] === 0x85 || b[i + 1] === 0xa0) ? 2 : 0
+  if (i + 2 >= end) return 0
+  const c1 = b[i + 1] as number
+  const c2 = b[i + 2] as number
+  if (c === 0xe1) return c1 === 0x9a && c2 === 0x80 ? 3 : 0
+  if (c === 0xe2) {
+    if (c1 === 0x80) return (c2 >= 0x80 && c2 <= 0x8a) || c2 === 0xa8 || c2 === 0xa9 || c2 === 0xaf ? 3 : 0
+    return c1 === 0x81 && c2 === 0x9f ? 3 : 0
+  }
+  if (c === 0xe3) return c1 === 0x80 && c2 === 0x80 ? 3 : 0
+  return 0
+}
+
+/** The same for a space ending at `end` (not reaching before `start`). */
+function unicodeSpaceBefore (b: Buffer, start: number, end: number): number {
+  if (end - 2 >= start && unicodeSpaceAt(b, end - 2, end) === 2) return 2
+  if (end - 3 >= start && unicodeSpaceAt(b, end - 3, end) === 3) return 3
+  return 0
+}
+
 /** One nsqd connection. */
 export class LookupConnectionV1 {
   readonly remoteAddress: string
@@ -111,10 +138,23 @@ export class LookupConnectionV1 {
           }
           break
         }
+        // strings.TrimSpace: ASCII whitespace, and Unicode spaces on the rare non-ASCII edge
+        const b = acc.buf
         let s = acc.start
         let e = nl
-        while (s < e && isAsciiSpace(acc.buf[s] as number)) s++
-        while (e > s && isAsciiSpace(acc.buf[e - 1] as number)) e--
+        let n = 0
+        while (s < e) {
+          const c = b[s] as number
+          if (isAsciiSpace(c)) s++
+          else if (c >= 0x80 && (n = unicodeSpaceAt(b, s, e)) > 0) s += n
+          else break
+        }
+        while (e > s) {
+          const c = b[e - 1] as number
+          if (isAsciiSpace(c)) e--
+          else if (c >= 0x80 && (n = unicodeSpaceBefore(b, s, e)) > 0) e -= n
+          else break
+        }
         const params = acc.buf.toString('latin1', s, e).split(' ')
         acc.start = nl + 1
         this.exec(params)

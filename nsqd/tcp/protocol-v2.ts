@@ -54,8 +54,10 @@ export class ProtocolV2 implements CommandHandler, Upgradable {
   private waiting = false
   /** The peer ended its side of the connection (EOF); acted on once decoding has caught up. */
   private eof = false
-  /** IDENTIFY started a transport upgrade (TLS, snappy or deflate). */
-  private upgraded = false
+  /** A transport upgrade (TLS, snappy or deflate) started by IDENTIFY is not finished yet. */
+  private upgrading = false
+  /** EOF on the (decompressed) stream: every byte sent has reached the decoder. */
+  private readonly inputEndedBound = (): void => { this.inputEnded() }
   /** Durable-mode acknowledgements not yet sent; EOF closes only after them. */
   private pendingAcks = 0
   /** The accepted defer of the DPUB whose body is being read. */
@@ -137,6 +139,7 @@ export class ProtocolV2 implements CommandHandler, Upgradable {
   }
 
   upgradeDone (): void {
+    this.upgrading = false
     this.resume()
   }
 
@@ -148,12 +151,20 @@ export class ProtocolV2 implements CommandHandler, Upgradable {
   end (): void {
     const c = this.client
     if (c.closed) return
-    // Snappy decodes synchronously, so by now every byte sent has reached the decoder; TLS and
-    // deflate may still hold some, so there EOF just closes (no frame)
-    if (this.upgraded && (c.tls || c.deflate || this.waiting)) {
+    // EOF before the TLS handshake completed: the upgrade fails, nothing can be sent
+    if (this.upgrading) {
       c.closeAfterFlush()
       return
     }
+    // on TLS this is the TLS socket's end: every decrypted byte has been pushed already; deflate
+    // may still hold some, so act once it has caught up
+    const inflow = this.inflow
+    if (inflow !== null) inflow.end(this.inputEndedBound)
+    else this.inputEnded()
+  }
+
+  private inputEnded (): void {
+    if (this.client.closed) return
     this.eof = true
     if (!this.waiting) this.finishEof()
   }
@@ -278,7 +289,7 @@ export class ProtocolV2 implements CommandHandler, Upgradable {
         // the decoder stops right after this body; what follows belongs to the upgraded stream
         this.decoder.stop()
         this.waiting = true
-        this.upgraded = true
+        this.upgrading = true
         upgrader.upgrade(this, n, this.decoder.takeRest())
       }
       return true

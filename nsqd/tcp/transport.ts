@@ -84,6 +84,8 @@ export interface Upgradable {
   tlsCommonName: string
   /** The upgrades are done (OKs sent): decoding continues. */
   upgradeDone (): void
+  /** EOF from the peer (on TLS: close_notify or the TCP FIN, after the last decrypted bytes). */
+  end (): void
 }
 
 /**
@@ -148,6 +150,9 @@ export class Upgrader {
       requestCert: s.requestCert,
       rejectUnauthorized: s.rejectUnauthorized
     })
+    // as the raw socket: after the client's EOF the error frame for a cut-off command still goes
+    // out (inside TLS), then the protocol closes
+    sock.allowHalfOpen = true
     let secured = false
     const timer = setTimeout(() => {
       log.error(`PROTOCOL(V2): [${c.remoteAddress}] TLS handshake timed out`)
@@ -187,6 +192,7 @@ export class Upgrader {
       c.tlsVersion = tlsVersionName(sock.getProtocol())
       c.tlsCipherSuite = sock.getCipher()?.standardName ?? ''
       sock.on('data', p.pushBound)
+      sock.on('end', () => { p.end() })
       c.switchConn(sock, FRAME_OK)
       this.compress(p, compression, deflateLevel, null)
     })

@@ -5,7 +5,7 @@ import net from 'node:net'
 import tls from 'node:tls'
 import type { Duplex } from 'node:stream'
 import { FrameDecoder } from '../../client/wire/frame-decoder.js'
-import { MAGIC_V2 } from '../../client/wire/frames.js'
+import { MAGIC_V2, FRAME_TYPE_RESPONSE } from '../../client/wire/frames.js'
 import * as cmd from '../../client/wire/commands.js'
 import { CompressedWriter, createInflow, type Compression, type Inflow } from '../../client/node-compress.js'
 import { hostPort, FrameQueue, type Frame } from './nsqd.js'
@@ -59,6 +59,7 @@ export class LayeredConn extends FrameQueue {
   private inflow: Inflow | null = null
   private readonly decoder: FrameDecoder
   private stopAfterNext = false
+  private belowClosed = false
   streamError: Error | null = null
   private readonly onSrc = (chunk: Buffer): void => {
     if (this.inflow !== null) this.inflow.push(chunk)
@@ -75,7 +76,7 @@ export class LayeredConn extends FrameQueue {
       this.received({ type, data: Buffer.from(data) })
     })
     raw.on('data', this.onSrc)
-    raw.on('close', () => { this.markClosed() })
+    raw.on('close', () => { this.closedBelow() })
     raw.on('error', () => {})
   }
 
@@ -108,7 +109,7 @@ export class LayeredConn extends FrameQueue {
     this.src.off('data', this.onSrc)
     const sock = tls.connect({ socket: this.raw, servername: 'localhost', ...options })
     sock.on('error', (err) => { this.streamError = err })
-    sock.on('close', () => { this.markClosed() })
+    sock.on('close', () => { this.closedBelow() })
     await new Promise<void>((resolve, reject) => {
       sock.once('secureConnect', () => { resolve() })
       sock.once('error', reject)
@@ -130,11 +131,23 @@ export class LayeredConn extends FrameQueue {
 
   startCompression (kind: Compression, level = 6): void {
     const rest = this.decoder.takeRest()
-    this.inflow = createInflow(kind, (d) => { this.decoder.push(d) }, (err) => { this.streamError = err })
+    this.inflow = createInflow(kind, (d) => { this.decoder.push(d) }, (err) => {
+      this.streamError = err
+      if (this.belowClosed) this.markClosed()
+    })
     this.out = new CompressedWriter(this.out, kind, level)
     this.out.on('error', () => {})
     this.decoder.resume()
     if (rest.length > 0) this.inflow.push(rest)
+  }
+
+  /** The connection closed: closed for the reader once the decompressor has handed over the rest. */
+  private closedBelow (): void {
+    if (this.belowClosed) return
+    this.belowClosed = true
+    const inflow = this.inflow
+    if (inflow === null || this.streamError !== null) this.markClosed()
+    else inflow.end(() => { this.markClosed() })
   }
 
   /** Half-closes: ends the write side through every layer; reading goes on. */
@@ -142,9 +155,15 @@ export class LayeredConn extends FrameQueue {
     this.out.end()
   }
 
+  /** Frames received and not yet taken, heartbeats left out. */
+  pending (): number {
+    let n = 0
+    for (const f of this.frames) if (!(f.type === FRAME_TYPE_RESPONSE && f.data.toString() === '_heartbeat_')) n++
+    return n
+  }
+
   /** Heartbeats are answered with NOP, as clients do. */
   protected override onHeartbeat (): void {
     this.write(cmd.NOP)
   }
-
 }

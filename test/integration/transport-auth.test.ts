@@ -238,6 +238,18 @@ t.test('over TLS: tls=true and the client certificate CommonName go to the auth 
   c.write(cmd.auth('tls-secret'))
   t.match(await c.response(), /"permission_count":1/)
   t.same(Object.fromEntries(as.seen[0]!.query), { remote_ip: '127.0.0.1', tls: 'true', secret: 'tls-secret', common_name: 'client-1' })
+
+  // EOF (close_notify) while the auth server is being asked: the AUTH answer, then the cut-off PUB's error
+  const h = await LayeredConn.connect(t, nsqd.tcpAddress)
+  await h.identify({ tls_v1: true })
+  await h.startTls({ ca: certs.ca, cert: certs.clientCert, key: certs.clientKey })
+  t.equal(await h.response(), 'OK')
+  h.continuePlain()
+  h.write(Buffer.concat([cmd.auth('tls-secret'), Buffer.from('PUB orders\n')]))
+  h.end()
+  t.match(await h.response(), /"permission_count":1/, 'half-closed during AUTH: the answer first')
+  t.equal(await h.error(), 'E_BAD_MESSAGE PUB failed to read message body size')
+  await h.waitClosed()
 })
 
 t.test('--http-auth: publish and admin endpoints ask the auth server (Bearer secret)', async (t) => {

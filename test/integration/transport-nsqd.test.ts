@@ -2,8 +2,9 @@
 // bytes a recording proxy saw (plain IDENTIFY response, then a TLS record / the snappy stream
 // identifier / raw deflate), with 100 KB messages both ways; the TLS-required policy, client
 // certificate policies, and bad input (plain TCP to a TLS node, bad certificates, corrupted
-// compressed streams, garbage instead of a handshake) ending the connection without a crash or a
-// leaked client.
+// compressed streams, garbage instead of a handshake, clients vanishing mid-stream) ending the
+// connection without a crash or a leaked client; half-closed commands and the 16 KiB line limit
+// through every layer.
 
 import t from 'tap'
 import type { Test } from 'tap'
@@ -11,6 +12,7 @@ import crypto from 'node:crypto'
 import https from 'node:https'
 import http from 'node:http'
 import zlib from 'node:zlib'
+import type { TLSSocket } from 'node:tls'
 import { startNSQD, uniq, until, RawConn } from '../helpers/nsqd.js'
 import { makeCerts, type TestCerts } from '../helpers/certs.js'
 import { recordingProxy, LayeredConn } from '../helpers/transport.js'
@@ -126,6 +128,65 @@ t.test('snappy: a half-closed command gets nsqd\'s read error, compressed, then 
   }
 })
 
+/** A connection through TLS (when `withTls`) and then `kind` compression, both OKs read. */
+async function layered (t: Test, addr: string, withTls: boolean, kind: 'snappy' | 'deflate' | null): Promise<{ c: LayeredConn, sock: TLSSocket | null }> {
+  const c = await LayeredConn.connect(t, addr)
+  const features: Record<string, unknown> = {}
+  if (withTls) features.tls_v1 = true
+  if (kind !== null) features[kind] = true
+  await c.identify(features)
+  let sock: TLSSocket | null = null
+  if (withTls) {
+    sock = await c.startTls({ ca: certs.ca })
+    t.equal(await c.response(), 'OK')
+    if (kind === null) c.continuePlain()
+  }
+  if (kind !== null) {
+    c.startCompression(kind)
+    t.equal(await c.response(), 'OK')
+  }
+  return { c, sock }
+}
+
+/** Inputs that end mid-command, and what nsqd answers once the client ends its side after them. */
+function halfClosedCases (topic: string): Array<[Buffer, string | null]> {
+  return [
+    [Buffer.from(`PUB ${topic}\n`), 'E_BAD_MESSAGE PUB failed to read message body size'],
+    [Buffer.concat([Buffer.from(`PUB ${topic}\n`), Buffer.from([0, 0, 0, 5]), Buffer.from('ab')]), 'E_BAD_MESSAGE PUB failed to read message body'],
+    [Buffer.concat([Buffer.from(`MPUB ${topic}\n`), Buffer.from([0, 0, 0, 9, 0, 0, 0, 1])]), 'E_BAD_MESSAGE MPUB failed to read message(0) body size'],
+    [Buffer.from('IDENTIFY\n\u0000\u0000'), 'E_BAD_BODY IDENTIFY failed to read body size'],
+    [Buffer.from('NOP\nPUB'), null],
+    [Buffer.alloc(0), null]
+  ]
+}
+
+t.test('deflate: a half-closed command gets nsqd\'s read error, compressed, after what came before it', async (t) => {
+  const nsqd = await startNSQD(t)
+  const topic = uniq()
+  for (const [input, want] of halfClosedCases(topic)) {
+    const { c } = await layered(t, nsqd.tcpAddress, false, 'deflate')
+    // a complete PUB first: its OK goes out before the error, as nsqd reads commands in order
+    c.write(cmd.pub(topic, 'before'))
+    c.write(input)
+    c.end()
+    t.equal(await c.response(), 'OK', 'the complete PUB is answered first')
+    if (want !== null) t.equal(await c.error(), want, `${JSON.stringify(input.toString('latin1'))}: ${want}`)
+    await c.waitClosed()
+    t.equal(c.streamError, null, 'the compressed stream stayed intact')
+    t.equal(c.pending(), 0, 'nothing after it')
+  }
+  // the compressed stream itself cut short (a stored block's header, no more): no stream error,
+  // the command it left unfinished gets its read error
+  const { c } = await layered(t, nsqd.tcpAddress, false, 'deflate')
+  c.write(Buffer.concat([cmd.pub(topic, 'before'), Buffer.from(`PUB ${topic}\n`)]))
+  t.equal(await c.response(), 'OK')
+  c.raw.end(Buffer.from([0x00, 0x05]))
+  t.equal(await c.error(), 'E_BAD_MESSAGE PUB failed to read message body size', 'a deflate block cut short')
+  await c.waitClosed()
+  t.equal(c.pending(), 0)
+  await until(() => nsqd.clients.size === 0, 'no client left behind')
+})
+
 t.test('deflate: raw DEFLATE after the plain response, sync-flushed, level negotiated', async (t) => {
   const nsqd = await startNSQD(t, { maxDeflateLevel: 9 })
   const proxy = await recordingProxy(t, nsqd.tcpAddress)
@@ -167,6 +228,88 @@ t.test('TLS + snappy and TLS + deflate: OK inside TLS, then the compressed OK', 
     t.equal(wire[frameOf(wire).end], 0x16, `${kind}: TLS record after the plain response`)
     const p = [...nsqd.clients.values()].find((x) => x.client.tls && x.client[kind])
     t.ok(p !== undefined, `${kind}: client has tls and ${kind}`)
+  }
+})
+
+t.test('TLS, TLS + snappy, TLS + deflate: a half-closed command gets the error inside TLS, then the close', async (t) => {
+  const nsqd = await tlsNode(t)
+  const topic = uniq()
+  for (const kind of [null, 'snappy', 'deflate'] as const) {
+    for (const [input, want] of halfClosedCases(topic)) {
+      const { c } = await layered(t, nsqd.tcpAddress, true, kind)
+      c.write(cmd.pub(topic, 'before'))
+      c.write(input)
+      c.end() // close_notify, then FIN; the client keeps reading
+      const what = `${kind ?? 'plain'} ${JSON.stringify(input.toString('latin1'))}`
+      t.equal(await c.response(), 'OK', `${what}: the complete PUB is answered first`)
+      if (want !== null) t.equal(await c.error(), want, `${what}: ${want}`)
+      await c.waitClosed()
+      t.equal(c.streamError, null, `${what}: TLS and compression stayed intact`)
+      t.equal(c.pending(), 0, `${what}: nothing after it`)
+    }
+    // a bare TCP FIN without close_notify (Go's TLS reader: unexpected EOF) is answered the same way
+    const { c } = await layered(t, nsqd.tcpAddress, true, kind)
+    c.write(Buffer.from(`PUB ${topic}\n`))
+    await until(() => nsqd.clients.size === 1 && [...nsqd.clients.values()][0]!.decoder.eofError() !== null, 'the PUB line read')
+    c.raw.end()
+    t.equal(await c.error(), 'E_BAD_MESSAGE PUB failed to read message body size', `${kind ?? 'plain'}: FIN without close_notify`)
+    await c.waitClosed()
+  }
+  await until(() => nsqd.clients.size === 0, 'no client left behind')
+})
+
+t.test('a TLS client vanishing mid-command or mid-delivery (RST, destroy): no throw, no leak, nsqd keeps serving', async (t) => {
+  const nsqd = await tlsNode(t)
+  const topic = uniq()
+  const big = Buffer.alloc(200 * 1024, 'x')
+  const producer = await RawConn.connect(t, nsqd.tcpAddress)
+  for (const kind of [null, 'deflate'] as const) {
+    for (const how of ['reset', 'destroy', 'close_notify then destroy'] as const) {
+      for (const at of ['mid-body', 'mid-delivery'] as const) {
+        const { c, sock } = await layered(t, nsqd.tcpAddress, true, kind)
+        if (at === 'mid-body') {
+          c.write(Buffer.concat([Buffer.from(`PUB ${topic}\n`), Buffer.from([0, 0, 0x10, 0]), Buffer.from('partial')]))
+        } else {
+          // messages in flight to a vanished client wait for their timeout: fresh ones each time
+          producer.write(cmd.mpub(topic, Array.from({ length: 10 }, () => big)))
+          t.equal(await producer.response(), 'OK')
+          c.write(cmd.sub(topic, 'ch'))
+          t.equal(await c.response(), 'OK')
+          c.write(cmd.rdy(10))
+          await c.message() // nsqd is writing the rest of the 2 MB when the client goes away
+        }
+        const what = `${kind ?? 'plain'}, ${how}, ${at}`
+        if (how === 'reset') c.raw.resetAndDestroy()
+        else if (how === 'destroy') c.raw.destroy()
+        else { sock?.end(); c.raw.destroy() }
+        await until(() => nsqd.clients.size === 1, `${what}: the client is gone`)
+        t.pass(what)
+      }
+    }
+  }
+  const ok = await RawConn.connect(t, nsqd.tcpAddress)
+  ok.write(cmd.pub(topic, 'alive'))
+  t.equal(await ok.response(), 'OK', 'nsqd still serves')
+})
+
+t.test('the 16384-byte line limit counts the decrypted, decompressed command stream', async (t) => {
+  const nsqd = await tlsNode(t)
+  const topic = uniq()
+  const line = (n: number): string => 'NOP ' + 'A'.repeat(n - 4)
+  // 16 KB of one letter deflates to a few dozen bytes: a limit on the wire bytes would let it through
+  for (const [withTls, kind] of [[true, null], [false, 'snappy'], [false, 'deflate'], [true, 'snappy'], [true, 'deflate']] as const) {
+    const what = [withTls ? 'TLS' : '', kind ?? ''].filter((x) => x !== '').join(' + ')
+    const fits = (await layered(t, nsqd.tcpAddress, withTls, kind)).c
+    fits.write(line(16383) + '\n')
+    fits.write(cmd.pub(topic, 'x'))
+    t.equal(await fits.response(), 'OK', `${what}: 16383 bytes + \\n is a command`)
+    const long = (await layered(t, nsqd.tcpAddress, withTls, kind)).c
+    long.write(cmd.pub(topic, 'y'))
+    long.write(line(16384) + '\n')
+    t.equal(await long.response(), 'OK', `${what}: the command before the long line is answered`)
+    await long.waitClosed()
+    t.equal(long.pending(), 0, `${what}: 16384 bytes + \\n closes without a frame`)
+    t.equal(long.streamError, null)
   }
 })
 

@@ -265,6 +265,49 @@ t.test('a line longer than the limit closes without buffering forever', async (t
   t.same(client.frames, [])
 })
 
+t.test('lines are trimmed as Go strings.TrimSpace does: Unicode spaces too, never a lone byte', async (t) => {
+  const u = (s: string): Buffer => Buffer.from(s, 'utf8')
+  const x = (hex: string): Buffer => Buffer.from(hex, 'hex')
+  const inputs: Array<[string, Buffer, string[]]> = [
+    ['NBSP after', Buffer.concat([u('PING\u00a0\n')]), ['OK']],
+    ['NEL, ideographic space, line separator', u('\u0085\u3000PING\u2028\u2029 \r\n'), ['OK']],
+    ['U+1680, U+2000, U+200A, U+202F, U+205F', u('\u1680\u2000PING\u200a\u202f\u205f\n'), ['OK']],
+    ['a lone 0xa0 byte is not a space', Buffer.concat([u('PING'), x('a0'), u('\n')]), ['E_INVALID invalid command PING\u00a0']],
+    ['nor a cut-off sequence', Buffer.concat([u('PING'), x('e280'), u('\n')]), ['E_INVALID invalid command PING\u00e2\u0080']],
+    ['U+200B is not a space', u('PING\u200b\n'), ['E_INVALID invalid command PING\u00e2\u0080\u008b']],
+    ['U+180E is not a space', u('\u180ePING\n'), ['E_INVALID invalid command \u00e1\u00a0\u008ePING']],
+    ['spaces between words stay', u('\u00a0FOO\u00a0BAR\u00a0\n'), ['E_INVALID invalid command FOO\u00c2\u00a0BAR']],
+    ['only spaces', u('\u3000\u00a0\t\n'), ['E_INVALID invalid command ']]
+  ]
+  for (const [name, line, expected] of inputs) {
+    const { client } = connect(makeCtx())
+    client.sock.write(Buffer.concat([Buffer.from('  V1'), line]))
+    if (expected[0] === 'OK') {
+      await client.frameCount(1)
+      client.sock.end()
+    }
+    await client.closed()
+    t.same(client.frames, expected, name)
+  }
+  const after: Array<[string, Buffer, string]> = [
+    ['U+3000 inside the line is no separator', u('REGISTER orders\u3000billing\u00a0\n'), "E_BAD_TOPIC REGISTER topic name 'orders\u00e3\u0080\u0080billing' is not valid"],
+    ['an NBSP name at the end is trimmed away', u('REGISTER \u00a0\n'), 'E_INVALID REGISTER insufficient number of params'],
+    ['in the middle it is a name', u('UNREGISTER \u00a0 c\n'), "E_BAD_TOPIC UNREGISTER topic name '\u00c2\u00a0' is not valid"]
+  ]
+  for (const [name, line, expected] of after) {
+    const { client } = connect(makeCtx())
+    client.sock.write(Buffer.concat([Buffer.from('  V1'), identifyCmd(NSQD_IDENTIFY), line]))
+    await client.closed()
+    t.same(client.frames.slice(1), [expected], name)
+  }
+  const ctx2 = makeCtx()
+  const c2 = connect(ctx2).client
+  c2.sock.write(Buffer.concat([Buffer.from('  V1'), identifyCmd(NSQD_IDENTIFY), u('REGISTER orders billing\u00a0\n')]))
+  await c2.frameCount(2)
+  t.same(ctx2.db.channels('orders'), ['billing'], 'a trailing NBSP is trimmed off the channel name')
+  c2.sock.end()
+})
+
 t.test('random garbage never crashes the protocol', async (t) => {
   let seed = 42
   const rand = (n: number): number => {
@@ -339,7 +382,8 @@ t.test('over a real socket: an invalid name is echoed as its raw bytes in single
   const lookupd = new NSQLookupd({ tcpAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', broadcastAddress: 'lk', logger: createCapturingLogger() })
   await lookupd.start()
   t.teardown(() => lookupd.close())
-  const names = [[0xff, 0xfe], [0xc3, 0xa9], [0x61, 0x07, 0x01], [0xc2, 0xa0], [0xe2, 0x80, 0x8b]]
+  // (an NBSP that ends the line is trimmed off it, as by Go's strings.TrimSpace: here it leads the name)
+  const names = [[0xff, 0xfe], [0xc3, 0xa9], [0x61, 0x07, 0x01], [0xc2, 0xa0, 0x61], [0xe2, 0x80, 0x8b]]
   for (const raw of names) {
     const name = Buffer.from(raw)
     const lines: Array<[Buffer, string]> = [
