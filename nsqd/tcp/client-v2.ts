@@ -31,6 +31,8 @@ export class ClientV2 implements Consumer {
   readonly id: number
   /** The socket, or after an upgrade the TLS socket / compression layer on top of it. */
   conn: Duplex
+  /** Where the client's bytes are read from: the socket, or the TLS socket after a TLS upgrade (a compression layer only wraps the output side). */
+  input: Duplex
   readonly remoteAddress: string
   readonly connectTs: number
   private readonly host: ClientHost
@@ -90,6 +92,7 @@ export class ClientV2 implements Consumer {
   constructor (id: number, conn: Duplex, remoteAddress: string, host: ClientHost, defaults: { msgTimeoutMs: number, outputBufferTimeoutMs: number, heartbeatIntervalMs: number }) {
     this.id = id
     this.conn = conn
+    this.input = conn
     this.remoteAddress = remoteAddress
     this.connectTs = Date.now()
     this.host = host

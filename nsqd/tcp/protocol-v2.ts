@@ -111,7 +111,8 @@ export class ProtocolV2 implements CommandHandler, Upgradable {
     if (slow === null || this.waiting) return
     this.waiting = true
     this.decoder.stop()
-    const conn = this.client.conn
+    // pause the side the bytes come in on (after snappy/deflate, conn is only the compressing writer)
+    const conn = this.client.input
     conn.pause()
     slow.then(() => {
       conn.resume()

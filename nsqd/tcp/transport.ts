@@ -194,6 +194,7 @@ export class Upgrader {
       sock.on('data', p.pushBound)
       sock.on('end', () => { p.end() })
       c.switchConn(sock, FRAME_OK)
+      c.input = sock
       this.compress(p, compression, deflateLevel, null)
     })
   }

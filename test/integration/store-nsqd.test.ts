@@ -278,3 +278,35 @@ t.test('backpressure: a disk slower than the publishers holds them back instead 
   t.equal(res.status, 200)
   await until(() => nsqd.getExistingTopic(topic)!.depth === N * 100 + 1, 'every message stored', 10_000)
 })
+
+t.test('backpressure on a snappy connection pauses the socket it reads from, not the compressing writer', async (t) => {
+  const { LayeredConn } = await import('../helpers/transport.js')
+  let release: () => void = () => {}
+  let held = true
+  const gate = new Promise<void>((resolve) => { release = () => { held = false; resolve() } })
+  const heldWrites = async (ops: StoreOp[], sync: boolean, write: (o: StoreOp[], s: boolean) => Promise<void>): Promise<void> => {
+    if (held) await gate // a stalled disk until the test releases it
+    await write(ops, sync)
+  }
+  const { NSQD: NSQDClass } = await import('../../nsqd/nsqd.js')
+  const { createCapturingLogger } = await import('../../nsqd/logger.js')
+  const nsqd = new NSQDClass({ tcpAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', dataPath: tmpDir(t), memQueueSize: 0, snappy: true, logger: createCapturingLogger('debug') })
+  nsqd.storeOptions = { writeBatch: heldWrites, backlogHighBytes: 256 * 1024 }
+  await nsqd.start()
+  t.teardown(async () => { release(); await nsqd.close() })
+  const topic = uniq('bpsnappy')
+  const c = await LayeredConn.connect(t, nsqd.tcpAddress)
+  await c.identify({ snappy: true })
+  c.startCompression('snappy')
+  t.equal(await c.response(), 'OK')
+  const body = Buffer.alloc(1024, 0x63)
+  const N = 8 // 8 x 100 KiB, well over the 256 KiB bound while the disk is stalled
+  for (let i = 0; i < N; i++) c.write(cmd.mpub(topic, Array.from({ length: 100 }, () => body)))
+  const server = [...nsqd.clients.values()][0]!
+  await until(() => server.client.input.isPaused(), 'the socket nsqd reads from is paused while the store is behind', 10_000)
+  t.not(server.client.input, server.client.conn, 'input is the socket, conn the snappy writer')
+  release()
+  for (let i = 0; i < N; i++) t.equal(await c.response(), 'OK', `MPUB ${i} answered once the disk caught up`)
+  await until(() => !server.client.input.isPaused(), 'reading resumes', 10_000)
+  await until(() => nsqd.getExistingTopic(topic)!.depth === N * 100, 'every message stored', 10_000)
+})
