@@ -5,6 +5,7 @@
 // connection), and how punctual heartbeats are (gaps between successive heartbeats seen by clients).
 // Bounded: stops by itself (a hard limit kills everything after 5 minutes).
 // Run: npx tsx test/bench/connections.ts [--connections N] [--workers N] [--heartbeat-ms N] [--window-s N]
+//      [--cpu-prof DIR]   (nsqd writes a V8 CPU profile there; it is stopped with SIGTERM)
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
@@ -19,6 +20,7 @@ const connections = arg('--connections', quick ? 2000 : 10_000)
 const workerCount = arg('--workers', 4)
 const heartbeatMs = arg('--heartbeat-ms', 1000)
 const windowS = arg('--window-s', quick ? 5 : 10)
+const cpuProfDir = argv.includes('--cpu-prof') ? argv[argv.indexOf('--cpu-prof') + 1] : undefined
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100
 
 const children: ChildProcess[] = []
@@ -70,7 +72,7 @@ async function heapMB (httpAddr: string): Promise<number> {
 
 async function main (): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsq-bench-'))
-  const nsqdArgs = [process.execPath, '--import', 'tsx', path.join(ROOT, 'nsqd/main.ts'),
+  const nsqdArgs = [process.execPath, ...(cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${path.resolve(cpuProfDir)}`]), '--import', 'tsx', path.join(ROOT, 'nsqd/main.ts'),
     '--tcp-address=127.0.0.1:0', '--http-address=127.0.0.1:0', `--data-path=${dir}`, '--log-level=warn']
   const nsqdCmd = nofileCommand(connections + 1024, nsqdArgs)
   const nsqd = spawn(nsqdCmd[0]!, nsqdCmd.slice(1), { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] })
@@ -146,7 +148,7 @@ async function main (): Promise<void> {
 
   await Promise.all(workers.map((w) => new Promise((resolve) => { if (w.exitCode !== null) resolve(null); else w.once('exit', resolve) })))
   const gone = new Promise((resolve) => nsqd.once('exit', resolve))
-  nsqd.kill('SIGKILL')
+  nsqd.kill(cpuProfDir === undefined ? 'SIGKILL' : 'SIGTERM')
   await gone
   fs.rmSync(dir, { recursive: true, force: true })
 }
