@@ -1,7 +1,7 @@
 // nsqd HTTP API benchmark (issue 4): /mpub throughput with 100-byte bodies, 200 per request, and
 // the cost of /stats?format=json with 1,000 topics × 2 channels (over HTTP, and building the
 // document in-process), and of /metrics on the same node. nsqd runs as its own process; the load comes from this one.
-// Run: npx tsx test/bench/http.ts [--seconds N] [--concurrency N]
+// Run: npx tsx test/bench/http.ts [--seconds N] [--concurrency N] [--only mpub|stats]
 
 import http from 'node:http'
 import fs from 'node:fs'
@@ -19,6 +19,7 @@ const arg = (name: string, def: number): number => {
 }
 const seconds = arg('--seconds', 5)
 const concurrency = arg('--concurrency', 8)
+const only = argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : undefined
 
 function startNSQD (dir: string): Promise<NsqdProcess> {
   return startNsqdProcess([], dir)
@@ -27,12 +28,18 @@ function startNSQD (dir: string): Promise<NsqdProcess> {
 const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency })
 
 function request (addr: string, method: string, url: string, body?: Buffer): Promise<{ status: number, body: string }> {
+  return requestRaw(addr, method, url, body, true) as Promise<{ status: number, body: string }>
+}
+
+/** `decode` false: the body is only counted (its length in bytes), so timing a large GET measures the server. */
+function requestRaw (addr: string, method: string, url: string, body: Buffer | undefined, decode: boolean): Promise<{ status: number, body: string | number }> {
   const i = addr.lastIndexOf(':')
   return new Promise((resolve, reject) => {
     const req = http.request({ host: addr.slice(0, i), port: Number(addr.slice(i + 1)), method, path: url, agent, headers: body ? { 'content-length': body.length } : {} }, (res) => {
       const chunks: Buffer[] = []
-      res.on('data', (c: Buffer) => chunks.push(c))
-      res.on('end', () => { resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }) })
+      let n = 0
+      res.on('data', (c: Buffer) => { if (decode) chunks.push(c); n += c.length })
+      res.on('end', () => { resolve({ status: res.statusCode ?? 0, body: decode ? Buffer.concat(chunks).toString() : n }) })
     })
     req.on('error', reject)
     req.end(body)
@@ -82,11 +89,38 @@ async function statsCost (addr: string): Promise<void> {
   for (let i = 0; i < calls; i++) await request(addr, 'GET', '/stats?format=json')
   const ms = Number(process.hrtime.bigint() - t0) / 1e6 / calls
   console.log(`/stats?format=json over HTTP, ${topics} topics × 2 channels (${(first.body.length / 1024).toFixed(0)} KiB): ${ms.toFixed(2)} ms per call`)
-  const m0 = process.hrtime.bigint()
   let size = 0
-  for (let i = 0; i < 10; i++) size = (await request(addr, 'GET', '/metrics')).body.length
-  const mms = Number(process.hrtime.bigint() - m0) / 1e6 / 10
-  console.log(`/metrics over HTTP, same node (${(size / 1024).toFixed(0)} KiB): ${mms.toFixed(2)} ms per call`)
+  for (let i = 0; i < 5; i++) size = (await requestRaw(addr, 'GET', '/metrics', undefined, false)).body as number
+  const times: number[] = []
+  for (let i = 0; i < 30; i++) {
+    const m0 = process.hrtime.bigint()
+    await requestRaw(addr, 'GET', '/metrics', undefined, false)
+    times.push(Number(process.hrtime.bigint() - m0) / 1e6)
+  }
+  times.sort((a, b) => a - b)
+  const mean = times.reduce((a, b) => a + b, 0) / times.length
+  console.log(`/metrics over HTTP, same node (${(size / 1024).toFixed(0)} KiB): ${mean.toFixed(2)} ms per call (median ${times[times.length >> 1]!.toFixed(2)}, min ${times[0]!.toFixed(2)})`)
+}
+
+/**
+ * A function building the /metrics body in-process, whichever implementation the checkout has (the
+ * prom-client registry before issue 14, the formatter after), so one benchmark compares both.
+ */
+async function metricsScraper (m: Record<string, any>, nsqd: NSQD): Promise<() => Promise<number>> {
+  if (typeof m.MetricsFormatter === 'function') {
+    const { Registry, collectDefaultMetrics } = await import('prom-client')
+    const defaults = new Registry()
+    collectDefaultMetrics({ register: defaults })
+    const f = new m.MetricsFormatter()
+    return async () => (await m.metricsBody(nsqd, f, defaults)).length
+  }
+  const { getStats } = await import('../../nsqd/stats.js')
+  let current = m.scrapeOf({ topics: [], producers: null })
+  const registry = m.buildMetricsRegistry(nsqd, () => current)
+  return async () => {
+    current = m.scrapeOf(getStats(nsqd, { includeClients: false }))
+    return Buffer.byteLength(await registry.metrics())
+  }
 }
 
 async function statsInProcess (): Promise<void> {
@@ -105,6 +139,15 @@ async function statsInProcess (): Promise<void> {
   for (let i = 0; i < calls; i++) statsJson(statsDocument(nsqd, '1.3.0', filter, true))
   const ms = Number(process.hrtime.bigint() - t0) / 1e6 / calls
   console.log(`stats document built + serialised in-process, 1000 topics × 2 channels: ${ms.toFixed(2)} ms per call`)
+  // the /metrics body as its route builds it (prom-client's default metrics included), in-process
+  const metrics = await import('../../nsqd/http/metrics.js')
+  const scrape = await metricsScraper(metrics, nsqd)
+  for (let i = 0; i < 20; i++) await scrape()
+  const m0 = process.hrtime.bigint()
+  let size = 0
+  for (let i = 0; i < calls; i++) size = await scrape()
+  const mms = Number(process.hrtime.bigint() - m0) / 1e6 / calls
+  console.log(`/metrics body built in-process, same topics (${(size / 1024).toFixed(0)} KiB): ${mms.toFixed(2)} ms per call`)
   await nsqd.close()
   fs.rmSync(dir, { recursive: true, force: true })
 }
@@ -113,15 +156,15 @@ async function main (): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsq-bench-'))
   const { proc, http: addr } = await startNSQD(dir)
   try {
-    await mpubThroughput(addr)
-    await statsCost(addr)
+    if (only === undefined || only === 'mpub') await mpubThroughput(addr)
+    if (only === undefined || only === 'stats') await statsCost(addr)
   } finally {
     agent.destroy()
     proc.kill('SIGTERM')
     await new Promise((resolve) => proc.once('exit', resolve))
     fs.rmSync(dir, { recursive: true, force: true })
   }
-  await statsInProcess()
+  if (only === undefined || only === 'stats') await statsInProcess()
 }
 
 main().catch((err: Error) => {

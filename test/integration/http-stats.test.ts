@@ -9,6 +9,10 @@ import type * as Nsq from 'nsqjs'
 import { startNSQD, RawConn, uniq, until, hostPort } from '../helpers/nsqd.js'
 import * as cmd from '../../client/wire/commands.js'
 import type { NSQD } from '../../nsqd/nsqd.js'
+import { Registry, type Metric } from 'prom-client'
+import { MetricsFormatter } from '../../nsqd/http/metrics.js'
+import { getStats, type StatsSnapshot, type TopicStats, type ChannelStats } from '../../nsqd/stats.js'
+import { VERSION } from '../../nsqd/options.js'
 
 async function http (nsqd: NSQD, method: string, path: string, body?: string | Buffer): Promise<{ status: number, text: string, type: string | null }> {
   const res = await fetch(`http://${nsqd.httpAddress}${path}`, { method, body })
@@ -50,6 +54,55 @@ function parsePrometheus (text: string): { samples: Map<string, number>, types: 
     samples.set(`${m[1]}{${labels.sort().join(',')}}`, value)
   }
   return { samples, types }
+}
+
+/**
+ * The nsq_* families as /metrics printed them through prom-client's Registry before issue 14 (the
+ * reference the hand-written formatter must match byte for byte): metric objects whose get()
+ * returns the snapshot's rows, formatted by Registry.metrics().
+ */
+async function promClientText (nsqd: NSQD, snap: StatsSnapshot): Promise<string> {
+  type Row = { labels: Record<string, string>, value: number }
+  const registry = new Registry()
+  const add = (name: string, help: string, type: string, rows: () => Row[]): void => {
+    registry.registerMetric({ name, help, type, aggregator: 'sum', get: async () => ({ name, help, type, values: rows(), aggregator: 'sum' }) } as unknown as Metric<string>)
+  }
+  const topics = snap.topics ?? []
+  const topic = (type: string, name: string, help: string, pick: (t: TopicStats) => number): void =>
+    add(name, help, type, () => topics.map((t) => ({ labels: { topic: t.topic_name }, value: pick(t) })))
+  const channelRows = (pick: (c: ChannelStats) => number): Row[] =>
+    topics.flatMap((t) => t.channels.map((c) => ({ labels: { topic: t.topic_name, channel: c.channel_name }, value: pick(c) })))
+  const channel = (type: string, name: string, help: string, pick: (c: ChannelStats) => number): void => add(name, help, type, () => channelRows(pick))
+  topic('gauge', 'nsq_topic_depth', 'Messages queued at the topic (memory + disk)', (t) => t.depth)
+  topic('gauge', 'nsq_topic_backend_depth', 'Messages queued at the topic on disk', (t) => t.backend_depth)
+  topic('counter', 'nsq_topic_messages_total', 'Messages published to the topic since start', (t) => t.message_count)
+  topic('counter', 'nsq_topic_message_bytes_total', 'Message body bytes published to the topic since start', (t) => t.message_bytes)
+  topic('gauge', 'nsq_topic_paused', '1 when the topic is paused', (t) => t.paused ? 1 : 0)
+  topic('gauge', 'nsq_topic_channels', 'Channels of the topic', (t) => t.channels.length)
+  channel('gauge', 'nsq_channel_depth', 'Messages queued in the channel (memory + disk), not in flight or deferred', (c) => c.depth)
+  channel('gauge', 'nsq_channel_backend_depth', 'Messages queued in the channel on disk', (c) => c.backend_depth)
+  channel('gauge', 'nsq_channel_in_flight', 'Messages delivered and awaiting FIN, REQ or timeout', (c) => c.in_flight_count)
+  channel('gauge', 'nsq_channel_deferred', 'Messages waiting for a REQ delay or a publish deferral', (c) => c.deferred_count)
+  channel('counter', 'nsq_channel_messages_total', 'Messages the channel received from its topic since start', (c) => c.message_count)
+  channel('counter', 'nsq_channel_requeues_total', 'Explicit REQs since start', (c) => c.requeue_count)
+  channel('counter', 'nsq_channel_timeouts_total', 'In-flight timeouts since start', (c) => c.timeout_count)
+  channel('gauge', 'nsq_channel_clients', 'Connected subscribers', (c) => c.client_count)
+  channel('gauge', 'nsq_channel_paused', '1 when the channel is paused', (c) => c.paused ? 1 : 0)
+  if (nsqd.e2e.enabled) {
+    add('nsq_topic_e2e_processing_latency_seconds', 'End-to-end (publish to FIN) latency quantiles over the rolling window, merged over the topic\'s channels', 'gauge', () =>
+      topics.flatMap((t) => (t.e2e_processing_latency.percentiles ?? []).map((p) => ({ labels: { topic: t.topic_name, quantile: String(p.quantile) }, value: p.value / 1e9 }))))
+    add('nsq_channel_e2e_processing_latency_seconds', 'End-to-end (publish to FIN) latency quantiles over the rolling window', 'gauge', () =>
+      topics.flatMap((t) => t.channels.flatMap((c) => (c.e2e_processing_latency.percentiles ?? []).map((p) => ({ labels: { topic: t.topic_name, channel: c.channel_name, quantile: String(p.quantile) }, value: p.value / 1e9 })))))
+    channel('gauge', 'nsq_channel_e2e_processing_latency_samples', 'FINs in the current latency window', (c) => c.e2e_processing_latency.count)
+  }
+  add('nsq_info', 'Always 1; the labels describe the node', 'gauge', () => [{ labels: { version: VERSION, broadcast_address: nsqd.options.broadcastAddress }, value: 1 }])
+  const one = (name: string, help: string, value: number): void => add(name, help, 'gauge', () => [{ labels: {}, value }])
+  one('nsq_healthy', '1 when the node is healthy (last disk write succeeded)', nsqd.healthError === null ? 1 : 0)
+  one('nsq_start_time_seconds', 'Start time of the node (Unix seconds)', Math.floor(nsqd.startTime / 1000))
+  one('nsq_topics', 'Topics on the node', nsqd.topics.size)
+  one('nsq_clients', 'Connected TCP clients', nsqd.clients.size)
+  one('nsq_producers', 'TCP connections that have published', [...nsqd.clients.values()].filter((p) => p.client.pubCounts.size > 0).length)
+  return await registry.metrics()
 }
 
 t.test('messages published over HTTP are consumed by an nsqjs Reader over TCP', async (t) => {
@@ -220,6 +273,59 @@ t.test('/stats numbers follow publishes, FINs, REQs and timeouts exactly; /metri
   t.equal(samples.get('nsq_topics{}'), s.topics.length)
   t.equal(samples.get('nsq_start_time_seconds{}'), s.start_time)
   t.ok([...samples.keys()].some((k) => k.startsWith('process_cpu_user_seconds_total')), 'default process metrics')
+})
+
+t.test('/metrics: the nsq_* text is byte for byte what prom-client printed for the same snapshot, as topics and values change', async (t) => {
+  // a broadcast address with the characters the text format escapes in a label value
+  const nsqd = await startNSQD(t, { msgTimeoutMs: 60_000, e2eProcessingLatencyPercentiles: [0.99, 0.5], broadcastAddress: 'node "a"\\b\nc' })
+  const formatter = new MetricsFormatter()
+  const compare = async (what: string): Promise<void> => {
+    const snap = getStats(nsqd, { includeClients: false })
+    const ours = Buffer.concat(formatter.format(nsqd, snap)).toString() + '\n'
+    const theirs = await promClientText(nsqd, snap)
+    t.equal(ours, theirs, what)
+  }
+  const [a, b, c] = [uniq(), uniq(), uniq()]
+  await compare('no topics')
+  for (const topic of [a, b]) {
+    t.equal((await http(nsqd, 'POST', `/topic/create?topic=${topic}`)).status, 200)
+    t.equal((await http(nsqd, 'POST', `/channel/create?topic=${topic}&channel=x`)).status, 200)
+    t.equal((await http(nsqd, 'POST', `/channel/create?topic=${topic}&channel=y%23ephemeral`)).status, 200)
+  }
+  t.equal((await http(nsqd, 'POST', `/mpub?topic=${a}`, 'm0\nm1\nm2\nm3')).text, 'OK')
+  await compare('two topics, two channels each')
+  await compare('the same values again (cached lines)')
+
+  // consume and FIN two messages on a/x (latency quantiles appear), REQ one with a delay, pause b and a/y
+  const conn = await RawConn.connect(t, nsqd.tcpAddress)
+  await conn.subscribe(a, 'x', 3)
+  const msgs = [await conn.message(), await conn.message(), await conn.message()]
+  conn.write(cmd.rdy(0))
+  conn.write(cmd.fin(msgs[0]!.id))
+  conn.write(cmd.fin(msgs[1]!.id))
+  conn.write(cmd.req(msgs[2]!.id, 60_000))
+  const ax = (): ChannelStats => getStats(nsqd, { topic: a, includeClients: false }).topics![0]!.channels.find((c) => c.channel_name === 'x')!
+  await until(() => ax().in_flight_count === 0 && ax().deferred_count === 1, `FINs and REQ applied`)
+  t.equal((await http(nsqd, 'POST', `/topic/pause?topic=${b}`)).status, 200)
+  t.equal((await http(nsqd, 'POST', `/channel/pause?topic=${a}&channel=y%23ephemeral`)).status, 200)
+  const snap = getStats(nsqd, { includeClients: false })
+  t.ok((snap.topics!.find((x) => x.topic_name === a)!.channels[0]!.e2e_processing_latency.percentiles ?? []).some((p) => p.value > 0), 'latency recorded')
+  await compare('after FINs, a REQ and pauses')
+
+  // a topic deleted, a channel deleted, a new topic between them: the cached series follow
+  t.equal((await http(nsqd, 'POST', `/topic/delete?topic=${b}`)).status, 200)
+  t.equal((await http(nsqd, 'POST', `/channel/delete?topic=${a}&channel=x`)).status, 200)
+  t.equal((await http(nsqd, 'POST', `/pub?topic=${c}`, 'late')).text, 'OK')
+  await compare('after deletes and a new topic')
+
+  // over HTTP: the nsq_* part of the body is that text, prom-client's default metrics follow
+  const res = await http(nsqd, 'GET', '/metrics')
+  t.equal(res.type, 'text/plain; version=0.0.4; charset=utf-8')
+  const cut = res.text.indexOf('\n\n# HELP process_')
+  t.ok(cut > 0, 'default metrics after the nsq_* families')
+  t.equal(res.text.slice(0, cut + 1), await promClientText(nsqd, getStats(nsqd, { includeClients: false })))
+  t.ok(res.text.endsWith('\n') && !res.text.endsWith('\n\n'), 'one trailing newline')
+  t.match(res.text, /\nnsq_info\{version="[^"]+",broadcast_address="node \\"a\\"\\\\b\\nc"\} 1\n/, 'label value escaped')
 })
 
 t.test('/stats producers with topic= and channel= filters: every publisher listed, pub_counts narrowed (nsqd-http.md §6)', async (t) => {
