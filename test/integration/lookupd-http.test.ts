@@ -362,3 +362,41 @@ t.test('JSON answers escape strings as Go json.Marshal does: /lookup, /nodes, /d
   const debug = await l.httpServer.inject({ method: 'GET', url: '/debug' })
   t.match(debug.body, /"topology_region":"r\\u0001","topology_zone":"z\\u000c"/)
 })
+
+t.test('topic=* is Go\'s registration wildcard: /lookup, /channels, /topic/tombstone and /topic/delete act on every topic', async (t) => {
+  const l = await startLookupd(t)
+  const app = l.httpServer
+  const get = async (url: string): Promise<{ status: number, body: string }> => {
+    const r = await app.inject({ method: 'GET', url })
+    return { status: r.statusCode, body: r.body }
+  }
+  t.same(await get('/lookup?topic=*'), { status: 404, body: '{"message":"TOPIC_NOT_FOUND"}' }, 'no topic at all: not found')
+  t.same(await get('/channels?topic=*'), { status: 200, body: '{"channels":[]}' })
+  const n1 = await fakeNsqd(l, NSQD1, ['REGISTER orders billing', 'REGISTER clicks archive'])
+  t.teardown(() => { n1.sock.destroy() })
+  await app.inject({ method: 'POST', url: '/channel/create?topic=empty&channel=billing' })
+  const remote1 = `127.0.0.1:${n1.sock.localPort ?? 0}`
+  const peer1 = `{"remote_address":"${remote1}","hostname":"nsqd1","broadcast_address":"nsqd1.example","tcp_port":4150,"http_port":4151,"version":"1.3.0","topology_zone":"z","topology_region":"r"}`
+
+  const all = await get('/lookup?topic=*')
+  t.equal(all.status, 200)
+  const parsed = JSON.parse(all.body)
+  t.same(parsed.channels.sort(), ['archive', 'billing', 'billing'], 'every channel registration, a name once per topic')
+  t.equal(all.body.slice(all.body.indexOf('"producers"')), `"producers":[${peer1}]}`, 'each producer once, though it has two topics')
+  t.same(JSON.parse((await get('/channels?topic=*')).body).channels.sort(), ['archive', 'billing', 'billing'])
+  t.same(await get('/lookup?topic=%2A'), all, 'percent-encoded too')
+  t.same(await get('/lookup?topic=**'), { status: 404, body: '{"message":"TOPIC_NOT_FOUND"}' }, 'only a lone * is the wildcard')
+
+  // tombstone: one producer entry per peer (Go's FindProducers dedupes by peer), which hides it from topic=*
+  t.equal((await app.inject({ method: 'POST', url: '/topic/tombstone?topic=*&node=nsqd1.example:4151' })).statusCode, 200)
+  t.equal((await get('/lookup?topic=*')).body.endsWith('"producers":[]}'), true)
+  const tomb = JSON.parse((await get('/nodes')).body).producers[0].tombstones as boolean[]
+  t.same(tomb.filter((x) => x), [true], 'exactly one of its two topic entries is tombstoned')
+
+  // delete: every channel and topic registration goes
+  t.equal((await app.inject({ method: 'POST', url: '/topic/delete?topic=*' })).statusCode, 200)
+  t.same(await get('/topics'), { status: 200, body: '{"topics":[]}' })
+  t.same(await get('/channels?topic=*'), { status: 200, body: '{"channels":[]}' })
+  t.same(await get('/channels?topic=orders'), { status: 200, body: '{"channels":[]}' })
+  t.same((await app.inject({ method: 'POST', url: '/topic/create?topic=*' })).body, '{"message":"INVALID_ARG_TOPIC"}', 'a * registration cannot be made')
+})
