@@ -213,6 +213,24 @@ function hexValue (c: number): number {
   return -1
 }
 
+/** What decodeGoStringSlice gives when Go's json.Unmarshal fails. */
+export const SLICE_DECODE_FAILED = Symbol('slice decode failed')
+
+/**
+ * json.Unmarshal of `body` into a Go []string that holds `current`: the new slice, `null` for a
+ * JSON null (Go's nil slice), or SLICE_DECODE_FAILED. A JSON null element leaves the element that
+ * Go's decoder reuses at that index: `current`'s (Go decodes into the slice's old backing array),
+ * or "" past its end. Any element that is not a string or null fails the whole body.
+ */
+export function decodeGoStringSlice (body: Buffer, current: readonly string[]): string[] | null | typeof SLICE_DECODE_FAILED {
+  try {
+    return new Decoder(body, NO_FIELDS).stringSlice(current)
+  } catch (err) {
+    if (err === FAIL) return SLICE_DECODE_FAILED
+    throw err
+  }
+}
+
 /** Field-lookup methods the decoder needs (GoStruct's, whatever its field set). */
 interface FieldLookup {
   fieldForKey (key: string): GoField | undefined
@@ -220,6 +238,8 @@ interface FieldLookup {
 }
 
 type Out = Record<string, unknown>
+
+const NO_FIELDS: FieldLookup = { fieldForKey: () => undefined, matchAscii: () => undefined }
 
 class Decoder {
   private readonly b: Buffer
@@ -247,6 +267,40 @@ class Decoder {
     }
     this.ws()
     if (this.i !== b.length) throw FAIL
+  }
+
+  stringSlice (current: readonly string[]): string[] | null {
+    const b = this.b
+    this.ws()
+    let out: string[] | null = null
+    if (b[this.i] === NULL[0]) {
+      this.literal(NULL)
+    } else if (b[this.i] === OPEN_ARRAY) {
+      out = []
+      this.depth = 1
+      this.i++
+      this.ws()
+      if (b[this.i] === CLOSE_ARRAY) {
+        this.i++
+      } else {
+        while (true) {
+          const c = b[this.i]
+          const at = out.length
+          if (c === QUOTE) out.push(this.string())
+          else if (c === NULL[0]) { this.literal(NULL); out.push(current[at] ?? '') } else throw FAIL
+          this.ws()
+          const d = b[this.i++]
+          if (d === CLOSE_ARRAY) break
+          if (d !== COMMA) throw FAIL
+          this.ws()
+        }
+      }
+    } else {
+      throw FAIL
+    }
+    this.ws()
+    if (this.i !== b.length) throw FAIL
+    return out
   }
 
   private object (out: Out): void {

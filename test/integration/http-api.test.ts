@@ -118,6 +118,11 @@ t.test('/pub: publishes, defers, validates in nsqd order', async (t) => {
     isError(t, await post(`/pub?topic=${topic}&defer=${encodeURIComponent(d)}`), 400, 'INVALID_DEFER', `defer=${d}`)
   }
   isOk(t, await post(`/pub?topic=${topic}&defer=%2B10`), 'OK')
+  // Go multiplies the int64 ms into int64 ns, wrapping: 18446744073710 ms is 448384 ns, accepted
+  const before = ch.deferred.size + ch.depth
+  isOk(t, await post(`/pub?topic=${topic}&defer=18446744073710`), 'OK')
+  t.equal(ch.deferred.size + ch.depth, before + 1, 'published, deferred by the wrapped 0.448 ms')
+  isError(t, await post(`/pub?topic=${topic}&defer=9223372036855`), 400, 'INVALID_DEFER', 'wraps negative')
   const fresh = uniq()
   isError(t, await post(`/pub?topic=${fresh}&defer=x`), 400, 'INVALID_DEFER')
   t.ok(nsqd.getExistingTopic(fresh), 'the topic was created before defer was checked (as nsqd)')
@@ -171,6 +176,11 @@ t.test('/mpub: text and binary modes', async (t) => {
   const truncated = bin('abc', 'def').subarray(0, 12)
   isError(t, await post(`/mpub?topic=${topic}&binary=true`, truncated), 413, 'BAD_MESSAGE', 'truncated')
   isError(t, await post(`/mpub?topic=${topic}&binary=true`, Buffer.alloc(101)), 413, 'BODY_TOO_BIG')
+  isError(t, await post(`/mpub?topic=${topic}&binary=true`, Buffer.alloc(0)), 413, 'BODY_TOO_BIG', 'an empty binary body')
+  isError(t, await post(`/mpub?topic=${topic}&binary=x`, Buffer.alloc(0)), 413, 'BODY_TOO_BIG', 'an empty binary body (deprecated value)')
+  tp.memQueue.clear()
+  isOk(t, await post(`/mpub?topic=${topic}&binary=true`, Buffer.concat([bin('a'), Buffer.from('trailing junk')])))
+  t.same(tp.memQueue.drain().map((m) => m.body.toString()), ['a'], 'bytes after the last message are ignored')
 })
 
 t.test('topic endpoints', async (t) => {
@@ -282,6 +292,28 @@ t.test('/config/:opt', async (t) => {
   isError(t, await put('nsqlookupd_tcp_addresses', 'not json'), 400, 'INVALID_VALUE')
   isError(t, await put('log_level', ''), 413, 'INVALID_VALUE')
   isError(t, await put('msg_timeout', '1'), 400, 'INVALID_OPTION')
+  isError(t, await put('nope', ''), 413, 'INVALID_VALUE', 'the body is checked before the name')
+  // Go's json.Unmarshal into the []string: null is a nil slice (shown as null), a null element
+  // keeps the element at that index, anything but strings and null fails
+  isOk(t, await put('nsqlookupd_tcp_addresses', '["127.0.0.1:4160","127.0.0.2:4160"]'), '["127.0.0.1:4160","127.0.0.2:4160"]')
+  isOk(t, await put('nsqlookupd_tcp_addresses', ' [ "127.0.0.3:4160" , null ] '), '["127.0.0.3:4160","127.0.0.2:4160"]')
+  t.same(nsqd.options.lookupdTcpAddresses, ['127.0.0.3:4160', '127.0.0.2:4160'])
+  isError(t, await put('nsqlookupd_tcp_addresses', '["a",true]'), 400, 'INVALID_VALUE')
+  isError(t, await put('nsqlookupd_tcp_addresses', '{"a":"b"}'), 400, 'INVALID_VALUE')
+  isError(t, await put('nsqlookupd_tcp_addresses', '["a"] x'), 400, 'INVALID_VALUE')
+  isOk(t, await put('nsqlookupd_tcp_addresses', 'null'), 'null')
+  t.same(nsqd.options.lookupdTcpAddresses, [])
+  t.equal((await get('nsqlookupd_tcp_addresses')).body, 'null', 'a nil slice stays null')
+  isOk(t, await put('log_level', 'info'), '2')
+  t.equal((await get('nsqlookupd_tcp_addresses')).body, 'null', 'through other changes too')
+  isOk(t, await put('nsqlookupd_tcp_addresses', '[null]'), '[""]') // past the old end a null element is ""
+
+  isOk(t, await put('nsqlookupd_tcp_addresses', '[]'), '[]')
+  // the level is lowered as Go's strings.ToLower: U+0130 is i
+  isOk(t, await put('log_level', '\u0130NFO'), '2')
+  isOk(t, await put('log_level', 'Error'), '4')
+  isError(t, await put('log_level', 'info\n'), 400, 'INVALID_VALUE')
+  isError(t, await put('log_level', '"info"'), 400, 'INVALID_VALUE')
   isError(t, await app.inject({ method: 'POST', url: '/config/log_level' }), 405, 'METHOD_NOT_ALLOWED')
 })
 
