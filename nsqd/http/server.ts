@@ -28,7 +28,12 @@ export const ROUTES: readonly RouteSpec[] = [
   ...PING_ROUTES, ...STATS_ROUTES, ...PUB_ROUTES, ...TOPIC_ROUTES, ...CHANNEL_ROUTES, ...CONFIG_ROUTES, ...METRICS_ROUTES
 ]
 
+/** Reason phrases where Go's net/http differs from Node's (the status line is part of the bytes). */
+const GO_STATUS_TEXT: Readonly<Record<number, string>> = { 413: 'Request Entity Too Large' }
+
 function sendError (reply: FastifyReply, status: number, token: string): FastifyReply {
+  const reason = GO_STATUS_TEXT[status]
+  if (reason !== undefined) reply.raw.statusMessage = reason
   return reply.code(status)
     .header(NSQ_CONTENT_TYPE_HEADER, NSQ_CONTENT_TYPE_V1)
     .header('Content-Type', JSON_CONTENT_TYPE)

@@ -467,6 +467,10 @@ t.test('router over the real listener: dot segments, *, absolute-form', async (t
   t.match(a.headers, /\r\nlocation: http:\/\/h:1\/ping\?q\r\n/)
   a = answer(await raw('GET http://h:1/ping HTTP/1.1'))
   t.equal(a.body, 'OK', 'absolute-form request target')
+  // Go's reason phrase for 413 (Node's own is "Payload Too Large")
+  a = answer(await raw('POST /pub?topic=t HTTP/1.1\r\nContent-Length: 2000000000'))
+  t.equal(a.status, 'HTTP/1.1 413 Request Entity Too Large')
+  t.equal(a.body, '{"message":"MSG_TOO_BIG"}')
 })
 
 t.test('real listener: oversized bodies are refused without being read whole; the daemon keeps serving', async (t) => {
