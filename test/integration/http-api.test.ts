@@ -221,6 +221,27 @@ t.test('topic endpoints', async (t) => {
   t.equal(nsqd.getExistingTopic(topic), undefined)
   isError(t, await post(`/topic/delete?topic=${topic}`), 404, 'TOPIC_NOT_FOUND')
   isError(t, await app.inject({ method: 'GET', url: `/topic/create?topic=${topic}` }), 405, 'METHOD_NOT_ALLOWED')
+
+  // an empty value is a value (`topic=`, `topic`), not a missing argument
+  for (const q of ['topic=', 'topic', 'topic=&topic=x']) {
+    isError(t, await post(`/topic/create?${q}`), 400, 'INVALID_TOPIC', q)
+    isError(t, await post(`/topic/empty?${q}`), 400, 'INVALID_TOPIC', q)
+    isError(t, await post(`/topic/delete?${q}`), 404, 'TOPIC_NOT_FOUND', q)
+    isError(t, await post(`/topic/pause?${q}`), 404, 'TOPIC_NOT_FOUND', q)
+    isError(t, await post(`/channel/create?${q}&channel=c`), 400, 'INVALID_ARG_TOPIC', q)
+  }
+  isError(t, await post(`/channel/create?topic=${topic}&channel=`), 400, 'INVALID_ARG_CHANNEL')
+  isError(t, await post('/topic/create?%74opic=b%21'), 400, 'INVALID_TOPIC', 'keys are unescaped too')
+  // /stats: an empty topic= or channel= is no filter (nsqd's GetStats treats "" as all)
+  const kept = uniq()
+  await post(`/topic/create?topic=${kept}`)
+  const all = JSON.parse((await app.inject('/stats?format=json&include_mem=false')).body)
+  for (const q of ['topic=', 'channel=', 'topic=&channel=', 'topic=&topic=x']) {
+    const doc = JSON.parse((await app.inject(`/stats?format=json&include_mem=false&${q}`)).body)
+    t.same(doc.topics.map((x: { topic_name: string }) => x.topic_name), all.topics.map((x: { topic_name: string }) => x.topic_name), `${q}: every topic (the first value wins)`)
+  }
+  t.match((await app.inject('/stats?format=JSON')).body, /^nsqd v/, 'format is case-sensitive: text')
+  t.equal((await app.inject('/stats?format=json&format=text')).body[0], '{', 'the first format wins')
 })
 
 t.test('channel endpoints', async (t) => {
