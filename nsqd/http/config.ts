@@ -16,6 +16,7 @@ import { FLAG_BINDINGS, type Options } from '../options.js'
 import { LOG_LEVELS } from '../logger.js'
 import { HttpApiError } from './errors.js'
 import { readLimited } from './body.js'
+import { detectContentType } from './sniff.js'
 import { sendEmpty, sendJson, sendText, type RouteOptions, type RouteSpec } from './respond.js'
 
 export const CONFIG_ROUTES: readonly RouteSpec[] = [
@@ -80,9 +81,16 @@ function boundPorts (nsqd: NSQD): BoundPorts {
   return { http: Math.max(0, portOf(nsqd.httpAddress)), tcp: Math.max(0, portOf(nsqd.tcpAddress)) }
 }
 
-/** NSQ's V1 answer for a value: a string raw (empty: no body, no type), anything else as JSON. */
+/**
+ * NSQ's V1 answer for a value: a string raw (empty: no body, no type; else the type Go's server
+ * sniffs from it), anything else as JSON.
+ */
 function sendValue (reply: FastifyReply, v: unknown): FastifyReply {
-  if (typeof v === 'string') return v === '' ? sendEmpty(reply) : sendText(reply, v)
+  if (typeof v === 'string') {
+    if (v === '') return sendEmpty(reply)
+    const body = Buffer.from(v, 'utf8')
+    return sendText(reply, body, detectContentType(body))
+  }
   return sendJson(reply, goJson(v))
 }
 

@@ -16,10 +16,11 @@ export interface RouteSpec {
   url: string
 }
 
-export function sendText (reply: FastifyReply, text: string | Buffer): FastifyReply {
+/** `type`: the Content-Type Go would sniff for this body (nsqd/http/sniff.ts) when not plain text. */
+export function sendText (reply: FastifyReply, text: string | Buffer, type = TEXT_CONTENT_TYPE): FastifyReply {
   return reply.code(200)
     .header(NSQ_CONTENT_TYPE_HEADER, NSQ_CONTENT_TYPE_V1)
-    .header('Content-Type', TEXT_CONTENT_TYPE)
+    .header('Content-Type', type)
     .send(text)
 }
 

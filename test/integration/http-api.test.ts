@@ -358,6 +358,14 @@ t.test('/config/<opt> over HTTP: strings raw, empty string bare, start-up values
   const other = await startNSQD(t, { broadcastAddress: 'h.example', broadcastHttpPort: 80, statsdPrefix: 'a.%s.b.%s' })
   const res = await fetch(`http://${other.httpAddress}/config/statsd_prefix`)
   t.equal(await res.text(), 'a.h_example_80.b.h_example_80.', 'every %s, with --broadcast-http-port')
+  // the type Go's server sniffs from the raw string
+  const odd = await startNSQD(t, { logPrefix: '<html> ', statsdPrefix: '%PDF-%s' })
+  const sniffed = async (name: string): Promise<[string | null, string]> => {
+    const r = await fetch(`http://${odd.httpAddress}/config/${name}`)
+    return [r.headers.get('content-type'), await r.text()]
+  }
+  t.same(await sniffed('log_prefix'), ['text/html; charset=utf-8', '<html> '])
+  t.same((await sniffed('statsd_prefix'))[0], 'application/pdf')
   const none = await startNSQD(t, { statsdPrefix: '' })
   const empty = await fetch(`http://${none.httpAddress}/config/statsd_prefix`)
   t.equal(empty.headers.get('content-type'), null)

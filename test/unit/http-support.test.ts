@@ -10,6 +10,7 @@ import { percentileName, statsdPrefix, packLines, statsdLines } from '../../nsqd
 import type { ClientStats, StatsSnapshot } from '../../nsqd/stats.js'
 import type { LatencyResult } from '../../nsqd/e2e-latency.js'
 import { statsText } from '../../nsqd/http/stats-text.js'
+import { detectContentType } from '../../nsqd/http/sniff.js'
 import { GoRouter, goEscapePath, goUnescapePath, redirectBody, routerCleanPath } from '../../client/daemon/http-router.js'
 import type { Channel } from '../../nsqd/core/channel.js'
 
@@ -164,6 +165,41 @@ t.test('text /stats: nsqd printStats bytes (ClientStats.String, NanoSecondToHuma
     `   [V2 p:6000 go-nsq/1.1.0  ] state: 3 inflt: 2    rdy: 1    fin: 4        re-q: 5        msgs: 3        connected: ${fmtSeconds(Math.floor((start + 61_000) / 1000) - 1000)}\n`)
   process.env.TZ = 'UTC'
   t.match(statsText('1.3.0', { topics: [], producers: null } as unknown as StatsSnapshot, null, 'OK', start, start), /^nsqd v1\.3\.0 \(built w\/node v[\d.]+\)\nstart_time 2024-01-02T03:04:05Z\nuptime 0s\n\nHealth: OK\n\nTopics: None\n\nProducers: None\n$/)
+})
+
+t.test('detectContentType: Go http.DetectContentType for a body written without a type', async (t) => {
+  const cases: Array<[string, string]> = [
+    ['127.0.0.1:4151', 'text/plain; charset=utf-8'],
+    ['[nsqd] ', 'text/plain; charset=utf-8'],
+    ['nsq.%s', 'text/plain; charset=utf-8'],
+    ['<html>', 'text/html; charset=utf-8'],
+    [' \n<HtMl x', 'text/html; charset=utf-8'],
+    ['<b>bold', 'text/html; charset=utf-8'],
+    ['<!-- c -->', 'text/html; charset=utf-8'],
+    ['<br/>', 'text/plain; charset=utf-8'],
+    ['<a', 'text/plain; charset=utf-8'],
+    ['<?xml version="1.0"?>', 'text/xml; charset=utf-8'],
+    ['%PDF-1.4', 'application/pdf'],
+    ['%!PS-Adobe-3.0', 'application/postscript'],
+    ['GIF89a...', 'image/gif'],
+    ['BMx', 'image/bmp'],
+    ['ID3x', 'audio/mpeg'],
+    ['OTTOx', 'font/otf'],
+    ['wOF2', 'font/woff2'],
+    ['RIFF1234WAVEfmt ', 'audio/wave'],
+    ['RIFF1234WEBPVP8 ', 'image/webp'],
+    ['FORM1234AIFF', 'audio/aiff'],
+    ['x'.repeat(34) + 'LPx', 'application/vnd.ms-fontobject'],
+    ['\ufeffabc', 'text/plain; charset=utf-8'],
+    ['a\u0001b', 'application/octet-stream'],
+    ['a\u001bb', 'text/plain; charset=utf-8'],
+    ['\u00e9t\u00e9', 'text/plain; charset=utf-8'],
+    [' '.repeat(600) + '<html>', 'text/plain; charset=utf-8']
+  ]
+  for (const [body, type] of cases) t.equal(detectContentType(Buffer.from(body)), type, JSON.stringify(body))
+  t.equal(detectContentType(Buffer.from([0xfe, 0xff, 0x00, 0x41])), 'text/plain; charset=utf-16be')
+  t.equal(detectContentType(Buffer.from([0xfe, 0xff])), 'text/plain; charset=utf-8', 'a BOM pattern needs 4 bytes')
+  t.equal(detectContentType(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])), 'image/png')
 })
 
 /** Go's Duration.String of whole seconds. */
