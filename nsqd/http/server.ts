@@ -23,6 +23,7 @@ import { channelRoutes, CHANNEL_ROUTES } from './channel.js'
 import { configRoutes, CONFIG_ROUTES } from './config.js'
 import { metricsRoutes, METRICS_ROUTES } from './metrics.js'
 import { answerUnrouted, GoRouter, goRouterFastifyOptions } from '../../client/daemon/http-router.js'
+import { goClientErrorHandler } from '../../client/daemon/go-client-error.js'
 
 export const ROUTES: readonly RouteSpec[] = [
   ...PING_ROUTES, ...STATS_ROUTES, ...PUB_ROUTES, ...TOPIC_ROUTES, ...CHANNEL_ROUTES, ...CONFIG_ROUTES, ...METRICS_ROUTES
@@ -43,7 +44,7 @@ function sendError (reply: FastifyReply, status: number, token: string): Fastify
 /** The app behind --http-address, or behind --https-address when `tls` is given (same routes). */
 export function buildHttpApp (nsqd: NSQD, tls: TlsSettings | null = null): FastifyInstance {
   const router = new GoRouter(ROUTES)
-  const base = { logger: false, exposeHeadRoutes: false, return503OnClosing: false, forceCloseConnections: true, ...goRouterFastifyOptions(router) } as const
+  const base = { logger: false, exposeHeadRoutes: false, return503OnClosing: false, forceCloseConnections: true, clientErrorHandler: goClientErrorHandler, ...goRouterFastifyOptions(router) } as const
   const app = (tls === null ? Fastify(base) : Fastify({ ...base, https: tls.serverOptions })) as unknown as FastifyInstance
 
   // Bodies are handed over unread; routes that take a body read it with a bound.

@@ -500,6 +500,11 @@ t.test('router over the real listener: dot segments, *, absolute-form', async (t
   a = answer(await raw('POST /pub?topic=t HTTP/1.1\r\nContent-Length: 2000000000'))
   t.equal(a.status, 'HTTP/1.1 413 Request Entity Too Large')
   t.equal(a.body, '{"message":"MSG_TOO_BIG"}')
+  // a request that cannot be parsed gets Go's plain-text answer, then the connection closes
+  t.equal(await raw('GARBAGE'), 'HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request')
+  t.equal(await raw(`GET /ping HTTP/1.1\r\nX: ${'a'.repeat(20000)}`),
+    'HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n431 Request Header Fields Too Large')
+  t.equal(answer(await raw('GET /ping HTTP/1.1')).body, 'OK', 'still serving')
 })
 
 t.test('real listener: oversized bodies are refused without being read whole; the daemon keeps serving', async (t) => {

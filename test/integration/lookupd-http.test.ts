@@ -306,6 +306,14 @@ t.test('over the real listener, as go-nsq asks', async (t) => {
   t.equal(missing.status, 404)
   t.equal(missing.body, '{"message":"TOPIC_NOT_FOUND"}')
   t.equal((await get('/ping')).body, 'OK')
+  const raw = await new Promise<string>((resolve) => {
+    const sock = net.connect(l.httpAddress.port, '127.0.0.1')
+    let got = ''
+    sock.on('data', (d) => { got += d.toString('latin1') })
+    sock.on('close', () => { resolve(got) })
+    sock.write('GET /ping HTTP/1.1\r\nBad Header\r\n\r\n')
+  })
+  t.equal(raw, 'HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request', 'an unparsable request gets Go\'s plain-text 400')
 })
 
 t.test('start-up validation and port conflicts', async (t) => {
