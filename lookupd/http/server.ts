@@ -25,6 +25,8 @@ export function buildHttpServer (ctx: HttpContext): FastifyInstance {
   const routes: RouteSpec[] = [...ROUTES, ...DEBUG_ROUTES]
   const router = new GoRouter(routes)
   const app = Fastify({ logger: false, exposeHeadRoutes: false, return503OnClosing: false, forceCloseConnections: true, clientErrorHandler: goClientErrorHandler, ...goRouterFastifyOptions(router) })
+  // Go's server keeps an idle connection open with no time limit and sends no Keep-Alive header
+  app.server.keepAliveTimeout = 0
 
   // Bodies are read and discarded, whatever their type (parameters come from the query string).
   app.removeAllContentTypeParsers()

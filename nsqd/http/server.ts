@@ -46,6 +46,8 @@ export function buildHttpApp (nsqd: NSQD, tls: TlsSettings | null = null): Fasti
   const router = new GoRouter(ROUTES)
   const base = { logger: false, exposeHeadRoutes: false, return503OnClosing: false, forceCloseConnections: true, clientErrorHandler: goClientErrorHandler, ...goRouterFastifyOptions(router) } as const
   const app = (tls === null ? Fastify(base) : Fastify({ ...base, https: tls.serverOptions })) as unknown as FastifyInstance
+  // Go's server keeps an idle connection open with no time limit and sends no Keep-Alive header
+  app.server.keepAliveTimeout = 0
 
   // Bodies are handed over unread; routes that take a body read it with a bound.
   app.removeAllContentTypeParsers()

@@ -365,6 +365,7 @@ t.test('/config/<opt> over HTTP: strings raw, empty string bare, start-up values
     return [r.headers.get('content-type'), await r.text()]
   }
   t.same(await sniffed('log_prefix'), ['text/html; charset=utf-8', '<html> '])
+  t.equal((await fetch(`http://${odd.httpAddress}/ping`)).headers.get('keep-alive'), null, 'no Keep-Alive header (Go sends none; idle connections stay open)')
   t.same((await sniffed('statsd_prefix'))[0], 'application/pdf')
   const none = await startNSQD(t, { statsdPrefix: '' })
   const empty = await fetch(`http://${none.httpAddress}/config/statsd_prefix`)

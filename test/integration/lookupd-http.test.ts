@@ -306,6 +306,10 @@ t.test('over the real listener, as go-nsq asks', async (t) => {
   t.equal(missing.status, 404)
   t.equal(missing.body, '{"message":"TOPIC_NOT_FOUND"}')
   t.equal((await get('/ping')).body, 'OK')
+  const kept = await fetch(`http://127.0.0.1:${l.httpAddress.port}/ping`)
+  t.equal(kept.headers.get('keep-alive'), null, 'a keep-alive request: no Keep-Alive header, as Go')
+  t.equal(kept.headers.get('connection'), 'keep-alive')
+  await kept.text()
   const raw = await new Promise<string>((resolve) => {
     const sock = net.connect(l.httpAddress.port, '127.0.0.1')
     let got = ''
