@@ -23,7 +23,7 @@ import { channelRoutes, CHANNEL_ROUTES } from './channel.js'
 import { configRoutes, CONFIG_ROUTES } from './config.js'
 import { metricsRoutes, METRICS_ROUTES } from './metrics.js'
 import { answerUnrouted, GoRouter, goRouterFastifyOptions } from '../../client/daemon/http-router.js'
-import { goClientErrorHandler } from '../../client/daemon/go-client-error.js'
+import { goClientErrorHandler, installGoRequestChecks } from '../../client/daemon/go-client-error.js'
 
 export const ROUTES: readonly RouteSpec[] = [
   ...PING_ROUTES, ...STATS_ROUTES, ...PUB_ROUTES, ...TOPIC_ROUTES, ...CHANNEL_ROUTES, ...CONFIG_ROUTES, ...METRICS_ROUTES
@@ -48,6 +48,7 @@ export function buildHttpApp (nsqd: NSQD, tls: TlsSettings | null = null): Fasti
   const app = (tls === null ? Fastify(base) : Fastify({ ...base, https: tls.serverOptions })) as unknown as FastifyInstance
   // Go's server keeps an idle connection open with no time limit and sends no Keep-Alive header
   app.server.keepAliveTimeout = 0
+  installGoRequestChecks(app)
 
   // Bodies are handed over unread; routes that take a body read it with a bound.
   app.removeAllContentTypeParsers()

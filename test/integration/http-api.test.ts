@@ -506,6 +506,24 @@ t.test('router over the real listener: dot segments, *, absolute-form', async (t
   t.equal(await raw(`GET /ping HTTP/1.1\r\nX: ${'a'.repeat(20000)}`),
     'HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n431 Request Header Fields Too Large')
   t.equal(answer(await raw('GET /ping HTTP/1.1')).body, 'OK', 'still serving')
+  // Go's checks before routing: Transfer-Encoding, protocol version, Host
+  const exact = async (request: string): Promise<string> => await new Promise((resolve) => {
+    const sock = net.connect(port, host)
+    let got = ''
+    sock.on('data', (d) => { got += d.toString('latin1') })
+    sock.on('close', () => { resolve(got) })
+    sock.write(request)
+    setTimeout(() => { sock.end() }, 500)
+  })
+  const TE = 'HTTP/1.1 501 Not Implemented\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\nUnsupported transfer encoding'
+  t.equal(await exact('POST /pub?topic=t HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n'), TE, 'Node\'s parser refuses it: 501 as Go')
+  t.equal(await exact('POST /pub?topic=t HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n1\r\nx\r\n0\r\n\r\n'), TE, 'Node would accept it; Go takes only chunked')
+  t.match(await exact('POST /pub?topic=t HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\nConnection: close\r\n\r\n1\r\nx\r\n0\r\n\r\n'), /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nOK$/)
+  t.equal(await exact('GET /ping HTTP/2.0\r\nHost: x\r\n\r\n'),
+    'HTTP/1.1 505 HTTP Version Not Supported: unsupported protocol version\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n505 HTTP Version Not Supported: unsupported protocol version')
+  t.equal(await exact('GET /ping HTTP/1.1\r\n\r\n'),
+    'HTTP/1.1 400 Bad Request: missing required Host header\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request: missing required Host header')
+  t.match(await exact('GET /ping HTTP/1.0\r\n\r\n'), /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nOK$/, 'HTTP/1.0 needs no Host')
 })
 
 t.test('real listener: oversized bodies are refused without being read whole; the daemon keeps serving', async (t) => {

@@ -315,9 +315,17 @@ t.test('over the real listener, as go-nsq asks', async (t) => {
     let got = ''
     sock.on('data', (d) => { got += d.toString('latin1') })
     sock.on('close', () => { resolve(got) })
-    sock.write('GET /ping HTTP/1.1\r\nBad Header\r\n\r\n')
+    sock.write('GET /ping HTTP/1.1\r\nBad Header\r\n\r\nGET /ping HTTP/1.1\r\n\r\n')
   })
-  t.equal(raw, 'HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request', 'an unparsable request gets Go\'s plain-text 400')
+  t.equal(raw, 'HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request', 'an unparsable request gets Go\'s plain-text 400, then the connection closes')
+  const noHost = await new Promise<string>((resolve) => {
+    const sock = net.connect(l.httpAddress.port, '127.0.0.1')
+    let got = ''
+    sock.on('data', (d) => { got += d.toString('latin1') })
+    sock.on('close', () => { resolve(got) })
+    sock.write('GET /lookup?topic=real HTTP/1.1\r\n\r\n')
+  })
+  t.equal(noHost, 'HTTP/1.1 400 Bad Request: missing required Host header\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request: missing required Host header')
 })
 
 t.test('start-up validation and port conflicts', async (t) => {
