@@ -7,6 +7,7 @@
 // - a Transfer-Encoding other than exactly `chunked` → `501 Not Implemented` (Go supports no other)
 // - a protocol version other than HTTP/1.x → `505 HTTP Version Not Supported: unsupported protocol version`
 // - HTTP/1.1 without a Host header → `400 Bad Request: missing required Host header`
+// - an Expect header other than 100-continue → `417 Expectation Failed`, empty, `Connection: close`
 //
 // A connection that broke while reading gets nothing, as in Go. Node's parser is stricter than Go's
 // in places (raw bytes >= 0x80 in the request target, a 16 KiB header limit where Go allows 1 MiB):
@@ -57,6 +58,10 @@ export function goClientErrorHandler (err: NodeJS.ErrnoException, socket: Duplex
 export function installGoRequestChecks (app: FastifyInstance): void {
   // Node would answer a missing Host itself, with other bytes
   (app.server as unknown as { requireHostHeader: boolean }).requireHostHeader = false
+  app.server.on('checkExpectation', (_req, res) => {
+    res.writeHead(417, { Connection: 'close', 'Content-Length': '0' })
+    res.end()
+  })
   app.addHook('onRequest', async (req, reply) => {
     const raw = req.raw
     const te = raw.headers['transfer-encoding']

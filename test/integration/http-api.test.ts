@@ -524,6 +524,11 @@ t.test('router over the real listener: dot segments, *, absolute-form', async (t
   t.equal(await exact('GET /ping HTTP/1.1\r\n\r\n'),
     'HTTP/1.1 400 Bad Request: missing required Host header\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request: missing required Host header')
   t.match(await exact('GET /ping HTTP/1.0\r\n\r\n'), /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nOK$/, 'HTTP/1.0 needs no Host')
+  const expect = answer(await exact('GET /ping HTTP/1.1\r\nHost: x\r\nExpect: magic\r\n\r\n'))
+  t.equal(expect.status, 'HTTP/1.1 417 Expectation Failed')
+  t.match(expect.headers, /\r\nconnection: close\r\n/)
+  t.match(expect.headers, /\r\ncontent-length: 0(\r\n|$)/)
+  t.equal(expect.body, '')
 })
 
 t.test('real listener: oversized bodies are refused without being read whole; the daemon keeps serving', async (t) => {
