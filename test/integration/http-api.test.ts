@@ -529,6 +529,23 @@ t.test('router over the real listener: dot segments, *, absolute-form', async (t
   t.match(expect.headers, /\r\nconnection: close\r\n/)
   t.match(expect.headers, /\r\ncontent-length: 0(\r\n|$)/)
   t.equal(expect.body, '')
+
+  // framing as Go's server: up to 2048 bytes with Content-Length, longer as one chunk
+  const small = answer(await raw('GET /stats?format=json&include_mem=false HTTP/1.1'))
+  t.match(small.headers, new RegExp(`\\r\\ncontent-length: ${Buffer.byteLength(small.body)}(\\r\\n|$)`))
+  t.notMatch(small.headers, /transfer-encoding/)
+  for (let i = 0; i < 40; i++) nsqd.getTopic(`framing-topic-${String(i).padStart(3, '0')}`)
+  const bigRaw = await raw('GET /stats?format=json&include_mem=false HTTP/1.1')
+  const big = { headers: bigRaw.slice(0, bigRaw.indexOf('\r\n\r\n')).toLowerCase(), body: bigRaw.slice(bigRaw.indexOf('\r\n\r\n') + 4) }
+  t.match(big.headers, /\r\ntransfer-encoding: chunked(\r\n|$)/)
+  t.notMatch(big.headers, /content-length/)
+  const m = /^([0-9a-f]+)\r\n/.exec(big.body)
+  t.ok(m !== null, 'a chunk size line')
+  const size = parseInt(m![1]!, 16)
+  t.ok(size > 2048)
+  t.equal(big.body.length, m![0].length + size + '\r\n0\r\n\r\n'.length, 'one chunk with the whole body, then the last chunk')
+  t.equal(big.body.slice(m![0].length + size), '\r\n0\r\n\r\n')
+  t.equal(JSON.parse(big.body.slice(m![0].length, m![0].length + size)).topics.length >= 40, true)
 })
 
 t.test('real listener: oversized bodies are refused without being read whole; the daemon keeps serving', async (t) => {

@@ -325,6 +325,12 @@ t.test('over the real listener, as go-nsq asks', async (t) => {
     sock.on('close', () => { resolve(got) })
     sock.write('GET /lookup?topic=real HTTP/1.1\r\n\r\n')
   })
+  // framing as Go's server: a body over 2048 bytes goes out as one chunk
+  for (let i = 0; i < 100; i++) await l.httpServer.inject({ method: 'POST', url: `/topic/create?topic=framing-topic-${String(i).padStart(4, '0')}` })
+  const topics = await get('/topics')
+  t.equal(topics.headers['transfer-encoding'], 'chunked')
+  t.equal(topics.headers['content-length'], undefined)
+  t.equal(JSON.parse(topics.body).topics.length, 101)
   t.equal(noHost, 'HTTP/1.1 400 Bad Request: missing required Host header\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request: missing required Host header')
 })
 
