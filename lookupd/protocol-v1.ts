@@ -3,21 +3,24 @@
 // [int32 size][JSON]. Every response, success or error, is framed [int32 size][data] with no frame
 // type, and every error is fatal: the error is written, then the connection is closed.
 //
-// Decoding is a small state machine over a cursor accumulator (no Buffer.concat per chunk). Unlike
-// NSQ, IDENTIFY sizes are checked before any body byte is buffered (NSQ crashes on a negative size),
-// and a line longer than MAX_LINE_LENGTH closes the connection (NSQ buffers without bound).
+// Decoding is a small state machine over a cursor accumulator (no Buffer.concat per chunk). A line is
+// trimmed as Go's strings.TrimSpace does (ASCII and Unicode white space). Unlike NSQ, IDENTIFY sizes
+// are checked before any body byte is buffered (NSQ crashes on a negative size and buffers any
+// positive one), and a line longer than MAX_LINE_LENGTH closes the connection (NSQ buffers without
+// bound). A size of 0 is a body of no bytes, which fails to decode, as in NSQ.
 
 import type { Duplex } from 'node:stream'
 import { Accumulator } from '../client/wire/accumulator.js'
-import { MAX_LINE_LENGTH, checkBodySize } from '../client/wire/command-decoder.js'
 import { ProtocolError } from '../client/wire/errors.js'
+import { GoStruct } from '../client/wire/go-unmarshal.js'
 import { MAGIC_V1 } from '../client/wire/frames.js'
 import { isEphemeral, isValidChannelName, isValidTopicName } from '../client/wire/names.js'
 import type { Logger } from './logger.js'
 import { CATEGORY, newPeerInfo } from './registration-db.js'
 import type { PeerInfo, RegistrationDB } from './registration-db.js'
 
-export { MAX_LINE_LENGTH }
+/** The longest command line kept, its \n included (nsqd's limit; nsqlookupd 1.3.0 has none). */
+export const MAX_LINE_LENGTH = 16 * 1024
 
 /** What a connection needs from the daemon. */
 export interface ProtocolContext {
@@ -53,30 +56,45 @@ function isAsciiSpace (c: number): boolean {
 }
 
 /**
- * Byte length of the UTF-8 encoded non-ASCII space of Go's unicode.IsSpace at `i` (before `end`),
- * else 0: U+0085, U+00A0, U+1680, U+2000-U+200A, U+2028, U+2029, U+202F, U+205F, U+3000. NSQ trims
- * lines with strings.TrimSpace, which removes these too; a lone byte such as 0xa0 is not a space.
+ * The length of the UTF-8 sequence at b[at] if it is a Unicode white-space rune other than ASCII
+ * (U+0085, U+00A0, U+1680, U+2000–U+200A, U+2028, U+2029, U+202F, U+205F, U+3000: Go's
+ * unicode.IsSpace), else 0.
  */
-function unicodeSpaceAt (b: Buffer, i: number, end: number): number {
-  const c = b[i]
-  if (c === 0xc2) return i + 1 < end && (b[i + 1] === 0x85 || b[i + 1] === 0xa0) ? 2 : 0
-  if (i + 2 >= end) return 0
-  const c1 = b[i + 1] as number
-  const c2 = b[i + 2] as number
-  if (c === 0xe1) return c1 === 0x9a && c2 === 0x80 ? 3 : 0
-  if (c === 0xe2) {
-    if (c1 === 0x80) return (c2 >= 0x80 && c2 <= 0x8a) || c2 === 0xa8 || c2 === 0xa9 || c2 === 0xaf ? 3 : 0
-    return c1 === 0x81 && c2 === 0x9f ? 3 : 0
+function unicodeSpaceAt (b: Buffer, at: number, end: number): number {
+  const c = b[at] as number
+  if (c === 0xc2 && at + 1 < end) {
+    const c1 = b[at + 1] as number
+    return c1 === 0x85 || c1 === 0xa0 ? 2 : 0
   }
+  if (at + 2 >= end) return 0
+  const c1 = b[at + 1] as number
+  const c2 = b[at + 2] as number
+  if (c === 0xe1) return c1 === 0x9a && c2 === 0x80 ? 3 : 0
+  if (c === 0xe2 && c1 === 0x80) return (c2 >= 0x80 && c2 <= 0x8a) || c2 === 0xa8 || c2 === 0xa9 || c2 === 0xaf ? 3 : 0
+  if (c === 0xe2 && c1 === 0x81) return c2 === 0x9f ? 3 : 0
   if (c === 0xe3) return c1 === 0x80 && c2 === 0x80 ? 3 : 0
   return 0
 }
 
-/** The same for a space ending at `end` (not reaching before `start`). */
-function unicodeSpaceBefore (b: Buffer, start: number, end: number): number {
-  if (end - 2 >= start && unicodeSpaceAt(b, end - 2, end) === 2) return 2
-  if (end - 3 >= start && unicodeSpaceAt(b, end - 3, end) === 3) return 3
-  return 0
+/** The line b[s, e) without leading and trailing white space, as Go's strings.TrimSpace. */
+function trimGoSpace (b: Buffer, s: number, e: number): [number, number] {
+  while (s < e) {
+    const c = b[s] as number
+    if (isAsciiSpace(c)) { s++; continue }
+    const n = c >= 0x80 ? unicodeSpaceAt(b, s, e) : 0
+    if (n === 0) break
+    s += n
+  }
+  while (e > s) {
+    const c = b[e - 1] as number
+    if (isAsciiSpace(c)) { e--; continue }
+    if (c < 0x80) break
+    // a space rune ends here if it starts 2 or 3 bytes back
+    if (e - 2 >= s && unicodeSpaceAt(b, e - 2, e) === 2) e -= 2
+    else if (e - 3 >= s && unicodeSpaceAt(b, e - 3, e) === 3) e -= 3
+    else break
+  }
+  return [s, e]
 }
 
 /** One nsqd connection. */
@@ -138,32 +156,18 @@ export class LookupConnectionV1 {
           }
           break
         }
-        // strings.TrimSpace: ASCII whitespace, and Unicode spaces on the rare non-ASCII edge
-        const b = acc.buf
-        let s = acc.start
-        let e = nl
-        let n = 0
-        while (s < e) {
-          const c = b[s] as number
-          if (isAsciiSpace(c)) s++
-          else if (c >= 0x80 && (n = unicodeSpaceAt(b, s, e)) > 0) s += n
-          else break
-        }
-        while (e > s) {
-          const c = b[e - 1] as number
-          if (isAsciiSpace(c)) e--
-          else if (c >= 0x80 && (n = unicodeSpaceBefore(b, s, e)) > 0) e -= n
-          else break
-        }
+        const [s, e] = trimGoSpace(acc.buf, acc.start, nl)
         const params = acc.buf.toString('latin1', s, e).split(' ')
         acc.start = nl + 1
         this.exec(params)
       } else if (this.stage === STAGE_SIZE) {
         if (acc.length < 4) break
         const size = acc.buf.readInt32BE(acc.start)
-        const err = checkBodySize('IDENTIFY', size, { maxMsgSize: this.ctx.maxIdentifyBodySize, maxBodySize: this.ctx.maxIdentifyBodySize })
+        // deviations: NSQ crashes on a negative size and waits for any positive one
+        const max = this.ctx.maxIdentifyBodySize
+        const err = size < 0 ? `IDENTIFY invalid body size ${size}` : size > max ? `IDENTIFY body too big ${size} > ${max}` : null
         if (err !== null) {
-          this.fail(err)
+          this.fail(new ProtocolError('E_BAD_BODY', err))
           break
         }
         this.bodySize = size
@@ -328,47 +332,39 @@ export class LookupConnectionV1 {
   }
 }
 
-const STRING_FIELDS: Record<string, 'broadcastAddress' | 'hostname' | 'version' | 'topologyZone' | 'topologyRegion' | 'remoteAddress'> = {
-  broadcast_address: 'broadcastAddress',
-  hostname: 'hostname',
-  version: 'version',
-  topology_zone: 'topologyZone',
-  topology_region: 'topologyRegion',
-  remote_address: 'remoteAddress'
-}
-const INT_FIELDS: Record<string, 'tcpPort' | 'httpPort'> = { tcp_port: 'tcpPort', http_port: 'httpPort' }
+/**
+ * nsqlookupd's PeerInfo as Go's encoding/json fills it from an IDENTIFY body (lookupd.md §3.2):
+ * strings, and the ports as Go `int` (int64). remote_address is a field too (so a wrong type fails
+ * the body) though the socket's address always replaces it. topology_* exist on NSQ's master only.
+ */
+const PEER_INFO_STRUCT = new GoStruct({
+  remote_address: 'string',
+  hostname: 'string',
+  broadcast_address: 'string',
+  tcp_port: 'int64',
+  http_port: 'int64',
+  version: 'string',
+  topology_zone: 'string',
+  topology_region: 'string'
+})
 
 /**
- * Decodes an IDENTIFY body the way Go's encoding/json fills nsqlookupd's PeerInfo: keys matched
- * case-insensitively, unknown keys ignored, null leaves a field unset, a wrong type is an error.
- * Returns null when the body is not acceptable JSON. remote_address is always the socket's.
+ * Decodes an IDENTIFY body by Go's encoding/json rules (client/wire/go-unmarshal.ts): keys folded
+ * case-insensitively and applied in order, unknown keys ignored, null leaves a field unset, a wrong
+ * type or an integer outside int64 fails the body, invalid UTF-8 becomes U+FFFD per byte.
+ * Returns null when Go's json.Unmarshal fails. remote_address is always the socket's.
  */
 export function decodeIdentify (body: Buffer, remoteAddress: string): PeerInfo | null {
-  let data: unknown
-  try {
-    data = JSON.parse(body.toString('utf8'))
-  } catch {
-    return null
-  }
-  const peer = newPeerInfo(remoteAddress)
-  if (data === null) return peer
-  if (typeof data !== 'object' || Array.isArray(data)) return null
-  for (const [rawKey, v] of Object.entries(data as Record<string, unknown>)) {
-    const key = rawKey.toLowerCase()
-    const sf = STRING_FIELDS[key]
-    if (sf !== undefined) {
-      if (v === null) continue
-      if (typeof v !== 'string') return null
-      peer[sf] = v
-      continue
-    }
-    const nf = INT_FIELDS[key]
-    if (nf !== undefined) {
-      if (v === null) continue
-      if (typeof v !== 'number' || !Number.isSafeInteger(v)) return null
-      peer[nf] = v
-    }
-  }
-  peer.remoteAddress = remoteAddress
-  return peer
+  const f = PEER_INFO_STRUCT.decode(body)
+  if (f === null) return null
+  return newPeerInfo(remoteAddress, {
+    remoteAddress,
+    hostname: f.hostname,
+    broadcastAddress: f.broadcast_address,
+    tcpPort: f.tcp_port,
+    httpPort: f.http_port,
+    version: f.version,
+    topologyZone: f.topology_zone,
+    topologyRegion: f.topology_region
+  })
 }

@@ -13,6 +13,9 @@
 //   byPeer:   peer id -> every registration it is in (disconnect cleanup)
 //   peerTopicIdx: peer id -> topic -> producer entry (/nodes: topics with tombstones)
 
+import { goJson } from '../client/wire/go-json.js'
+import type { Int64 } from '../client/wire/go-unmarshal.js'
+
 export const CATEGORY = { CLIENT: 'client', TOPIC: 'topic', CHANNEL: 'channel' } as const
 export type Category = typeof CATEGORY[keyof typeof CATEGORY]
 
@@ -22,8 +25,9 @@ export interface PeerInfo {
   remoteAddress: string
   hostname: string
   broadcastAddress: string
-  tcpPort: number
-  httpPort: number
+  /** Go int (int64): a bigint beyond ±(2^53 − 1), so it is printed exactly. */
+  tcpPort: Int64
+  httpPort: Int64
   version: string
   topologyZone: string
   topologyRegion: string
@@ -43,18 +47,6 @@ export interface Registration {
   readonly subkey: string
   /** peer id -> producer; insertion-ordered. */
   readonly producers: Map<string, Producer>
-}
-
-/** The JSON shape of a peer in /lookup (key order is part of the contract). */
-export interface PeerJson {
-  remote_address: string
-  hostname: string
-  broadcast_address: string
-  tcp_port: number
-  http_port: number
-  version: string
-  topology_zone: string
-  topology_region: string
 }
 
 export interface LivenessLimits {
@@ -77,17 +69,15 @@ export function newPeerInfo (id: string, fields: Partial<Omit<PeerInfo, 'id'>> =
   }
 }
 
-export function peerJson (p: PeerInfo): PeerJson {
-  return {
-    remote_address: p.remoteAddress,
-    hostname: p.hostname,
-    broadcast_address: p.broadcastAddress,
-    tcp_port: p.tcpPort,
-    http_port: p.httpPort,
-    version: p.version,
-    topology_zone: p.topologyZone,
-    topology_region: p.topologyRegion
-  }
+/**
+ * A peer as Go's json.Marshal writes nsqlookupd's PeerInfo in /lookup (key order is part of the
+ * contract), written by hand so an int64 port beyond 2^53 prints exactly. `extra` (already JSON,
+ * starting with a comma) goes before the closing brace: /nodes adds tombstones and topics.
+ */
+export function peerJsonText (p: PeerInfo, extra = ''): string {
+  return `{"remote_address":${goJson(p.remoteAddress)},"hostname":${goJson(p.hostname)},` +
+    `"broadcast_address":${goJson(p.broadcastAddress)},"tcp_port":${p.tcpPort},"http_port":${p.httpPort},` +
+    `"version":${goJson(p.version)},"topology_zone":${goJson(p.topologyZone)},"topology_region":${goJson(p.topologyRegion)}${extra}}`
 }
 
 /** Active: pinged within the inactivity timeout. */
@@ -289,6 +279,33 @@ export class RegistrationDB {
       }
     }
     return { topics, tombstones }
+  }
+
+  /** Channel names of every topic, one per channel registration (Go's FindRegistrations("channel", "*", "*")). */
+  allChannels (): string[] {
+    const out: string[] = []
+    for (const chans of this.channelRegs.values()) for (const name of chans.keys()) out.push(name)
+    return out
+  }
+
+  /**
+   * One producer entry per peer across every topic registration, the first found (Go's
+   * FindProducers("topic", "*", ""), whose map order is unspecified).
+   */
+  anyTopicProducers (): Producer[] {
+    const seen = new Map<string, Producer>()
+    for (const reg of this.topicRegs.values()) {
+      for (const [id, p] of reg.producers) if (!seen.has(id)) seen.set(id, p)
+    }
+    return [...seen.values()]
+  }
+
+  /** Deletes every topic and channel registration (POST /topic/delete?topic=*). */
+  removeAllTopics (): void {
+    for (const topic of [...this.channelRegs.keys()]) {
+      for (const name of [...(this.channelRegs.get(topic)?.keys() ?? [])]) this.removeRegistration(CATEGORY.CHANNEL, topic, name)
+    }
+    for (const topic of [...this.topicRegs.keys()]) this.removeRegistration(CATEGORY.TOPIC, topic, '')
   }
 
   /** Tombstones every producer of `topic` whose `broadcast_address:http_port` is `node`. */

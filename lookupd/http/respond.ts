@@ -2,6 +2,7 @@
 // responders (JSON with X-NSQ-Content-Type, or an empty body with no Content-Type).
 
 import type { FastifyReply } from 'fastify'
+import { goFramedBody } from '../../client/daemon/go-response.js'
 import type { Logger } from '../logger.js'
 import type { RegistrationDB } from '../registration-db.js'
 import { JSON_CONTENT_TYPE, NSQ_CONTENT_TYPE_HEADER, NSQ_CONTENT_TYPE_V1 } from './errors.js'
@@ -25,7 +26,7 @@ export function sendJson (reply: FastifyReply, body: string): FastifyReply {
   return reply.code(200)
     .header(NSQ_CONTENT_TYPE_HEADER, NSQ_CONTENT_TYPE_V1)
     .header('Content-Type', JSON_CONTENT_TYPE)
-    .send(body)
+    .send(goFramedBody(body))
 }
 
 export function sendEmpty (reply: FastifyReply): FastifyReply {

@@ -4,7 +4,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { goJson } from '../../client/wire/go-json.js'
 import { isValidChannelName, isValidTopicName } from '../../client/wire/names.js'
-import { CATEGORY, peerJson } from '../registration-db.js'
+import { CATEGORY, isActive, isTombstoned, peerJsonText, tombstone } from '../registration-db.js'
+import type { PeerInfo } from '../registration-db.js'
 import { HttpApiError } from './errors.js'
 import type { HttpErrorToken } from './errors.js'
 import { QueryParams } from './query.js'
@@ -40,6 +41,13 @@ function topicChannelArgs (q: QueryParams): { topic: string, channel: string } {
   return { topic, channel }
 }
 
+/**
+ * `*` as a topic is Go's wildcard (its registration lookups match any key with it): /lookup,
+ * /channels, /topic/delete and /topic/tombstone then act on every topic. No registration can be
+ * named `*` (the name is invalid), so nothing else is shadowed.
+ */
+const WILDCARD = '*'
+
 const query = (req: FastifyRequest): QueryParams => QueryParams.fromUrl(req.url)
 
 export async function lookupRoutes (app: FastifyInstance, opts: { ctx: HttpContext }): Promise<void> {
@@ -52,19 +60,29 @@ export async function lookupRoutes (app: FastifyInstance, opts: { ctx: HttpConte
 
   app.get('/lookup', async (req, reply) => {
     const topic = required(query(req), 'topic', 'MISSING_ARG_TOPIC')
-    if (!db.hasTopic(topic)) throw new HttpApiError('TOPIC_NOT_FOUND')
-    const producers = db.lookupProducers(topic, ctx.now(), {
-      inactiveProducerTimeoutMs: ctx.inactiveProducerTimeoutMs(),
-      tombstoneLifetimeMs: ctx.tombstoneLifetimeMs()
-    })
-    return sendJson(reply, goJson({ channels: db.channels(topic), producers: producers.map(peerJson) }))
+    const now = ctx.now()
+    const limits = { inactiveProducerTimeoutMs: ctx.inactiveProducerTimeoutMs(), tombstoneLifetimeMs: ctx.tombstoneLifetimeMs() }
+    let channels: string[]
+    let producers: PeerInfo[]
+    if (topic === WILDCARD) {
+      if (db.topics().length === 0) throw new HttpApiError('TOPIC_NOT_FOUND')
+      channels = db.allChannels()
+      producers = db.anyTopicProducers()
+        .filter((p) => isActive(p, now, limits.inactiveProducerTimeoutMs) && !isTombstoned(p, now, limits.tombstoneLifetimeMs))
+        .map((p) => p.peer)
+    } else {
+      if (!db.hasTopic(topic)) throw new HttpApiError('TOPIC_NOT_FOUND')
+      channels = db.channels(topic)
+      producers = db.lookupProducers(topic, now, limits)
+    }
+    return sendJson(reply, `{"channels":${goJson(channels)},"producers":[${producers.map((p) => peerJsonText(p)).join(',')}]}`)
   })
 
   app.get('/topics', async (_req, reply) => sendJson(reply, goJson({ topics: db.topics() })))
 
   app.get('/channels', async (req, reply) => {
     const topic = required(query(req), 'topic', 'MISSING_ARG_TOPIC')
-    return sendJson(reply, goJson({ channels: db.channels(topic) }))
+    return sendJson(reply, goJson({ channels: topic === WILDCARD ? db.allChannels() : db.channels(topic) }))
   })
 
   app.get('/nodes', async (_req, reply) => {
@@ -72,9 +90,9 @@ export async function lookupRoutes (app: FastifyInstance, opts: { ctx: HttpConte
     const lifetime = ctx.tombstoneLifetimeMs()
     const producers = db.activePeers(now, ctx.inactiveProducerTimeoutMs()).map((peer) => {
       const { topics, tombstones } = db.peerTopics(peer.id, now, lifetime)
-      return { ...peerJson(peer), tombstones, topics }
+      return peerJsonText(peer, `,"tombstones":${JSON.stringify(tombstones)},"topics":${goJson(topics)}`)
     })
-    return sendJson(reply, goJson({ producers }))
+    return sendJson(reply, `{"producers":[${producers.join(',')}]}`)
   })
 
   app.post('/topic/create', async (req, reply) => {
@@ -87,9 +105,12 @@ export async function lookupRoutes (app: FastifyInstance, opts: { ctx: HttpConte
 
   app.post('/topic/delete', async (req, reply) => {
     const topic = required(query(req), 'topic', 'MISSING_ARG_TOPIC')
-    for (const ch of db.channels(topic)) logger.info(`DB: removing channel(${ch}) from topic(${topic})`)
-    if (db.hasTopic(topic)) logger.info(`DB: removing topic(${topic})`)
-    db.removeTopic(topic)
+    const wild = topic === WILDCARD
+    for (const ch of wild ? db.allChannels() : db.channels(topic)) logger.info(`DB: removing channel(${ch}) from topic(${topic})`)
+    const topics = wild ? db.topics() : db.hasTopic(topic) ? [topic] : []
+    for (let i = 0; i < topics.length; i++) logger.info(`DB: removing topic(${topic})`)
+    if (wild) db.removeAllTopics()
+    else db.removeTopic(topic)
     return sendEmpty(reply)
   })
 
@@ -113,7 +134,11 @@ export async function lookupRoutes (app: FastifyInstance, opts: { ctx: HttpConte
     const topic = required(q, 'topic', 'MISSING_ARG_TOPIC')
     const node = required(q, 'node', 'MISSING_ARG_NODE')
     logger.info(`DB: setting tombstone for producer@${node} of topic(${topic})`)
-    db.tombstoneTopicProducer(topic, node, ctx.now())
+    if (topic !== WILDCARD) {
+      db.tombstoneTopicProducer(topic, node, ctx.now())
+    } else {
+      for (const p of db.anyTopicProducers()) if (`${p.peer.broadcastAddress}:${p.peer.httpPort}` === node) tombstone(p, ctx.now())
+    }
     return sendEmpty(reply)
   })
 }

@@ -12,6 +12,7 @@ import type { HttpErrorToken } from './errors.js'
 import { lookupRoutes, ROUTES } from './routes.js'
 import { debugRoutes, DEBUG_ROUTES } from './debug.js'
 import { answerUnrouted, GoRouter, goRouterFastifyOptions } from '../../client/daemon/http-router.js'
+import { goClientErrorHandler, installGoRequestChecks } from '../../client/daemon/go-client-error.js'
 
 function sendError (reply: FastifyReply, status: number, token: HttpErrorToken | string): void {
   reply.code(status)
@@ -23,7 +24,10 @@ function sendError (reply: FastifyReply, status: number, token: HttpErrorToken |
 export function buildHttpServer (ctx: HttpContext): FastifyInstance {
   const routes: RouteSpec[] = [...ROUTES, ...DEBUG_ROUTES]
   const router = new GoRouter(routes)
-  const app = Fastify({ logger: false, exposeHeadRoutes: false, return503OnClosing: false, forceCloseConnections: true, ...goRouterFastifyOptions(router) })
+  const app = Fastify({ logger: false, exposeHeadRoutes: false, return503OnClosing: false, forceCloseConnections: true, clientErrorHandler: goClientErrorHandler, ...goRouterFastifyOptions(router) })
+  // Go's server keeps an idle connection open with no time limit and sends no Keep-Alive header
+  app.server.keepAliveTimeout = 0
+  installGoRequestChecks(app)
 
   // Bodies are read and discarded, whatever their type (parameters come from the query string).
   app.removeAllContentTypeParsers()

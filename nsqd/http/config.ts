@@ -9,12 +9,14 @@
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { NSQD } from '../nsqd.js'
 import { goJson } from '../../client/wire/go-json.js'
+import { decodeGoStringSlice, SLICE_DECODE_FAILED } from '../../client/wire/go-unmarshal.js'
 import { statsdPrefix } from '../statsd.js'
 import { portOf } from './ping.js'
 import { FLAG_BINDINGS, type Options } from '../options.js'
-import { LOG_LEVELS, parseLogLevel } from '../logger.js'
+import { LOG_LEVELS } from '../logger.js'
 import { HttpApiError } from './errors.js'
 import { readLimited } from './body.js'
+import { detectContentType } from './sniff.js'
 import { sendEmpty, sendJson, sendText, type RouteOptions, type RouteSpec } from './respond.js'
 
 export const CONFIG_ROUTES: readonly RouteSpec[] = [
@@ -51,9 +53,21 @@ export interface BoundPorts {
   tcp: number
 }
 
+/**
+ * Options whose nsqlookupd_tcp_addresses is Go's nil slice: a PUT of JSON `null` sets it, and
+ * nsqd then answers `null` for it (`[]` is an empty, non-nil slice). No lookupd either way.
+ */
+const NIL_LOOKUPD_LIST = new WeakSet<Options>()
+
+/** strings.ToLower as far as it matters for log level names: U+0130 lowers to i, U+212A to k. */
+function goToLower (s: string): string {
+  return s.replace(/[A-Z\u0130\u212a]/g, (c) => c === '\u0130' ? 'i' : c === '\u212a' ? 'k' : c.toLowerCase())
+}
+
 export function configValue (o: Options, name: string, bound?: BoundPorts): unknown {
   const get = CONFIG_GETTERS.get(name)
   if (get === undefined) throw new HttpApiError(400, 'INVALID_OPTION')
+  if (name === 'nsqlookupd_tcp_addresses' && NIL_LOOKUPD_LIST.has(o)) return null
   if (bound !== undefined) {
     const httpPort = o.broadcastHttpPort !== 0 ? o.broadcastHttpPort : bound.http
     if (name === 'broadcast_http_port') return httpPort
@@ -67,34 +81,41 @@ function boundPorts (nsqd: NSQD): BoundPorts {
   return { http: Math.max(0, portOf(nsqd.httpAddress)), tcp: Math.max(0, portOf(nsqd.tcpAddress)) }
 }
 
-/** NSQ's V1 answer for a value: a string raw (empty: no body, no type), anything else as JSON. */
+/**
+ * NSQ's V1 answer for a value: a string raw (empty: no body, no type; else the type Go's server
+ * sniffs from it), anything else as JSON.
+ */
 function sendValue (reply: FastifyReply, v: unknown): FastifyReply {
-  if (typeof v === 'string') return v === '' ? sendEmpty(reply) : sendText(reply, v)
+  if (typeof v === 'string') {
+    if (v === '') return sendEmpty(reply)
+    const body = Buffer.from(v, 'utf8')
+    return sendText(reply, body, detectContentType(body))
+  }
   return sendJson(reply, goJson(v))
 }
 
-/** The new Options for a PUT, or throws INVALID_VALUE / INVALID_OPTION. */
-export function applyConfigPut (o: Options, name: string, body: string): Options {
+/**
+ * The new Options for a PUT, or throws INVALID_VALUE / INVALID_OPTION. The address list is decoded
+ * by Go's json.Unmarshal into nsqd's []string (client/wire/go-unmarshal.ts); the log level is
+ * lowered as Go's strings.ToLower does.
+ */
+export function applyConfigPut (o: Options, name: string, body: Buffer): Options {
+  let next: Options
   switch (name) {
     case 'nsqlookupd_tcp_addresses': {
-      let v: unknown
-      try {
-        v = JSON.parse(body)
-      } catch {
-        throw new HttpApiError(400, 'INVALID_VALUE')
-      }
-      if (v === null) v = []
-      if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new HttpApiError(400, 'INVALID_VALUE')
-      return { ...o, lookupdTcpAddresses: v as string[] }
+      const current = NIL_LOOKUPD_LIST.has(o) ? [] : o.lookupdTcpAddresses
+      const v = decodeGoStringSlice(body, current)
+      if (v === SLICE_DECODE_FAILED) throw new HttpApiError(400, 'INVALID_VALUE')
+      next = { ...o, lookupdTcpAddresses: v ?? [] }
+      if (v === null) NIL_LOOKUPD_LIST.add(next)
+      return next
     }
     case 'log_level': {
-      const level = body.toLowerCase()
-      try {
-        parseLogLevel(level)
-      } catch {
-        throw new HttpApiError(400, 'INVALID_VALUE')
-      }
-      return { ...o, logLevel: level }
+      const level = goToLower(body.toString('utf8'))
+      if (!Object.prototype.hasOwnProperty.call(LOG_LEVELS, level)) throw new HttpApiError(400, 'INVALID_VALUE')
+      next = { ...o, logLevel: level }
+      if (NIL_LOOKUPD_LIST.has(o)) NIL_LOOKUPD_LIST.add(next)
+      return next
     }
     default:
       throw new HttpApiError(400, 'INVALID_OPTION')
@@ -110,7 +131,7 @@ export async function configRoutes (app: FastifyInstance, { nsqd }: RouteOptions
     const body = await readLimited(req, nsqd.options.maxMsgSize)
     if (body.over || body.data.length === 0) throw new HttpApiError(413, 'INVALID_VALUE', body.over)
     const name = req.params.opt
-    nsqd.swapOptions(applyConfigPut(nsqd.options, name, body.data.toString('utf8')))
+    nsqd.swapOptions(applyConfigPut(nsqd.options, name, body.data))
     nsqd.logger.info(`HTTP: config ${name} set to ${body.data.toString('utf8')}`)
     return sendValue(reply, configValue(nsqd.options, name, boundPorts(nsqd)))
   })

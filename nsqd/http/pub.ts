@@ -57,13 +57,29 @@ function topicFromQuery (nsqd: NSQD, req: FastifyRequest): { topic: Topic, query
   return { topic: nsqd.getTopic(name), query }
 }
 
-/** `defer` in ms: a base-10 int64 within [0, --max-req-timeout], else INVALID_DEFER. */
+const INT64_MIN = -(2n ** 63n)
+const INT64_MAX = 2n ** 63n - 1n
+
+/**
+ * `defer` in ms, as nsqd reads it: strconv.ParseInt (a base-10 int64, sign allowed), then
+ * time.Duration(ms) * time.Millisecond, an int64 nanosecond product that wraps mod 2^64, which
+ * must land in [0, --max-req-timeout]; else INVALID_DEFER. So 18446744073710 ms wraps to 448384 ns
+ * and is accepted as that. Up to 12 digits nothing can wrap: a plain number.
+ */
 export function parseDefer (value: string | undefined, maxReqTimeoutMs: number): number {
   if (value === undefined) return 0
   if (!DEFER_RE.test(value)) throw new HttpApiError(400, 'INVALID_DEFER')
-  const ms = Number(value)
-  if (ms < 0 || ms > maxReqTimeoutMs) throw new HttpApiError(400, 'INVALID_DEFER')
-  return ms
+  const unsigned = value[0] === '+' || value[0] === '-' ? value.slice(1) : value
+  if (unsigned.length <= 12) {
+    const ms = Number(value)
+    if (ms < 0 || ms > maxReqTimeoutMs) throw new HttpApiError(400, 'INVALID_DEFER')
+    return ms + 0
+  }
+  const big = BigInt(value[0] === '-' ? value : unsigned)
+  if (big < INT64_MIN || big > INT64_MAX) throw new HttpApiError(400, 'INVALID_DEFER')
+  const ns = BigInt.asIntN(64, big * 1000000n)
+  if (ns < 0n || Number(ns) > maxReqTimeoutMs * 1e6) throw new HttpApiError(400, 'INVALID_DEFER')
+  return Number(ns) / 1e6
 }
 
 /** Text mode: lines split on '\n', empty lines skipped, '\r' kept (nsqd-http.md §5 /mpub step 4). */
@@ -110,7 +126,8 @@ export async function pubRoutes (app: FastifyInstance, { nsqd }: RouteOptions): 
     const body = await readLimited(req, o.maxBodySize)
     let bodies: Buffer[]
     if (binary) {
-      if (body.over) throw new HttpApiError(413, 'BODY_TOO_BIG', true)
+      // an empty binary body is BODY_TOO_BIG in nsqd too
+      if (body.over || body.data.length === 0) throw new HttpApiError(413, 'BODY_TOO_BIG', body.over)
       try {
         bodies = parseMpubBody(body.data, { maxMsgSize: o.maxMsgSize, maxBodySize: o.maxBodySize })
       } catch (err) {

@@ -3,6 +3,7 @@
 
 import type { FastifyReply } from 'fastify'
 import type { NSQD } from '../nsqd.js'
+import { goFramedBody } from '../../client/daemon/go-response.js'
 import { HttpApiError, JSON_CONTENT_TYPE, NSQ_CONTENT_TYPE_HEADER, NSQ_CONTENT_TYPE_V1, TEXT_CONTENT_TYPE } from './errors.js'
 
 /** What every route plugin is registered with. */
@@ -16,11 +17,12 @@ export interface RouteSpec {
   url: string
 }
 
-export function sendText (reply: FastifyReply, text: string | Buffer): FastifyReply {
+/** `type`: the Content-Type Go would sniff for this body (nsqd/http/sniff.ts) when not plain text. */
+export function sendText (reply: FastifyReply, text: string | Buffer, type = TEXT_CONTENT_TYPE): FastifyReply {
   return reply.code(200)
     .header(NSQ_CONTENT_TYPE_HEADER, NSQ_CONTENT_TYPE_V1)
-    .header('Content-Type', TEXT_CONTENT_TYPE)
-    .send(text)
+    .header('Content-Type', type)
+    .send(goFramedBody(text))
 }
 
 /** `body` is already serialised JSON. */
@@ -28,7 +30,7 @@ export function sendJson (reply: FastifyReply, body: string): FastifyReply {
   return reply.code(200)
     .header(NSQ_CONTENT_TYPE_HEADER, NSQ_CONTENT_TYPE_V1)
     .header('Content-Type', JSON_CONTENT_TYPE)
-    .send(body)
+    .send(goFramedBody(body))
 }
 
 export function sendEmpty (reply: FastifyReply): FastifyReply {

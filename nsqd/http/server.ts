@@ -23,12 +23,18 @@ import { channelRoutes, CHANNEL_ROUTES } from './channel.js'
 import { configRoutes, CONFIG_ROUTES } from './config.js'
 import { metricsRoutes, METRICS_ROUTES } from './metrics.js'
 import { answerUnrouted, GoRouter, goRouterFastifyOptions } from '../../client/daemon/http-router.js'
+import { goClientErrorHandler, installGoRequestChecks } from '../../client/daemon/go-client-error.js'
 
 export const ROUTES: readonly RouteSpec[] = [
   ...PING_ROUTES, ...STATS_ROUTES, ...PUB_ROUTES, ...TOPIC_ROUTES, ...CHANNEL_ROUTES, ...CONFIG_ROUTES, ...METRICS_ROUTES
 ]
 
+/** Reason phrases where Go's net/http differs from Node's (the status line is part of the bytes). */
+const GO_STATUS_TEXT: Readonly<Record<number, string>> = { 413: 'Request Entity Too Large' }
+
 function sendError (reply: FastifyReply, status: number, token: string): FastifyReply {
+  const reason = GO_STATUS_TEXT[status]
+  if (reason !== undefined) reply.raw.statusMessage = reason
   return reply.code(status)
     .header(NSQ_CONTENT_TYPE_HEADER, NSQ_CONTENT_TYPE_V1)
     .header('Content-Type', JSON_CONTENT_TYPE)
@@ -38,8 +44,11 @@ function sendError (reply: FastifyReply, status: number, token: string): Fastify
 /** The app behind --http-address, or behind --https-address when `tls` is given (same routes). */
 export function buildHttpApp (nsqd: NSQD, tls: TlsSettings | null = null): FastifyInstance {
   const router = new GoRouter(ROUTES)
-  const base = { logger: false, exposeHeadRoutes: false, return503OnClosing: false, forceCloseConnections: true, ...goRouterFastifyOptions(router) } as const
+  const base = { logger: false, exposeHeadRoutes: false, return503OnClosing: false, forceCloseConnections: true, clientErrorHandler: goClientErrorHandler, ...goRouterFastifyOptions(router) } as const
   const app = (tls === null ? Fastify(base) : Fastify({ ...base, https: tls.serverOptions })) as unknown as FastifyInstance
+  // Go's server keeps an idle connection open with no time limit and sends no Keep-Alive header
+  app.server.keepAliveTimeout = 0
+  installGoRequestChecks(app)
 
   // Bodies are handed over unread; routes that take a body read it with a bound.
   app.removeAllContentTypeParsers()

@@ -118,6 +118,11 @@ t.test('/pub: publishes, defers, validates in nsqd order', async (t) => {
     isError(t, await post(`/pub?topic=${topic}&defer=${encodeURIComponent(d)}`), 400, 'INVALID_DEFER', `defer=${d}`)
   }
   isOk(t, await post(`/pub?topic=${topic}&defer=%2B10`), 'OK')
+  // Go multiplies the int64 ms into int64 ns, wrapping: 18446744073710 ms is 448384 ns, accepted
+  const before = ch.deferred.size + ch.depth
+  isOk(t, await post(`/pub?topic=${topic}&defer=18446744073710`), 'OK')
+  t.equal(ch.deferred.size + ch.depth, before + 1, 'published, deferred by the wrapped 0.448 ms')
+  isError(t, await post(`/pub?topic=${topic}&defer=9223372036855`), 400, 'INVALID_DEFER', 'wraps negative')
   const fresh = uniq()
   isError(t, await post(`/pub?topic=${fresh}&defer=x`), 400, 'INVALID_DEFER')
   t.ok(nsqd.getExistingTopic(fresh), 'the topic was created before defer was checked (as nsqd)')
@@ -171,6 +176,11 @@ t.test('/mpub: text and binary modes', async (t) => {
   const truncated = bin('abc', 'def').subarray(0, 12)
   isError(t, await post(`/mpub?topic=${topic}&binary=true`, truncated), 413, 'BAD_MESSAGE', 'truncated')
   isError(t, await post(`/mpub?topic=${topic}&binary=true`, Buffer.alloc(101)), 413, 'BODY_TOO_BIG')
+  isError(t, await post(`/mpub?topic=${topic}&binary=true`, Buffer.alloc(0)), 413, 'BODY_TOO_BIG', 'an empty binary body')
+  isError(t, await post(`/mpub?topic=${topic}&binary=x`, Buffer.alloc(0)), 413, 'BODY_TOO_BIG', 'an empty binary body (deprecated value)')
+  tp.memQueue.clear()
+  isOk(t, await post(`/mpub?topic=${topic}&binary=true`, Buffer.concat([bin('a'), Buffer.from('trailing junk')])))
+  t.same(tp.memQueue.drain().map((m) => m.body.toString()), ['a'], 'bytes after the last message are ignored')
 })
 
 t.test('topic endpoints', async (t) => {
@@ -211,6 +221,27 @@ t.test('topic endpoints', async (t) => {
   t.equal(nsqd.getExistingTopic(topic), undefined)
   isError(t, await post(`/topic/delete?topic=${topic}`), 404, 'TOPIC_NOT_FOUND')
   isError(t, await app.inject({ method: 'GET', url: `/topic/create?topic=${topic}` }), 405, 'METHOD_NOT_ALLOWED')
+
+  // an empty value is a value (`topic=`, `topic`), not a missing argument
+  for (const q of ['topic=', 'topic', 'topic=&topic=x']) {
+    isError(t, await post(`/topic/create?${q}`), 400, 'INVALID_TOPIC', q)
+    isError(t, await post(`/topic/empty?${q}`), 400, 'INVALID_TOPIC', q)
+    isError(t, await post(`/topic/delete?${q}`), 404, 'TOPIC_NOT_FOUND', q)
+    isError(t, await post(`/topic/pause?${q}`), 404, 'TOPIC_NOT_FOUND', q)
+    isError(t, await post(`/channel/create?${q}&channel=c`), 400, 'INVALID_ARG_TOPIC', q)
+  }
+  isError(t, await post(`/channel/create?topic=${topic}&channel=`), 400, 'INVALID_ARG_CHANNEL')
+  isError(t, await post('/topic/create?%74opic=b%21'), 400, 'INVALID_TOPIC', 'keys are unescaped too')
+  // /stats: an empty topic= or channel= is no filter (nsqd's GetStats treats "" as all)
+  const kept = uniq()
+  await post(`/topic/create?topic=${kept}`)
+  const all = JSON.parse((await app.inject('/stats?format=json&include_mem=false')).body)
+  for (const q of ['topic=', 'channel=', 'topic=&channel=', 'topic=&topic=x']) {
+    const doc = JSON.parse((await app.inject(`/stats?format=json&include_mem=false&${q}`)).body)
+    t.same(doc.topics.map((x: { topic_name: string }) => x.topic_name), all.topics.map((x: { topic_name: string }) => x.topic_name), `${q}: every topic (the first value wins)`)
+  }
+  t.match((await app.inject('/stats?format=JSON')).body, /^nsqd v/, 'format is case-sensitive: text')
+  t.equal((await app.inject('/stats?format=json&format=text')).body[0], '{', 'the first format wins')
 })
 
 t.test('channel endpoints', async (t) => {
@@ -282,6 +313,28 @@ t.test('/config/:opt', async (t) => {
   isError(t, await put('nsqlookupd_tcp_addresses', 'not json'), 400, 'INVALID_VALUE')
   isError(t, await put('log_level', ''), 413, 'INVALID_VALUE')
   isError(t, await put('msg_timeout', '1'), 400, 'INVALID_OPTION')
+  isError(t, await put('nope', ''), 413, 'INVALID_VALUE', 'the body is checked before the name')
+  // Go's json.Unmarshal into the []string: null is a nil slice (shown as null), a null element
+  // keeps the element at that index, anything but strings and null fails
+  isOk(t, await put('nsqlookupd_tcp_addresses', '["127.0.0.1:4160","127.0.0.2:4160"]'), '["127.0.0.1:4160","127.0.0.2:4160"]')
+  isOk(t, await put('nsqlookupd_tcp_addresses', ' [ "127.0.0.3:4160" , null ] '), '["127.0.0.3:4160","127.0.0.2:4160"]')
+  t.same(nsqd.options.lookupdTcpAddresses, ['127.0.0.3:4160', '127.0.0.2:4160'])
+  isError(t, await put('nsqlookupd_tcp_addresses', '["a",true]'), 400, 'INVALID_VALUE')
+  isError(t, await put('nsqlookupd_tcp_addresses', '{"a":"b"}'), 400, 'INVALID_VALUE')
+  isError(t, await put('nsqlookupd_tcp_addresses', '["a"] x'), 400, 'INVALID_VALUE')
+  isOk(t, await put('nsqlookupd_tcp_addresses', 'null'), 'null')
+  t.same(nsqd.options.lookupdTcpAddresses, [])
+  t.equal((await get('nsqlookupd_tcp_addresses')).body, 'null', 'a nil slice stays null')
+  isOk(t, await put('log_level', 'info'), '2')
+  t.equal((await get('nsqlookupd_tcp_addresses')).body, 'null', 'through other changes too')
+  isOk(t, await put('nsqlookupd_tcp_addresses', '[null]'), '[""]') // past the old end a null element is ""
+
+  isOk(t, await put('nsqlookupd_tcp_addresses', '[]'), '[]')
+  // the level is lowered as Go's strings.ToLower: U+0130 is i
+  isOk(t, await put('log_level', '\u0130NFO'), '2')
+  isOk(t, await put('log_level', 'Error'), '4')
+  isError(t, await put('log_level', 'info\n'), 400, 'INVALID_VALUE')
+  isError(t, await put('log_level', '"info"'), 400, 'INVALID_VALUE')
   isError(t, await app.inject({ method: 'POST', url: '/config/log_level' }), 405, 'METHOD_NOT_ALLOWED')
 })
 
@@ -305,6 +358,15 @@ t.test('/config/<opt> over HTTP: strings raw, empty string bare, start-up values
   const other = await startNSQD(t, { broadcastAddress: 'h.example', broadcastHttpPort: 80, statsdPrefix: 'a.%s.b.%s' })
   const res = await fetch(`http://${other.httpAddress}/config/statsd_prefix`)
   t.equal(await res.text(), 'a.h_example_80.b.h_example_80.', 'every %s, with --broadcast-http-port')
+  // the type Go's server sniffs from the raw string
+  const odd = await startNSQD(t, { logPrefix: '<html> ', statsdPrefix: '%PDF-%s' })
+  const sniffed = async (name: string): Promise<[string | null, string]> => {
+    const r = await fetch(`http://${odd.httpAddress}/config/${name}`)
+    return [r.headers.get('content-type'), await r.text()]
+  }
+  t.same(await sniffed('log_prefix'), ['text/html; charset=utf-8', '<html> '])
+  t.equal((await fetch(`http://${odd.httpAddress}/ping`)).headers.get('keep-alive'), null, 'no Keep-Alive header (Go sends none; idle connections stay open)')
+  t.same((await sniffed('statsd_prefix'))[0], 'application/pdf')
   const none = await startNSQD(t, { statsdPrefix: '' })
   const empty = await fetch(`http://${none.httpAddress}/config/statsd_prefix`)
   t.equal(empty.headers.get('content-type'), null)
@@ -435,6 +497,55 @@ t.test('router over the real listener: dot segments, *, absolute-form', async (t
   t.match(a.headers, /\r\nlocation: http:\/\/h:1\/ping\?q\r\n/)
   a = answer(await raw('GET http://h:1/ping HTTP/1.1'))
   t.equal(a.body, 'OK', 'absolute-form request target')
+  // Go's reason phrase for 413 (Node's own is "Payload Too Large")
+  a = answer(await raw('POST /pub?topic=t HTTP/1.1\r\nContent-Length: 2000000000'))
+  t.equal(a.status, 'HTTP/1.1 413 Request Entity Too Large')
+  t.equal(a.body, '{"message":"MSG_TOO_BIG"}')
+  // a request that cannot be parsed gets Go's plain-text answer, then the connection closes
+  t.equal(await raw('GARBAGE'), 'HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request')
+  t.equal(await raw(`GET /ping HTTP/1.1\r\nX: ${'a'.repeat(20000)}`),
+    'HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n431 Request Header Fields Too Large')
+  t.equal(answer(await raw('GET /ping HTTP/1.1')).body, 'OK', 'still serving')
+  // Go's checks before routing: Transfer-Encoding, protocol version, Host
+  const exact = async (request: string): Promise<string> => await new Promise((resolve) => {
+    const sock = net.connect(port, host)
+    let got = ''
+    sock.on('data', (d) => { got += d.toString('latin1') })
+    sock.on('close', () => { resolve(got) })
+    sock.write(request)
+    setTimeout(() => { sock.end() }, 500)
+  })
+  const TE = 'HTTP/1.1 501 Not Implemented\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\nUnsupported transfer encoding'
+  t.equal(await exact('POST /pub?topic=t HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n'), TE, 'Node\'s parser refuses it: 501 as Go')
+  t.equal(await exact('POST /pub?topic=t HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n1\r\nx\r\n0\r\n\r\n'), TE, 'Node would accept it; Go takes only chunked')
+  t.match(await exact('POST /pub?topic=t HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\nConnection: close\r\n\r\n1\r\nx\r\n0\r\n\r\n'), /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nOK$/)
+  t.equal(await exact('GET /ping HTTP/2.0\r\nHost: x\r\n\r\n'),
+    'HTTP/1.1 505 HTTP Version Not Supported: unsupported protocol version\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n505 HTTP Version Not Supported: unsupported protocol version')
+  t.equal(await exact('GET /ping HTTP/1.1\r\n\r\n'),
+    'HTTP/1.1 400 Bad Request: missing required Host header\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request: missing required Host header')
+  t.match(await exact('GET /ping HTTP/1.0\r\n\r\n'), /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nOK$/, 'HTTP/1.0 needs no Host')
+  const expect = answer(await exact('GET /ping HTTP/1.1\r\nHost: x\r\nExpect: magic\r\n\r\n'))
+  t.equal(expect.status, 'HTTP/1.1 417 Expectation Failed')
+  t.match(expect.headers, /\r\nconnection: close\r\n/)
+  t.match(expect.headers, /\r\ncontent-length: 0(\r\n|$)/)
+  t.equal(expect.body, '')
+
+  // framing as Go's server: up to 2048 bytes with Content-Length, longer as one chunk
+  const small = answer(await raw('GET /stats?format=json&include_mem=false HTTP/1.1'))
+  t.match(small.headers, new RegExp(`\\r\\ncontent-length: ${Buffer.byteLength(small.body)}(\\r\\n|$)`))
+  t.notMatch(small.headers, /transfer-encoding/)
+  for (let i = 0; i < 40; i++) nsqd.getTopic(`framing-topic-${String(i).padStart(3, '0')}`)
+  const bigRaw = await raw('GET /stats?format=json&include_mem=false HTTP/1.1')
+  const big = { headers: bigRaw.slice(0, bigRaw.indexOf('\r\n\r\n')).toLowerCase(), body: bigRaw.slice(bigRaw.indexOf('\r\n\r\n') + 4) }
+  t.match(big.headers, /\r\ntransfer-encoding: chunked(\r\n|$)/)
+  t.notMatch(big.headers, /content-length/)
+  const m = /^([0-9a-f]+)\r\n/.exec(big.body)
+  t.ok(m !== null, 'a chunk size line')
+  const size = parseInt(m![1]!, 16)
+  t.ok(size > 2048)
+  t.equal(big.body.length, m![0].length + size + '\r\n0\r\n\r\n'.length, 'one chunk with the whole body, then the last chunk')
+  t.equal(big.body.slice(m![0].length + size), '\r\n0\r\n\r\n')
+  t.equal(JSON.parse(big.body.slice(m![0].length, m![0].length + size)).topics.length >= 40, true)
 })
 
 t.test('real listener: oversized bodies are refused without being read whole; the daemon keeps serving', async (t) => {

@@ -229,7 +229,9 @@ t.test('/stats numbers follow publishes, FINs, REQs and timeouts exactly; /metri
   t.match(text.text, new RegExp(`\\n   \\[${topic}\\s*\\] depth: 0 +be-depth: 0 +msgs: 6 +e2e%: \\S+, \\S+\\n`))
   t.match(text.text, /\n {6}\[ch {23}\] depth: 3 +be-depth: 0 +inflt: 0 +def: 1 +re-q: 2 +timeout: 1 +msgs: 6 /)
   t.match(text.text, /\n {8}\[V2 worker\.local:\d+ stats-test\/1\.0\] state: 3 inflt: 0 +rdy: 0 +fin: 2 +re-q: 2 +msgs: 5 /)
-  t.match(text.text, /\nProducers:\n {3}\[V2 127\.0\.0\.1:\d+ \] msgs: 1 +topics: \S+=1 connected: \d+s\n/)
+  t.match(text.text, /\nProducers:\n {3}\[V2 127\.0\.0\.1:\d+ +\] msgs: 1 +topics: \S+=1 connected: \d+s\n/)
+  t.match(text.text, /\nuptime \d+(\.\d+)?(ms|s)\n/)
+  t.equal(text.text.length, Buffer.byteLength(text.text), 'ASCII only here')
 
   // /metrics: parsed as Prometheus text, the same numbers as /stats
   const metrics = await http(nsqd, 'GET', '/metrics')
@@ -378,7 +380,8 @@ t.test('/stats producers with topic= and channel= filters: every publisher liste
   const lines = text.slice(text.indexOf('\nProducers:\n') + 12).trim().split('\n')
   t.equal(lines.length, 2)
   t.ok(lines.some((l) => new RegExp(`msgs: 1 +topics: ${a}=1 connected`).test(l)), 'both: only the filtered topic')
-  t.ok(lines.some((l) => /msgs: 0 +topics:  connected/.test(l)), 'onlyB: listed, no counts')
+  // nsqd's ClientStats.String picks its form by pub_counts: none left means the consumer form
+  t.ok(lines.some((l) => /\] state: \d inflt: 0 +rdy: 0 +fin: 0 +re-q: 0 +msgs: 0 +connected: \d+s$/.test(l)), 'onlyB: listed, no counts left, so in the consumer form')
 })
 
 t.test('/stats JSON escapes client strings as Go json.Marshal does (nsqd-http.md §2)', async (t) => {

@@ -307,6 +307,32 @@ t.test('over the real listener, as go-nsq asks', async (t) => {
   t.equal(missing.status, 404)
   t.equal(missing.body, '{"message":"TOPIC_NOT_FOUND"}')
   t.equal((await get('/ping')).body, 'OK')
+  const kept = await fetch(`http://127.0.0.1:${l.httpAddress.port}/ping`)
+  t.equal(kept.headers.get('keep-alive'), null, 'a keep-alive request: no Keep-Alive header, as Go')
+  t.equal(kept.headers.get('connection'), 'keep-alive')
+  await kept.text()
+  const raw = await new Promise<string>((resolve) => {
+    const sock = net.connect(l.httpAddress.port, '127.0.0.1')
+    let got = ''
+    sock.on('data', (d) => { got += d.toString('latin1') })
+    sock.on('close', () => { resolve(got) })
+    sock.write('GET /ping HTTP/1.1\r\nBad Header\r\n\r\nGET /ping HTTP/1.1\r\n\r\n')
+  })
+  t.equal(raw, 'HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request', 'an unparsable request gets Go\'s plain-text 400, then the connection closes')
+  const noHost = await new Promise<string>((resolve) => {
+    const sock = net.connect(l.httpAddress.port, '127.0.0.1')
+    let got = ''
+    sock.on('data', (d) => { got += d.toString('latin1') })
+    sock.on('close', () => { resolve(got) })
+    sock.write('GET /lookup?topic=real HTTP/1.1\r\n\r\n')
+  })
+  // framing as Go's server: a body over 2048 bytes goes out as one chunk
+  for (let i = 0; i < 100; i++) await l.httpServer.inject({ method: 'POST', url: `/topic/create?topic=framing-topic-${String(i).padStart(4, '0')}` })
+  const topics = await get('/topics')
+  t.equal(topics.headers['transfer-encoding'], 'chunked')
+  t.equal(topics.headers['content-length'], undefined)
+  t.equal(JSON.parse(topics.body).topics.length, 101)
+  t.equal(noHost, 'HTTP/1.1 400 Bad Request: missing required Host header\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request: missing required Host header')
 })
 
 t.test('start-up validation and port conflicts', async (t) => {
@@ -362,4 +388,42 @@ t.test('JSON answers escape strings as Go json.Marshal does: /lookup, /nodes, /d
   }
   const debug = await l.httpServer.inject({ method: 'GET', url: '/debug' })
   t.match(debug.body, /"topology_region":"r\\u0001","topology_zone":"z\\u000c"/)
+})
+
+t.test('topic=* is Go\'s registration wildcard: /lookup, /channels, /topic/tombstone and /topic/delete act on every topic', async (t) => {
+  const l = await startLookupd(t)
+  const app = l.httpServer
+  const get = async (url: string): Promise<{ status: number, body: string }> => {
+    const r = await app.inject({ method: 'GET', url })
+    return { status: r.statusCode, body: r.body }
+  }
+  t.same(await get('/lookup?topic=*'), { status: 404, body: '{"message":"TOPIC_NOT_FOUND"}' }, 'no topic at all: not found')
+  t.same(await get('/channels?topic=*'), { status: 200, body: '{"channels":[]}' })
+  const n1 = await fakeNsqd(l, NSQD1, ['REGISTER orders billing', 'REGISTER clicks archive'])
+  t.teardown(() => { n1.sock.destroy() })
+  await app.inject({ method: 'POST', url: '/channel/create?topic=empty&channel=billing' })
+  const remote1 = `127.0.0.1:${n1.sock.localPort ?? 0}`
+  const peer1 = `{"remote_address":"${remote1}","hostname":"nsqd1","broadcast_address":"nsqd1.example","tcp_port":4150,"http_port":4151,"version":"1.3.0","topology_zone":"z","topology_region":"r"}`
+
+  const all = await get('/lookup?topic=*')
+  t.equal(all.status, 200)
+  const parsed = JSON.parse(all.body)
+  t.same(parsed.channels.sort(), ['archive', 'billing', 'billing'], 'every channel registration, a name once per topic')
+  t.equal(all.body.slice(all.body.indexOf('"producers"')), `"producers":[${peer1}]}`, 'each producer once, though it has two topics')
+  t.same(JSON.parse((await get('/channels?topic=*')).body).channels.sort(), ['archive', 'billing', 'billing'])
+  t.same(await get('/lookup?topic=%2A'), all, 'percent-encoded too')
+  t.same(await get('/lookup?topic=**'), { status: 404, body: '{"message":"TOPIC_NOT_FOUND"}' }, 'only a lone * is the wildcard')
+
+  // tombstone: one producer entry per peer (Go's FindProducers dedupes by peer), which hides it from topic=*
+  t.equal((await app.inject({ method: 'POST', url: '/topic/tombstone?topic=*&node=nsqd1.example:4151' })).statusCode, 200)
+  t.equal((await get('/lookup?topic=*')).body.endsWith('"producers":[]}'), true)
+  const tomb = JSON.parse((await get('/nodes')).body).producers[0].tombstones as boolean[]
+  t.same(tomb.filter((x) => x), [true], 'exactly one of its two topic entries is tombstoned')
+
+  // delete: every channel and topic registration goes
+  t.equal((await app.inject({ method: 'POST', url: '/topic/delete?topic=*' })).statusCode, 200)
+  t.same(await get('/topics'), { status: 200, body: '{"topics":[]}' })
+  t.same(await get('/channels?topic=*'), { status: 200, body: '{"channels":[]}' })
+  t.same(await get('/channels?topic=orders'), { status: 200, body: '{"channels":[]}' })
+  t.same((await app.inject({ method: 'POST', url: '/topic/create?topic=*' })).body, '{"message":"INVALID_ARG_TOPIC"}', 'a * registration cannot be made')
 })

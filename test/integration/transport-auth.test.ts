@@ -290,7 +290,7 @@ t.test('--http-auth: publish and admin endpoints ask the auth server (Bearer sec
   t.same(await call(all, 'PUT', '/config/log_level', undefined, 'debug'), [401, '{"message":"AUTH_REQUIRED"}'])
   t.equal((await call(all, 'PUT', '/config/log_level', 'pub', 'debug'))[0], 200)
   t.same(await call(all, 'GET', '/ping'), [200, 'OK'], 'reads stay open')
-  t.equal((await call(all, 'GET', '/config/http_auth'))[1], 'all')
+  t.equal((await call(all, 'GET', '/config/http_auth'))[1], 'all', 'a string option answers raw (nsqd-http.md §5)')
 
   // over HTTPS the auth server sees tls=true
   const sec = await startNSQD(t, { ...base, httpAuth: 'publish', tlsCert: certs.certFile, tlsKey: certs.keyFile, httpsAddress: '127.0.0.1:0' })

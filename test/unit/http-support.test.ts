@@ -7,7 +7,10 @@ import { Query, unescapeQuery, queryBool } from '../../nsqd/http/query.js'
 import { HttpApiError } from '../../nsqd/http/errors.js'
 import { splitLines, parseDefer } from '../../nsqd/http/pub.js'
 import { percentileName, statsdPrefix, packLines, statsdLines } from '../../nsqd/statsd.js'
-import type { StatsSnapshot } from '../../nsqd/stats.js'
+import type { ClientStats, StatsSnapshot } from '../../nsqd/stats.js'
+import type { LatencyResult } from '../../nsqd/e2e-latency.js'
+import { statsText } from '../../nsqd/http/stats-text.js'
+import { detectContentType } from '../../nsqd/http/sniff.js'
 import { GoRouter, goEscapePath, goUnescapePath, redirectBody, routerCleanPath } from '../../client/daemon/http-router.js'
 import type { Channel } from '../../nsqd/core/channel.js'
 
@@ -115,7 +118,97 @@ t.test('/mpub text splitting and defer parsing', async (t) => {
   t.equal(parseDefer('+7', 100), 7)
   t.equal(parseDefer('-0', 100), 0)
   for (const bad of ['101', '-1', 'x', '1e3', '', '1.0', '0x10']) t.equal(token(() => parseDefer(bad, 100)), '400 INVALID_DEFER', bad)
+  // Go: strconv.ParseInt, then time.Duration(ms) * time.Millisecond wrapping mod 2^64 (int64 ns)
+  const HOUR = 3600000
+  t.equal(parseDefer('18446744073710', HOUR), 0.448384, '18446744073710 ms wraps to 448384 ns')
+  t.equal(parseDefer('+18446744073710', HOUR), 0.448384)
+  t.equal(parseDefer('000000000000000000005', HOUR), 5, 'leading zeros: still 5')
+  t.equal(parseDefer('-18446744073709', HOUR), 0.551616, '-18446744073709 ms wraps to +551616 ns')
+  for (const bad of ['9223372036855', '9223372036854775807', '9223372036854775808', '-9223372036854775809', '18446744073709551616', '1000000000000']) {
+    t.equal(token(() => parseDefer(bad, HOUR)), '400 INVALID_DEFER', bad)
+  }
 })
+
+t.test('text /stats: nsqd printStats bytes (ClientStats.String, NanoSecondToHuman, RFC3339 local start time)', async (t) => {
+  const e2e = (values: number[] | null): LatencyResult => ({ count: 0, percentiles: values === null ? null : values.map((value, i) => ({ quantile: 0.9 - i / 10, value })) })
+  const client = (over: Partial<ClientStats>): ClientStats => ({
+    client_id: 'c', hostname: 'h', version: 'V2', remote_address: '127.0.0.1:5000', state: 3, ready_count: 1, in_flight_count: 2, message_count: 3, finish_count: 4, requeue_count: 5,
+    connect_ts: 1000, sample_rate: 0, deflate: false, snappy: false, user_agent: 'ua', topology_zone: '', topology_region: '', tls: false, tls_cipher_suite: '', tls_version: '', tls_negotiated_protocol: '', tls_negotiated_protocol_is_mutual: false, ...over
+  })
+  const snap: StatsSnapshot = {
+    topics: [{
+      topic_name: 't1', depth: 1, backend_depth: 0, message_count: 7, message_bytes: 70, paused: true, e2e_processing_latency: e2e([1e9, 1000000000.5, 1250, 1e3, 0.25]),
+      channels: [{
+        channel_name: 'c1', depth: 1, backend_depth: 0, in_flight_count: 2, deferred_count: 0, message_count: 7, requeue_count: 0, timeout_count: 0, client_count: 2, paused: false,
+        e2e_processing_latency: e2e(null),
+        clients: [client({}), client({ hostname: '\u{1F600}\u00e9', user_agent: '', pub_counts: [{ topic: 't1', count: 2 }, { topic: 't2', count: 3 }] })]
+      }]
+    }],
+    producers: [client({ hostname: 'p', remote_address: '[::1]:6000', user_agent: 'go-nsq/1.1.0' })]
+  } as unknown as StatsSnapshot
+  const prevTz = process.env.TZ
+  process.env.TZ = 'Asia/Kolkata'
+  t.teardown(() => { process.env.TZ = prevTz })
+  const start = Date.UTC(2024, 0, 2, 3, 4, 5, 678)
+  const text = statsText('1.3.0', snap, null, 'OK', start, start + 61_000.125)
+  t.equal(text,
+    `nsqd v1.3.0 (built w/node ${process.version})\n` +
+    'start_time 2024-01-02T08:34:05+05:30\n' +
+    'uptime 1m1.000125s\n' +
+    '\nHealth: OK\n' +
+    '\nTopics:' +
+    '\n*P [t1             ] depth: 1     be-depth: 0     msgs: 7        e2e%: 1000.0ms, 1.0s, 1.2us, 1000.0ns, 0.2ns\n' +
+    '      [c1                       ] depth: 1     be-depth: 0     inflt: 2    def: 0    re-q: 0     timeout: 0     msgs: 7        e2e%: \n' +
+    `        [V2 h:5000 ua            ] state: 3 inflt: 2    rdy: 1    fin: 4        re-q: 5        msgs: 3        connected: ${Math.floor((start + 61_000) / 1000) - 1000}s\n`.replace(/connected: (\d+)s/, (_m, n: string) => `connected: ${fmtSeconds(Number(n))}`) +
+    `        [V2 \u{1F600}\u00e9:5000              ] msgs: 5        topics: t1=2,t2=3 connected: ${fmtSeconds(Math.floor((start + 61_000) / 1000) - 1000)}\n` +
+    '\nProducers:\n' +
+    `   [V2 p:6000 go-nsq/1.1.0  ] state: 3 inflt: 2    rdy: 1    fin: 4        re-q: 5        msgs: 3        connected: ${fmtSeconds(Math.floor((start + 61_000) / 1000) - 1000)}\n`)
+  process.env.TZ = 'UTC'
+  t.match(statsText('1.3.0', { topics: [], producers: null } as unknown as StatsSnapshot, null, 'OK', start, start), /^nsqd v1\.3\.0 \(built w\/node v[\d.]+\)\nstart_time 2024-01-02T03:04:05Z\nuptime 0s\n\nHealth: OK\n\nTopics: None\n\nProducers: None\n$/)
+})
+
+t.test('detectContentType: Go http.DetectContentType for a body written without a type', async (t) => {
+  const cases: Array<[string, string]> = [
+    ['127.0.0.1:4151', 'text/plain; charset=utf-8'],
+    ['[nsqd] ', 'text/plain; charset=utf-8'],
+    ['nsq.%s', 'text/plain; charset=utf-8'],
+    ['<html>', 'text/html; charset=utf-8'],
+    [' \n<HtMl x', 'text/html; charset=utf-8'],
+    ['<b>bold', 'text/html; charset=utf-8'],
+    ['<!-- c -->', 'text/html; charset=utf-8'],
+    ['<br/>', 'text/plain; charset=utf-8'],
+    ['<a', 'text/plain; charset=utf-8'],
+    ['<?xml version="1.0"?>', 'text/xml; charset=utf-8'],
+    ['%PDF-1.4', 'application/pdf'],
+    ['%!PS-Adobe-3.0', 'application/postscript'],
+    ['GIF89a...', 'image/gif'],
+    ['BMx', 'image/bmp'],
+    ['ID3x', 'audio/mpeg'],
+    ['OTTOx', 'font/otf'],
+    ['wOF2', 'font/woff2'],
+    ['RIFF1234WAVEfmt ', 'audio/wave'],
+    ['RIFF1234WEBPVP8 ', 'image/webp'],
+    ['FORM1234AIFF', 'audio/aiff'],
+    ['x'.repeat(34) + 'LPx', 'application/vnd.ms-fontobject'],
+    ['\ufeffabc', 'text/plain; charset=utf-8'],
+    ['a\u0001b', 'application/octet-stream'],
+    ['a\u001bb', 'text/plain; charset=utf-8'],
+    ['\u00e9t\u00e9', 'text/plain; charset=utf-8'],
+    [' '.repeat(600) + '<html>', 'text/plain; charset=utf-8']
+  ]
+  for (const [body, type] of cases) t.equal(detectContentType(Buffer.from(body)), type, JSON.stringify(body))
+  t.equal(detectContentType(Buffer.from([0xfe, 0xff, 0x00, 0x41])), 'text/plain; charset=utf-16be')
+  t.equal(detectContentType(Buffer.from([0xfe, 0xff])), 'text/plain; charset=utf-8', 'a BOM pattern needs 4 bytes')
+  t.equal(detectContentType(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])), 'image/png')
+})
+
+/** Go's Duration.String of whole seconds. */
+function fmtSeconds (s: number): string {
+  const h = Math.floor(s / 3600)
+  const m = Math.floor((s % 3600) / 60)
+  const sec = s % 60
+  return h > 0 ? `${h}h${m}m${sec}s` : m > 0 ? `${m}m${sec}s` : `${sec}s`
+}
 
 t.test('statsd: names, prefix, packing, deltas', async (t) => {
   t.equal(percentileName(0.99), '99')

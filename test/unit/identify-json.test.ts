@@ -4,6 +4,7 @@
 
 import t from 'tap'
 import { decodeIdentifyJson, identifyDefaults, fieldForKey, MAX_NESTING_DEPTH, type IdentifyFields } from '../../nsqd/tcp/identify-json.js'
+import { GoStruct, decodeGoStringSlice, SLICE_DECODE_FAILED } from '../../client/wire/go-unmarshal.js'
 import { decodeIdentify, validateIdentify, negotiate, type IdentifySettings } from '../../nsqd/tcp/identify.js'
 import { defaultOptions } from '../../nsqd/options.js'
 import { ProtocolError } from '../../client/wire/errors.js'
@@ -268,4 +269,28 @@ t.test('random documents: accepted exactly when JSON.parse accepts an object or 
     else { accepted++; if (got.client_id !== '') t.fail('no key names a field') }
   }
   t.ok(accepted > 500 && rejected > 500, `both outcomes exercised (${accepted} accepted, ${rejected} rejected)`)
+})
+
+t.test('client/wire/go-unmarshal: the shared decoder with another field set, and []string', async (t) => {
+  const s = new GoStruct({ name: 'string', port: 'int64', small: 'int32', on: 'bool' })
+  t.same(s.defaults(), { name: '', port: 0, small: 0, on: false })
+  t.same(s.decode(Buffer.from('{"NAME":"a","Port":9223372036854775807,"small":-2147483648,"on":true,"x":[{}]}')),
+    { name: 'a', port: 9223372036854775807n, small: -2147483648, on: true })
+  t.equal(s.decode(Buffer.from('{"small":2147483648}')), null, 'int32 range')
+  t.equal(s.decode(Buffer.from('{"port":1.0}')), null)
+  t.same(s.decode(Buffer.from('{"name":"a","name":null}')), { ...s.defaults(), name: 'a' })
+  t.equal(s.fieldForKey('NAME')?.name, 'name')
+  t.equal(s.fieldForKey('\u212a'), undefined)
+  const kinds = new GoStruct({ kind: 'string' })
+  t.equal(kinds.decode(Buffer.from('{"\u212aIND":"kelvin"}'))?.kind, 'kelvin', 'U+212A folds to k')
+
+  const dec = (body: string | Buffer, cur: string[] = []): unknown => decodeGoStringSlice(typeof body === 'string' ? Buffer.from(body) : body, cur)
+  t.same(dec('["a","b"]'), ['a', 'b'])
+  t.same(dec(' [ ] '), [])
+  t.equal(dec('null'), null, 'a nil slice')
+  t.same(dec('[null,"x",null]', ['old0', 'old1', 'old2']), ['old0', 'x', 'old2'], 'null keeps the element Go decodes over')
+  t.same(dec('[null]'), [''])
+  for (const bad of ['', '[', '["a",]', '[1]', '["a" "b"]', '{}', '"a"', '[[]]', '["a"]]', '[true]']) t.equal(dec(bad), SLICE_DECODE_FAILED, JSON.stringify(bad))
+  const raw = Buffer.concat([Buffer.from('["a'), Buffer.from([0xff, 0xe2, 0x82]), Buffer.from('\\ud800","\\u00e9"]')])
+  t.same(dec(raw), ['a\ufffd\ufffd\ufffd\ufffd', '\u00e9'], 'one U+FFFD per invalid byte, lone surrogate escape U+FFFD')
 })

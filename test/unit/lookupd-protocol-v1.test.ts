@@ -4,6 +4,7 @@
 
 import t from 'tap'
 import net from 'node:net'
+import http from 'node:http'
 import { duplexPair } from 'node:stream'
 import type { Duplex } from 'node:stream'
 import { LookupConnectionV1, decodeIdentify, encodeV1Response } from '../../lookupd/protocol-v1.js'
@@ -217,7 +218,7 @@ const cases: Array<[string, Buffer, string[]]> = [
   ['UNREGISTER bad channel', Buffer.concat([IDENT, Buffer.from('UNREGISTER t c#ephemeralx\n')]), [IDENTIFY_RESPONSE, "E_BAD_CHANNEL UNREGISTER channel name 'c#ephemeralx' is not valid"]],
   ['IDENTIFY negative size', Buffer.concat([Buffer.from('  V1IDENTIFY\n'), sizeFrame(-1)]), ['E_BAD_BODY IDENTIFY invalid body size -1']],
   ['IDENTIFY most negative size', Buffer.concat([Buffer.from('  V1IDENTIFY\n'), sizeFrame(-2147483648)]), ['E_BAD_BODY IDENTIFY invalid body size -2147483648']],
-  ['IDENTIFY zero size', Buffer.concat([Buffer.from('  V1IDENTIFY\n'), sizeFrame(0)]), ['E_BAD_BODY IDENTIFY invalid body size 0']],
+  ['IDENTIFY zero size (an empty body fails to decode, as in NSQ)', Buffer.concat([Buffer.from('  V1IDENTIFY\n'), sizeFrame(0)]), ['E_BAD_BODY IDENTIFY failed to decode JSON body']],
   ['IDENTIFY oversized', Buffer.concat([Buffer.from('  V1IDENTIFY\n'), sizeFrame(4097)]), ['E_BAD_BODY IDENTIFY body too big 4097 > 4096']],
   ['IDENTIFY huge', Buffer.concat([Buffer.from('  V1IDENTIFY\n'), sizeFrame(0x7fffffff)]), ['E_BAD_BODY IDENTIFY body too big 2147483647 > 4096']],
   ['IDENTIFY bad JSON', Buffer.concat([Buffer.from('  V1'), identifyCmd('{not json')]), ['E_BAD_BODY IDENTIFY failed to decode JSON body']],
@@ -382,7 +383,7 @@ t.test('over a real socket: an invalid name is echoed as its raw bytes in single
   const lookupd = new NSQLookupd({ tcpAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', broadcastAddress: 'lk', logger: createCapturingLogger() })
   await lookupd.start()
   t.teardown(() => lookupd.close())
-  // (an NBSP that ends the line is trimmed off it, as by Go's strings.TrimSpace: here it leads the name)
+  // (U+00A0 at the end of a line is white space to Go's TrimSpace: see the trimming test)
   const names = [[0xff, 0xfe], [0xc3, 0xa9], [0x61, 0x07, 0x01], [0xc2, 0xa0, 0x61], [0xe2, 0x80, 0x8b]]
   for (const raw of names) {
     const name = Buffer.from(raw)
@@ -419,4 +420,132 @@ t.test('a bug while handling one peer closes that peer and is logged; the daemon
   other.sock.write(Buffer.concat([Buffer.from('  V1'), identifyCmd(NSQD_IDENTIFY), Buffer.from('REGISTER fine\n')]))
   await other.until(() => other.frames.length === 2, 'the other peer is served')
   t.equal(other.frames[1], 'OK')
+})
+
+/** GET over a real socket: status, headers and the exact body bytes. */
+function httpGet (port: number, path: string): Promise<{ status: number, headers: http.IncomingHttpHeaders, body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+      const parts: Buffer[] = []
+      res.on('data', (d: Buffer) => parts.push(d))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts) }))
+    }).on('error', reject)
+  })
+}
+
+t.test('over real sockets: IDENTIFY is decoded by Go encoding/json rules into lookupd\'s typed fields', async (t) => {
+  const lookupd = new NSQLookupd({ tcpAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', broadcastAddress: 'lk', logger: createCapturingLogger() })
+  await lookupd.start()
+  t.teardown(() => lookupd.close())
+  const DECODE_FAILED = 'E_BAD_BODY IDENTIFY failed to decode JSON body'
+  const MISSING = 'E_BAD_BODY IDENTIFY missing fields'
+  const REST = '"broadcast_address":"b","tcp_port":4150,"http_port":4151,"version":"v"'
+  /** The first frame answering this IDENTIFY body, or the /nodes body while the peer is connected. */
+  const identify = async (body: string | Buffer): Promise<{ frame: string, nodes: Buffer | null }> => {
+    const sock = net.connect(lookupd.tcpAddress.port, '127.0.0.1')
+    const client = new TestClient(sock)
+    const b = typeof body === 'string' ? Buffer.from(body) : body
+    sock.write(Buffer.concat([Buffer.from('  V1IDENTIFY\n'), sizeFrame(b.length), b]))
+    await client.until(() => client.frames.length >= 1 || client.ended, 'an answer')
+    const frame = client.frames[0] ?? '(closed)'
+    let nodes: Buffer | null = null
+    if (frame.startsWith('{')) nodes = (await httpGet(lookupd.httpAddress.port, '/nodes')).body
+    sock.destroy()
+    await client.closed()
+    const deadline = Date.now() + 2000
+    while (lookupd.db.activePeers(Date.now(), 1e9).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5))
+    return { frame, nodes }
+  }
+  /** The one node of /nodes, as latin1 text (so raw UTF-8 bytes are visible one by one). */
+  const node = async (body: string | Buffer): Promise<string> => {
+    const { frame, nodes } = await identify(body)
+    if (nodes === null) return frame
+    return nodes.toString('latin1').replace(/^\{"producers":\[/, '').replace(/\]\}$/, '').replace(/"remote_address":"127\.0\.0\.1:\d+"/, '"remote_address":R')
+  }
+  const nodeOf = (fields: string): string =>
+    `{"remote_address":R,${fields},"tombstones":[],"topics":[]}`
+
+  t.equal(await node(`{${REST},"hostname":"h"}`), nodeOf('"hostname":"h","broadcast_address":"b","tcp_port":4150,"http_port":4151,"version":"v","topology_zone":"","topology_region":""'))
+
+  // wrong JSON types fail the whole body, remote_address included (it is a field, then overwritten)
+  for (const bad of ['"broadcast_address":5', '"version":true', '"hostname":["h"]', '"tcp_port":"4150"', '"http_port":{}', '"remote_address":1', '"topology_zone":0', '"tcp_port":true']) {
+    t.equal((await identify(`{${REST},${bad}}`)).frame, DECODE_FAILED, bad)
+  }
+  t.equal((await identify(`{${REST},"remote_address":"spoof:1"}`)).frame.startsWith('{'), true, 'a string remote_address is accepted (and replaced)')
+
+  // integers: only integer literals that fit int64
+  for (const bad of ['9223372036854775808', '-9223372036854775809', '1e3', '4150.0', '4150e0', '-', '01']) {
+    t.equal((await identify(`{${REST},"tcp_port":${bad}}`)).frame, DECODE_FAILED, `tcp_port ${bad}`)
+  }
+  t.equal(await node(`{${REST},"tcp_port":9223372036854775807,"http_port":-9223372036854775808}`),
+    nodeOf('"hostname":"","broadcast_address":"b","tcp_port":9223372036854775807,"http_port":-9223372036854775808,"version":"v","topology_zone":"","topology_region":""'),
+    'int64 extremes are kept and printed exactly')
+  t.equal(await node(`{${REST},"tcp_port":-0,"tcp_port":9007199254740993}`),
+    nodeOf('"hostname":"","broadcast_address":"b","tcp_port":9007199254740993,"http_port":4151,"version":"v","topology_zone":"","topology_region":""'))
+  t.equal((await identify(`{${REST},"tcp_port":-0}`)).frame, MISSING, '-0 is a zero port')
+
+  // duplicate keys: document order, the last wins; a wrong type anywhere fails even if a later one is right
+  t.equal((await identify(`{${REST},"tcp_port":"x","tcp_port":4150}`)).frame, DECODE_FAILED)
+  t.equal((await identify(`{${REST},"hostname":1,"hostname":"h"}`)).frame, DECODE_FAILED)
+  t.match(await node(`{${REST},"version":"a","VERSION":"b","version":"c"}`), /"version":"c"/)
+  t.match(await node(`{${REST},"hostname":"a","HostName":"b"}`), /"hostname":"b"/)
+
+  // case folding: ASCII letters and U+017F (long s) fold onto s; other look-alikes do not
+  t.match(await node(`{"BROADCAST_ADDRESS":"B1","TCP_PORT":1,"Http_Port":2,"Version":"v","ho\u017ftname":"long s"}`), /"hostname":"long s","broadcast_address":"B1","tcp_port":1,"http_port":2/)
+  t.match(await node(`{${REST},"broadca\u017ft_addre\u017f\u017f":"folded"}`), /"broadcast_address":"folded"/)
+  t.match(await node(`{${REST},"h\u00f6stname":"x","hostnam\u0435":"cyrillic e","host_name":"y"}`), /"hostname":""/)
+  t.match(await node(`{${REST},"ho\\u0073tname":"escaped key"}`), /"hostname":"escaped key"/)
+
+  // null keeps the zero (or earlier) value; a top-level null is all zero values
+  t.match(await node(`{${REST},"hostname":"h","hostname":null,"topology_zone":null}`), /"hostname":"h",.*"topology_zone":""/)
+  t.equal((await identify('{"broadcast_address":"b","http_port":1,"version":"v","tcp_port":null}')).frame, MISSING)
+  t.match(await node(`{${REST},"tcp_port":null,"version":null}`), /"tcp_port":4150,"http_port":4151,"version":"v"/, 'null keeps the earlier port and version')
+  t.equal((await identify('null')).frame, MISSING)
+  t.equal((await identify(' \t\r\nnull\n')).frame, MISSING)
+  for (const bad of ['', ' ', '"x"', '[]', '5', 'true', `{${REST}} x`, `{${REST},}`, `{${REST},"a":[1,}`, `{${REST},"a":"\\x"}`, `{${REST},"a":nul}`]) {
+    t.equal((await identify(bad)).frame, DECODE_FAILED, JSON.stringify(bad))
+  }
+  t.equal((await identify(`{${REST},"unknown":{"deep":[1,2.5e-3,null,true,"s"]}}`)).frame.startsWith('{'), true, 'unknown keys take any valid value')
+
+  // invalid UTF-8: one U+FFFD per byte; a lone surrogate escape is U+FFFD; valid UTF-8 passes raw
+  const raw = Buffer.concat([Buffer.from(`{${REST},"hostname":"h`), Buffer.from([0xff, 0xe2, 0x82, 0xc3, 0xa9, 0xed, 0xa0, 0x80]), Buffer.from('\\ud800x\\u00e9","broadcast_address":"b'), Buffer.from([0xc0, 0xaf]), Buffer.from('"}')])
+  const FFFD = '\xef\xbf\xbd'
+  t.equal(await node(raw), nodeOf(`"hostname":"h${FFFD}${FFFD}${FFFD}\xc3\xa9${FFFD}${FFFD}${FFFD}${FFFD}x\xc3\xa9","broadcast_address":"b${FFFD}${FFFD}","tcp_port":4150,"http_port":4151,"version":"v","topology_zone":"","topology_region":""`))
+  // Go's json.Marshal escapes on the way out
+  t.match(await node(`{${REST},"hostname":"<a&b>\\u2028\\u0008"}`), /"hostname":"\\u003ca\\u0026b\\u003e\\u2028\\u0008"/)
+})
+
+t.test('over a real socket: a command line is trimmed as Go strings.TrimSpace trims (Unicode white space too)', async (t) => {
+  const lookupd = new NSQLookupd({ tcpAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', broadcastAddress: 'lk', logger: createCapturingLogger() })
+  await lookupd.start()
+  t.teardown(() => lookupd.close())
+  const talk = async (line: Buffer): Promise<string[]> => {
+    const sock = net.connect(lookupd.tcpAddress.port, '127.0.0.1')
+    const client = new TestClient(sock)
+    sock.write(Buffer.concat([Buffer.from('  V1'), line, Buffer.from('BAD\n')]))
+    await client.closed()
+    return client.frames
+  }
+  const spaces = [[0xc2, 0x85], [0xc2, 0xa0], [0xe1, 0x9a, 0x80], [0xe2, 0x80, 0x80], [0xe2, 0x80, 0x8a], [0xe2, 0x80, 0xa8], [0xe2, 0x80, 0xa9], [0xe2, 0x80, 0xaf], [0xe2, 0x81, 0x9f], [0xe3, 0x80, 0x80]]
+  for (const sp of spaces) {
+    const b = Buffer.from(sp)
+    t.same(await talk(Buffer.concat([b, Buffer.from('PING'), b, Buffer.from(' \r'), b, Buffer.from('\n')])), ['OK', 'E_INVALID invalid command BAD'], Buffer.from(sp).toString('hex'))
+  }
+  // not white space: U+200B, a lone 0xc2, and a space rune inside the line
+  for (const [line, verb] of [[[0xe2, 0x80, 0x8b], 'PING\xe2\x80\x8b'], [[0xc2], 'PING\xc2'], [[0xa0], 'PING\xa0']] as Array<[number[], string]>) {
+    t.same(await talk(Buffer.concat([Buffer.from('PING'), Buffer.from(line), Buffer.from('\n')])), [`E_INVALID invalid command ${verb}`])
+  }
+  t.same(await talk(Buffer.from('PING\xc2\xa0x\n', 'latin1')), ['E_INVALID invalid command PING\xc2\xa0x'])
+  t.same(await talk(Buffer.from('REGISTER\xc2\xa0t\n', 'latin1')), ['E_INVALID invalid command REGISTER\xc2\xa0t'], 'only single ASCII spaces split')
+  const ident = Buffer.concat([Buffer.from('  V1'), identifyCmd(NSQD_IDENTIFY)])
+  const afterIdentify = async (line: string): Promise<string[]> => {
+    const sock = net.connect(lookupd.tcpAddress.port, '127.0.0.1')
+    const client = new TestClient(sock)
+    sock.write(Buffer.concat([ident, Buffer.from(line, 'latin1'), Buffer.from('BAD\n')]))
+    await client.closed()
+    return client.frames.slice(1)
+  }
+  t.same(await afterIdentify('REGISTER \xc2\xa0\n'), ['E_INVALID REGISTER insufficient number of params'], 'a trailing U+00A0 is trimmed, leaving no topic')
+  t.same(await afterIdentify('REGISTER t \xe3\x80\x80\n'), ['OK', 'E_INVALID invalid command BAD'], 'a trailing U+3000 is trimmed, leaving no channel')
+  t.same(await afterIdentify('REGISTER t\xc2\xa0\xc2\xa0x\n'), ["E_BAD_TOPIC REGISTER topic name 't\xc2\xa0\xc2\xa0x' is not valid"])
 })

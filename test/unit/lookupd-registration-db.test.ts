@@ -3,7 +3,7 @@
 // liveness filters (inactive producers, tombstone lifetime) and /nodes' parallel arrays.
 
 import t from 'tap'
-import { CATEGORY, RegistrationDB, isActive, isTombstoned, newPeerInfo, peerJson } from '../../lookupd/registration-db.js'
+import { CATEGORY, RegistrationDB, isActive, isTombstoned, newPeerInfo, peerJsonText } from '../../lookupd/registration-db.js'
 
 const limits = { inactiveProducerTimeoutMs: 300_000, tombstoneLifetimeMs: 45_000 }
 
@@ -127,8 +127,12 @@ t.test('liveness: inactive producers and tombstone lifetime', async (t) => {
 
 t.test('peer JSON has the spec key order', async (t) => {
   const p = newPeerInfo('10.0.0.7:51544', { hostname: 'nsqd1', broadcastAddress: 'nsqd1.example', tcpPort: 4150, httpPort: 4151, version: '1.3.0' })
-  t.equal(JSON.stringify(peerJson(p)),
+  t.equal(peerJsonText(p),
     '{"remote_address":"10.0.0.7:51544","hostname":"nsqd1","broadcast_address":"nsqd1.example","tcp_port":4150,"http_port":4151,"version":"1.3.0","topology_zone":"","topology_region":""}')
+  const big = newPeerInfo('a:1', { hostname: 'h<&>\u2028', tcpPort: 9223372036854775807n, httpPort: -9007199254740993n, version: 'v' })
+  t.equal(peerJsonText(big, ',"x":1'),
+    '{"remote_address":"a:1","hostname":"h\\u003c\\u0026\\u003e\\u2028","broadcast_address":"","tcp_port":9223372036854775807,"http_port":-9007199254740993,"version":"v","topology_zone":"","topology_region":"","x":1}',
+    'int64 ports exact, strings escaped as Go does, extra keys before the brace')
 })
 
 t.test('all() yields client, topics and channels', async (t) => {
