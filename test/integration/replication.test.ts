@@ -2,8 +2,14 @@
 // between in-process nodes. The dead-etcd case runs last: it kills this file's etcd.
 
 import t from 'tap'
+import type { Level } from 'level'
 import { Coordinator, type MemberInfo } from '../../nsqd/replication/coordinator.js'
+import { ReplicatedNode } from '../../nsqd/replication/node.js'
+import { createCapturingLogger } from '../../nsqd/logger.js'
+import type { Options } from '../../nsqd/options.js'
+import * as cmd from '../../client/wire/commands.js'
 import { startEtcd, waitFor, type LocalEtcd } from '../helpers/etcd.js'
+import { RawConn, tmpDir, uniq } from '../helpers/nsqd.js'
 
 let etcd: LocalEtcd
 let groupSeq = 0
@@ -108,6 +114,190 @@ t.test('coordination: watchState reports epoch and in-sync set changes', async (
   await a.setIsr(1, ['a', 'b'])
   await waitFor('isr a,b seen', () => seen.includes('1:a,b'))
   t.ok(seen.includes('0:-'), 'the initial state is reported')
+})
+
+// ---- log shipping between in-process nodes -------------------------------------------------------
+
+async function startNode (t: Teardown & { passing?: () => boolean }, group: string, extra: Partial<Options> = {}): Promise<ReplicatedNode> {
+  const logger = createCapturingLogger('debug')
+  const n = new ReplicatedNode({
+    tcpAddress: '127.0.0.1:0',
+    httpAddress: '127.0.0.1:0',
+    httpsAddress: '',
+    replicationAddress: '127.0.0.1:0',
+    broadcastAddress: '127.0.0.1',
+    dataPath: extra.dataPath ?? tmpDir(t),
+    queueScanIntervalMs: 20,
+    logger,
+    replicationGroup: group,
+    replicationFactor: 2,
+    minInsyncReplicas: 2,
+    etcdEndpoints: [etcd.endpoint],
+    replicationSessionTtlMs: 2000,
+    replicaLagTimeoutMs: 500,
+    ...extra
+  })
+  await n.start()
+  t.teardown(async () => {
+    await n.close()
+    if (t.passing !== undefined && !t.passing() && process.env.NSQ_TEST_LOGS !== undefined) process.stderr.write(logger.lines.join(''))
+  })
+  return n
+}
+
+async function dump (db: Level<string, Buffer>): Promise<Map<string, string>> {
+  const out = new Map<string, string>()
+  for await (const [k, v] of db.iterator()) out.set(k, v.toString('hex'))
+  return out
+}
+
+function standbyDb (n: ReplicatedNode): Level<string, Buffer> {
+  return (n as unknown as { db: Level<string, Buffer> }).db
+}
+
+/** Waits until the primary wrote everything and the standby applied its last batch. */
+async function quiesce (p: ReplicatedNode, s: ReplicatedNode): Promise<void> {
+  await waitFor('primary idle and standby caught up', async () => {
+    await p.nsqd!.store!.store.whenCommitted()
+    return s.standby!.appliedSeq === p.primary!.seq && p.primary!.peers.get(s.id)?.acked === p.primary!.seq
+  }, 10000)
+}
+
+async function post (http: string, path: string, body = ''): Promise<{ status: number, text: string }> {
+  const res = await fetch(`http://${http}${path}`, { method: 'POST', body })
+  return { status: res.status, text: await res.text() }
+}
+
+t.test('shipping: after a mixed workload the standby\'s LevelDB equals the primary\'s, byte for byte', async (t) => {
+  const group = `g${++groupSeq}`
+  const a = await startNode(t, group)
+  await waitFor('a primary', () => a.role === 'primary', 8000)
+  const b = await startNode(t, group)
+  await waitFor('b in sync', () => a.primary!.isr.has(b.id), 8000)
+  t.equal(b.role, 'standby')
+
+  const topic = uniq('mix')
+  const other = uniq('other')
+  const gone = uniq('gone')
+  const pub = await RawConn.connect(t, a.tcpAddress)
+  await pub.identify()
+  t.equal(await pub.publish(topic, 'first'), 'OK')
+  // channels first, so the messages below are delivered to them
+  const sub = await RawConn.connect(t, a.tcpAddress)
+  await sub.identify({ msg_timeout: 1000 })
+  await sub.subscribe(topic, 'c1', 0)
+  t.equal((await post(a.httpAddress, `/channel/create?topic=${topic}&channel=c2`)).status, 200)
+  pub.write(cmd.mpub(topic, Array.from({ length: 20 }, (_, i) => `m${i}`)))
+  t.equal(await pub.response(), 'OK')
+  pub.write(cmd.dpub(topic, 60_000, 'deferred'))
+  t.equal(await pub.response(), 'OK')
+  t.equal(await pub.publish(other, 'x'), 'OK')
+  t.equal(await pub.publish(gone, 'y'), 'OK')
+
+  // deliveries: FIN, REQ now, REQ with a delay, and some left to time out
+  sub.write(cmd.rdy(10))
+  const got = []
+  for (let i = 0; i < 10; i++) got.push(await sub.message(5000))
+  for (let i = 0; i < 4; i++) sub.write(cmd.fin(got[i]!.id))
+  sub.write(cmd.req(got[4]!.id, 0))
+  sub.write(cmd.req(got[5]!.id, 30_000))
+  sub.write(cmd.rdy(0))
+  const ch = a.nsqd!.getExistingTopic(topic)!.getExistingChannel('c1')!
+  await waitFor('timeouts', () => ch.timeoutCount >= 4, 8000)
+  // one message stays in flight (journaled) while the stores are compared
+  const holder = await RawConn.connect(t, a.tcpAddress)
+  await holder.identify({ msg_timeout: 60_000 })
+  await holder.subscribe(topic, 'c1', 1)
+  await holder.message(5000)
+  t.equal((await post(a.httpAddress, `/channel/pause?topic=${topic}&channel=c2`)).status, 200)
+  t.equal((await post(a.httpAddress, `/channel/create?topic=${other}&channel=e`)).status, 200)
+  t.equal((await post(a.httpAddress, `/channel/empty?topic=${other}&channel=e`)).status, 200)
+  t.equal((await post(a.httpAddress, `/topic/pause?topic=${other}`)).status, 200)
+  t.equal((await post(a.httpAddress, `/topic/delete?topic=${gone}`)).status, 200)
+  // a new topic by HTTP, emptied
+  t.equal((await post(a.httpAddress, `/pub?topic=${other}`, 'http body')).status, 200)
+  t.equal((await post(a.httpAddress, `/topic/empty?topic=${other}`)).status, 200)
+
+  await quiesce(a, b)
+  const primaryKeys = await dump(a.nsqd!.store!.store.db)
+  const standbyKeys = await dump(standbyDb(b))
+  t.ok([...primaryKeys.keys()].some(k => k.startsWith('d/')), 'the workload left deferred entries')
+  t.ok([...primaryKeys.keys()].some(k => k.startsWith('f/')), 'and in-flight entries')
+  t.ok(primaryKeys.size > 5, `${primaryKeys.size} keys on the primary`)
+  t.same([...standbyKeys.keys()], [...primaryKeys.keys()], 'same keys')
+  t.ok([...primaryKeys].every(([k, v]) => standbyKeys.get(k) === v), 'same values, byte for byte')
+
+  // visibility
+  const info = await (await fetch(`http://${a.httpAddress}/info`)).json() as { replication: any }
+  t.equal(info.replication.role, 'primary')
+  t.equal(info.replication.group, group)
+  t.equal(info.replication.standbys[0].id, b.id)
+  t.equal(info.replication.standbys[0].lag, 0)
+  const stats = await (await fetch(`http://${a.httpAddress}/stats?format=json`)).json() as { replication: any }
+  t.equal(stats.replication.epoch, a.epoch)
+  const binfo = await (await fetch(`http://${b.httpAddress}/info`)).json() as { replication: any }
+  t.equal(binfo.replication.role, 'standby')
+  t.equal(binfo.replication.primary, a.id)
+  t.equal((await fetch(`http://${b.httpAddress}/ping`)).status, 200, 'a standby answers /ping')
+  const refused = await fetch(`http://${b.httpAddress}/pub?topic=x`, { method: 'POST', body: 'z' })
+  t.equal(refused.status, 503)
+  t.same(await refused.json(), { message: 'NOT_PRIMARY', primary: a.httpAddress })
+  const c = await RawConn.connect(t, b.tcpAddress)
+  c.write(cmd.identify({}))
+  t.equal(await c.error(), `E_INVALID this nsqd is a replication standby; the primary is ${a.tcpAddress}`)
+
+  // the standby goes away: too few in sync, publishes fail (TCP and HTTP), health says why
+  await b.close()
+  await waitFor('b out of the in-sync set in etcd', async () => !((await a.coordinator!.state()).isr?.members.includes(b.id) ?? true), 5000)
+  const p2 = await RawConn.connect(t, a.tcpAddress)
+  p2.write(cmd.pub(topic, 'refused'))
+  t.match(await p2.error(), /^E_PUB_FAILED PUB failed/, 'PUB fails below --min-insync-replicas')
+  const h = await post(a.httpAddress, `/pub?topic=${topic}`, 'refused')
+  t.equal(h.status, 503)
+  t.same(JSON.parse(h.text), { message: 'NOT_ENOUGH_REPLICAS' })
+  t.match(await (await fetch(`http://${a.httpAddress}/ping`)).text(), /^NOK - replication failed - not enough in-sync replicas: 1 of 2 required/)
+
+  // a wiped standby comes back: full copy while publishing goes on, joins when caught up
+  const b2 = await startNode(t, group)
+  await waitFor('b2 in sync', () => a.primary!.isr.has(b2.id), 8000)
+  await waitFor('publishes accepted again', async () => {
+    const p3 = await RawConn.connect(t, a.tcpAddress)
+    p3.write(cmd.pub(topic, 'again'))
+    const f = await p3.next(5000)
+    p3.socket.destroy()
+    return f.data.toString() === 'OK'
+  }, 8000, 200)
+  await quiesce(a, b2)
+  const again = await dump(a.nsqd!.store!.store.db)
+  const copy = await dump(standbyDb(b2))
+  t.same([...copy.keys()], [...again.keys()], 'the resynced standby has the same keys')
+  t.ok([...again].every(([k, v]) => copy.get(k) === v), 'and values')
+})
+
+t.test('shipping: a standby that stops acknowledging leaves the in-sync set in etcd before the primary acknowledges without it', async (t) => {
+  const group = `g${++groupSeq}`
+  const a = await startNode(t, group, { minInsyncReplicas: 1 })
+  await waitFor('a primary', () => a.role === 'primary', 8000)
+  let stall = false
+  const stalls: Array<() => void> = []
+  const b = new ReplicatedNode({ ...a.options, logger: createCapturingLogger('debug'), dataPath: tmpDir(t), tcpAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', replicationAddress: '127.0.0.1:0' })
+  b.standbyApply = async (db, f) => {
+    if (stall) await new Promise<void>((resolve) => { stalls.push(resolve) })
+    await db.batch(f.ops, { sync: f.sync })
+  }
+  await b.start()
+  t.teardown(async () => { for (const r of stalls) r(); await b.close() })
+  await waitFor('b in sync', () => a.primary!.isr.has(b.id), 8000)
+  const topic = uniq('lag')
+  const pub = await RawConn.connect(t, a.tcpAddress)
+  t.equal(await pub.publish(topic, 'one'), 'OK')
+  stall = true // b's disk hangs
+  const t0 = Date.now()
+  t.equal(await pub.publish(topic, 'two'), 'OK', 'acknowledged (min-insync 1) ...')
+  const waited = Date.now() - t0
+  const s = await a.coordinator!.state()
+  t.same(s.isr?.members, [a.id], '... only after b was removed from the in-sync set in etcd')
+  t.ok(waited >= 450, `after the lag timeout (${waited} ms)`)
 })
 
 // last: kills this file's etcd
