@@ -12,7 +12,7 @@
 // other node can have won the election.
 
 import { EventEmitter } from 'node:events'
-import { Etcd3, type Campaign, type Election, type ElectionObserver, type Lease, type Watcher } from 'etcd3'
+import type { Etcd3, Campaign, Election, ElectionObserver, Lease, Watcher } from 'etcd3'
 
 export interface MemberInfo {
   id: string
@@ -89,14 +89,20 @@ export class Coordinator extends EventEmitter {
   private watcher: Watcher | null = null
   private closed = false
 
-  constructor (options: CoordinatorOptions) {
+  /** Loads the etcd client (only replicated nodes pay for loading gRPC) and builds a coordinator. */
+  static async create (options: CoordinatorOptions): Promise<Coordinator> {
+    const { Etcd3: Client } = await import('etcd3')
+    return new Coordinator(options, Client)
+  }
+
+  private constructor (options: CoordinatorOptions, Client: typeof Etcd3) {
     super()
     if (options.sessionTtlSec < 1) throw new Error('--replication-session-ttl must be at least 1s')
     this.options = options
     this.logger = options.logger ?? silent
     this.prefix = `nsq/replication/${options.group}/`
     const timeout = options.callTimeoutMs ?? 3000
-    this.client = new Etcd3({
+    this.client = new Client({
       hosts: options.endpoints.map(withScheme),
       dialTimeout: timeout,
       // unary calls get a deadline (a dead etcd fails them); the lease and watch streams do not
@@ -259,6 +265,15 @@ export class Coordinator extends EventEmitter {
     if (this.watcher !== null) await this.watcher.cancel().catch(noop)
     if (this.lease !== null) await this.lease.revoke().catch(noop)
     this.client.close()
+  }
+
+  /**
+   * Tests: stop renewing both leases without revoking them (a paused or partitioned process); the
+   * client stays open, so watches keep reporting.
+   */
+  stall (): void {
+    this.lease?.release()
+    if (this.campaignRef !== null) (this.campaignRef as unknown as { lease: Lease }).lease.release()
   }
 
   /** Tests: stop talking to etcd without revoking anything (as a killed process would). */

@@ -74,7 +74,7 @@ export class ReplicatedNode {
     this.httpAddr = bound.http
     this.id = `${o.broadcastAddress}:${portOf(this.replAddr)}`
     await this.openStandby()
-    const c = new Coordinator({
+    const c = await Coordinator.create({
       endpoints: o.etcdEndpoints.flatMap(e => e.split(',')).filter(e => e !== ''),
       group: o.replicationGroup,
       member: { id: this.id, replicationAddress: this.advertise(this.replAddr), tcpAddress: this.advertise(this.tcpAddr), httpAddress: this.advertise(this.httpAddr) },
@@ -112,7 +112,12 @@ export class ReplicatedNode {
     const location = path.join(this.dataPath, STORE_DIR)
     fs.mkdirSync(this.dataPath, { recursive: true })
     const db = new Level<string, Buffer>(location, { keyEncoding: 'utf8', valueEncoding: 'buffer' })
-    await db.open()
+    try {
+      await db.open()
+    } catch (err) {
+      const e = err as Error & { cause?: Error }
+      throw new Error(`cannot open ${location} - ${e.cause?.message ?? e.message}`)
+    }
     this.db = db
     this.standby = new ReplicationStandby({ id: this.id, db, logger: this.logger, epoch: this.group.epoch, applyBatch: this.standbyApply })
   }
@@ -244,7 +249,7 @@ export class ReplicatedNode {
       await this.coordinator?.resign()
       const nsqd = this.nsqd
       this.nsqd = null
-      if (nsqd !== null) await nsqd.close().catch(noop)
+      if (nsqd !== null) await this.closeNsqd(nsqd)
       this.primary?.close()
       this.primary = null
       if (this.role !== 'demoting') return
@@ -254,6 +259,17 @@ export class ReplicatedNode {
       this.wakeFollow()
       this.maybeCampaign()
     })
+  }
+
+  /** Closes the primary's NSQD; its LevelDB is closed even if the shutdown failed half way. */
+  private async closeNsqd (nsqd: NSQD): Promise<void> {
+    try {
+      await nsqd.close()
+    } catch (err) {
+      this.logger.warn(`REPLICATION: nsqd shutdown failed - ${(err as Error).message}`)
+    }
+    const db = nsqd.store?.store.db
+    if (db !== undefined && db.status !== 'closed') await db.close().catch(noop)
   }
 
   /** While a standby: follow whoever leads, reconnecting after every drop. */
@@ -328,7 +344,7 @@ export class ReplicatedNode {
     const wasPrimary = this.role === 'primary'
     this.role = 'closed'
     this.wakeFollow()
-    if (wasPrimary && this.nsqd !== null) await this.nsqd.close().catch(noop)
+    if (wasPrimary && this.nsqd !== null) await this.closeNsqd(this.nsqd)
     this.nsqd = null
     this.primary?.close()
     await this.closeStandby()

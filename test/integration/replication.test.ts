@@ -20,8 +20,8 @@ function member (id: string): MemberInfo {
 
 interface Teardown { teardown (fn: () => unknown): void }
 
-function coordinator (t: Teardown, group: string, id: string, ttl = 1): Coordinator {
-  const c = new Coordinator({ endpoints: [etcd.endpoint], group, member: member(id), sessionTtlSec: ttl, callTimeoutMs: 1500 })
+async function coordinator (t: Teardown, group: string, id: string, ttl = 1): Promise<Coordinator> {
+  const c = await Coordinator.create({ endpoints: [etcd.endpoint], group, member: member(id), sessionTtlSec: ttl, callTimeoutMs: 1500 })
   t.teardown(async () => { await c.close() })
   return c
 }
@@ -30,8 +30,8 @@ t.before(async () => { etcd = await startEtcd(t) })
 
 t.test('coordination: members, election, epoch compare-and-swap, in-sync set', async (t) => {
   const group = `g${++groupSeq}`
-  const a = coordinator(t, group, 'a')
-  const b = coordinator(t, group, 'b')
+  const a = await coordinator(t, group, 'a')
+  const b = await coordinator(t, group, 'b')
   await a.start()
   await b.start()
   t.same((await a.members()).map(m => m.id), ['a', 'b'], 'both members are registered under their leases')
@@ -67,8 +67,8 @@ t.test('coordination: members, election, epoch compare-and-swap, in-sync set', a
 
 t.test('coordination: a node outside the in-sync set cannot take over', async (t) => {
   const group = `g${++groupSeq}`
-  const a = coordinator(t, group, 'a')
-  const c = coordinator(t, group, 'c')
+  const a = await coordinator(t, group, 'a')
+  const c = await coordinator(t, group, 'c')
   await a.start()
   await c.start()
   await a.campaign()
@@ -81,8 +81,8 @@ t.test('coordination: a node outside the in-sync set cannot take over', async (t
 
 t.test('coordination: a silent primary\'s lease lapses, a standby takes over, the old one is fenced', async (t) => {
   const group = `g${++groupSeq}`
-  const a = coordinator(t, group, 'a', 1)
-  const b = coordinator(t, group, 'b', 1)
+  const a = await coordinator(t, group, 'a', 1)
+  const b = await coordinator(t, group, 'b', 1)
   await a.start()
   await b.start()
   await a.campaign()
@@ -103,8 +103,8 @@ t.test('coordination: a silent primary\'s lease lapses, a standby takes over, th
 
 t.test('coordination: watchState reports epoch and in-sync set changes', async (t) => {
   const group = `g${++groupSeq}`
-  const a = coordinator(t, group, 'a')
-  const b = coordinator(t, group, 'b')
+  const a = await coordinator(t, group, 'a')
+  const b = await coordinator(t, group, 'b')
   await a.start()
   await b.start()
   const seen: string[] = []
@@ -300,10 +300,81 @@ t.test('shipping: a standby that stops acknowledging leaves the in-sync set in e
   t.ok(waited >= 450, `after the lag timeout (${waited} ms)`)
 })
 
+t.test('failover: a standby takes over with every topic, depth, deferred and in-flight message; the old primary is fenced and rejoins', async (t) => {
+  const group = `g${++groupSeq}`
+  const a = await startNode(t, group, { replicationSessionTtlMs: 1000 })
+  await waitFor('a primary', () => a.role === 'primary', 8000)
+  const b = await startNode(t, group, { replicationSessionTtlMs: 1000 })
+  await waitFor('b in sync', () => a.primary!.isr.has(b.id), 8000)
+  const topic = uniq('fo')
+  const pub = await RawConn.connect(t, a.tcpAddress)
+  await pub.identify()
+  const sub = await RawConn.connect(t, a.tcpAddress)
+  await sub.identify({ msg_timeout: 60_000 })
+  await sub.subscribe(topic, 'c', 0)
+  pub.write(cmd.mpub(topic, Array.from({ length: 30 }, (_, i) => `b${i}`)))
+  t.equal(await pub.response(), 'OK')
+  pub.write(cmd.dpub(topic, 60_000, 'later'))
+  t.equal(await pub.response(), 'OK')
+  sub.write(cmd.rdy(5))
+  const held = []
+  for (let i = 0; i < 5; i++) held.push(await sub.message(5000))
+  sub.write(cmd.rdy(0))
+  sub.write(cmd.fin(held[0]!.id))
+  sub.write(cmd.fin(held[1]!.id))
+  const chA = a.nsqd!.getExistingTopic(topic)!.getExistingChannel('c')!
+  await waitFor('FINs committed', () => chA.inFlightPQ.length === 3, 5000).catch((err: Error) => { throw new Error(`${err.message}: ${chA.inFlightPQ.length} in flight, depth ${chA.depth}`) })
+  await quiesce(a, b)
+  const epoch = a.epoch
+
+  // a stops renewing its leases (a pause or a partition): b takes over after the TTL
+  const t0 = Date.now()
+  a.coordinator!.stall()
+  await waitFor('b primary', () => b.role === 'primary', 8000)
+  const took = Date.now() - t0
+  t.ok(took < 5000, `b took over ${took} ms after a went silent (TTL 1 s)`)
+  t.equal(b.epoch, epoch + 1, 'with the next epoch')
+  // fencing: a never acknowledges again
+  const late = await RawConn.connect(t, a.tcpAddress).catch(() => null)
+  if (late !== null) {
+    late.write(cmd.pub(topic, 'stale'))
+    const f = await late.next(5000).catch(() => null)
+    t.not(f?.data.toString(), 'OK', 'the old primary does not acknowledge a publish')
+  }
+  await waitFor('a steps down', () => a.role === 'standby', 5000)
+
+  const ch = b.nsqd!.getExistingTopic(topic)?.getExistingChannel('c')
+  t.ok(ch !== undefined, 'the topic and channel exist on the new primary')
+  t.equal(ch!.depth, 28, 'depth: 30 published - 2 finished (the 3 in flight requeued)')
+  t.equal(ch!.deferredPQ.length, 1, 'the deferred message is still deferred')
+  // publishes need min-insync 2: a must rejoin (resync) first
+  await waitFor('a back in sync', () => b.primary?.isr.has(a.id) ?? false, 10000)
+  // (a refused PUB closes its connection: one connection per attempt)
+  await waitFor('publish accepted by the new primary', async () => {
+    const pub2 = await RawConn.connect(t, b.tcpAddress)
+    pub2.write(cmd.pub(topic, 'new'))
+    const f = await pub2.next(5000)
+    pub2.socket.destroy()
+    return f.data.toString() === 'OK'
+  }, 8000, 200)
+  const c2 = await RawConn.connect(t, b.tcpAddress)
+  await c2.identify()
+  await c2.subscribe(topic, 'c', 100)
+  const bodies = new Set<string>()
+  for (let i = 0; i < 29; i++) {
+    const m = await c2.message(5000)
+    bodies.add(m.body.toString())
+    c2.write(cmd.fin(m.id))
+  }
+  const missing = Array.from({ length: 28 }, (_, i) => `b${i + 2}`).filter(x => !bodies.has(x))
+  t.same(missing, [], 'every unfinished message is delivered by the new primary')
+  t.ok(bodies.has('new'), 'and the one published after the failover')
+})
+
 // last: kills this file's etcd
 t.test('coordination: a dead etcd fails calls within their deadline and the leadership lapses', async (t) => {
   const group = `g${++groupSeq}`
-  const a = coordinator(t, group, 'a', 1)
+  const a = await coordinator(t, group, 'a', 1)
   await a.start()
   await a.campaign()
   t.equal(await a.promote(), 1)
