@@ -181,11 +181,13 @@ export class Coordinator extends EventEmitter {
       if (!this.closed) this.emit('campaign-lost', err)
     })
     await new Promise<void>((resolve, reject) => {
+      // etcd3 1.1 can emit 'elected' for a campaign that resigned meanwhile: ignore it then
       c.once('elected', () => {
-        if (this.campaignRef === c) this.elected = true
+        if (this.campaignRef !== c) return
+        this.elected = true
         resolve()
       })
-      c.once('error', reject)
+      c.once('error', (err) => { if (this.campaignRef === c) reject(err) })
     })
   }
 

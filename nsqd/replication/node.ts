@@ -206,6 +206,7 @@ export class ReplicatedNode {
 
   private async becomePrimary (epoch: number): Promise<void> {
     if (this.role !== 'standby') return
+    const t0 = Date.now()
     this.role = 'promoting'
     this.epoch = epoch
     this.logger.info(`REPLICATION: promoted to primary at epoch ${epoch}`)
@@ -222,7 +223,8 @@ export class ReplicatedNode {
     })
     this.primary = primary
     const nsqd = new NSQD({ ...this.options, tcpAddress: this.tcpAddr, httpAddress: this.httpAddr })
-    nsqd.storeOptions = { writeBatch: primary.writeBatch, clearRange: primary.clearRange }
+    // a batch refused for want of in-sync replicas is retried soon: standbys usually join within ms
+    nsqd.storeOptions = { writeBatch: primary.writeBatch, clearRange: primary.clearRange, retryMs: 200 }
     nsqd.replicationInfo = () => this.info()
     this.nsqd = nsqd
     try {
@@ -235,6 +237,7 @@ export class ReplicatedNode {
     }
     primary.setDb(nsqd.store!.store.db)
     this.role = 'primary'
+    this.logger.info(`REPLICATION: serving clients as the primary (epoch ${epoch}, ${Date.now() - t0} ms after the election)`)
     if (primary.fenced) this.stepDown('fenced while starting')
   }
 
