@@ -126,6 +126,14 @@ export function buildMetricsRegistry (nsqd: NSQD, current: () => Scrape, default
     return n
   })
 
+  const replication = nsqd.replicationInfo
+  if (replication !== null) {
+    // a replicated primary (nsqd/replication/README.md); standbys do not serve /metrics
+    one('nsq_replication_epoch', 'Replication: the epoch this primary leads', () => Number(replication().epoch) || 0)
+    one('nsq_replication_in_sync_replicas', 'Replication: nodes in the in-sync set, primary included', () => (replication().in_sync as unknown[] | undefined)?.length ?? 0)
+    add('nsq_replication_standby_lag_batches', 'Replication: batches shipped but not yet acknowledged, per standby', 'gauge', () =>
+      ((replication().standbys ?? []) as Array<{ id: string, lag: number, in_sync: boolean }>).map((s) => ({ labels: { standby: s.id, in_sync: String(s.in_sync) }, value: s.lag })))
+  }
   if (defaultMetrics) collectDefaultMetrics({ register: registry })
   return registry
 }

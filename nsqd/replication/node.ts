@@ -322,7 +322,7 @@ export class ReplicatedNode {
       min_insync_replicas: o.minInsyncReplicas
     }
     if (this.role === 'primary' && this.primary !== null) {
-      return { ...base, last_seq: this.primary.seq, standbys: this.primary.info() }
+      return { ...base, in_sync: [this.id, ...this.primary.isr].sort(), last_seq: this.primary.seq, standbys: this.primary.info() }
     }
     const s = this.standby
     return { ...base, state: s?.state ?? 'idle', applied_seq: s?.appliedSeq ?? 0, last_applied_at: s?.lastAppliedAt ?? 0 }

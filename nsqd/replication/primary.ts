@@ -310,6 +310,15 @@ export class ReplicationPrimary {
     const db = this.db
     if (db === null) return
     // between two batches: no local write may be half applied when the iterator is created
+    // the standby wipes its copy on SNAP_BEGIN: it must be out of the ISR in etcd before that, or it
+    // could win an election with half a copy
+    try {
+      if (this.isr.has(p.id)) await this.removeFromIsr([p.id], 'resyncing')
+      else await this.isrChain
+    } catch (err) {
+      this.dropPeer(p, (err as Error).message)
+      return
+    }
     while (this.localBusy) await new Promise<void>((resolve) => { this.snapshotWaiters.push(resolve) })
     if (closed(p)) return
     const it = db.iterator()

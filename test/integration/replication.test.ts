@@ -9,7 +9,7 @@ import { createCapturingLogger } from '../../nsqd/logger.js'
 import type { Options } from '../../nsqd/options.js'
 import * as cmd from '../../client/wire/commands.js'
 import { startEtcd, waitFor, type LocalEtcd } from '../helpers/etcd.js'
-import { RawConn, tmpDir, uniq } from '../helpers/nsqd.js'
+import { RawConn, startNSQD, tmpDir, uniq } from '../helpers/nsqd.js'
 
 let etcd: LocalEtcd
 let groupSeq = 0
@@ -235,6 +235,14 @@ t.test('shipping: after a mixed workload the standby\'s LevelDB equals the prima
   t.equal(info.replication.standbys[0].lag, 0)
   const stats = await (await fetch(`http://${a.httpAddress}/stats?format=json`)).json() as { replication: any }
   t.equal(stats.replication.epoch, a.epoch)
+  const metrics = await (await fetch(`http://${a.httpAddress}/metrics`)).text()
+  t.match(metrics, new RegExp(`^nsq_replication_epoch ${a.epoch}$`, 'm'), '/metrics exports the epoch')
+  t.match(metrics, /^nsq_replication_in_sync_replicas 2$/m)
+  t.match(metrics, new RegExp(`^nsq_replication_standby_lag_batches\\{standby="${b.id}",in_sync="true"\\} 0$`, 'm'))
+  const single = await startNSQD(t)
+  const plain = await (await fetch(`http://${single.httpAddress}/info`)).json() as Record<string, unknown>
+  t.notOk('replication' in plain, 'a node without --replication-group has no replication object')
+  t.notOk(/nsq_replication/.test(await (await fetch(`http://${single.httpAddress}/metrics`)).text()))
   const binfo = await (await fetch(`http://${b.httpAddress}/info`)).json() as { replication: any }
   t.equal(binfo.replication.role, 'standby')
   t.equal(binfo.replication.primary, a.id)
