@@ -47,6 +47,8 @@ export class ReplicationError extends Error {
 }
 
 const SNAPSHOT_CHUNK_BYTES = 1024 * 1024
+/** Bytes queued on a standby's socket above which it is disconnected (it will copy afresh). */
+const MAX_UNSENT_BYTES = 256 * 1024 * 1024
 
 interface Peer {
   id: string
@@ -144,8 +146,13 @@ export class ReplicationPrimary {
 
   private ship (frame: Buffer): void {
     for (const p of this.peers.values()) {
-      if (p.state === 'streaming') p.socket.write(frame)
-      else if (p.state === 'snapshot') p.held.push(frame)
+      if (p.state === 'streaming') {
+        // a standby that cannot keep up would make us buffer without bound: drop it (it resyncs)
+        if (p.socket.writableLength > MAX_UNSENT_BYTES) this.dropPeer(p, `more than ${MAX_UNSENT_BYTES} bytes unsent`)
+        else p.socket.write(frame)
+      } else if (p.state === 'snapshot') {
+        p.held.push(frame)
+      }
     }
   }
 

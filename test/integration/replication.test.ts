@@ -287,10 +287,12 @@ t.test('shipping: a standby that stops acknowledging leaves the in-sync set in e
   const a = await startNode(t, group, { minInsyncReplicas: 1 })
   await waitFor('a primary', () => a.role === 'primary', 8000)
   let stall = false
+  let broken = false
   const stalls: Array<() => void> = []
   const b = new ReplicatedNode({ ...a.options, logger: createCapturingLogger('debug'), dataPath: tmpDir(t), tcpAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', replicationAddress: '127.0.0.1:0' })
   b.standbyApply = async (db, f) => {
     if (stall) await new Promise<void>((resolve) => { stalls.push(resolve) })
+    if (broken) throw new Error('EIO: simulated disk failure')
     await db.batch(f.ops, { sync: f.sync })
   }
   await b.start()
@@ -306,6 +308,18 @@ t.test('shipping: a standby that stops acknowledging leaves the in-sync set in e
   const s = await a.coordinator!.state()
   t.same(s.isr?.members, [a.id], '... only after b was removed from the in-sync set in etcd')
   t.ok(waited >= 450, `after the lag timeout (${waited} ms)`)
+
+  // b's disk comes back: it catches up and rejoins the in-sync set
+  stall = false
+  for (const r of stalls.splice(0)) r()
+  await waitFor('b back in sync', async () => (await a.coordinator!.state()).isr?.members.includes(b.id), 5000)
+  t.equal(await pub.publish(topic, 'three'), 'OK')
+
+  // b's disk fails: it disconnects and leaves the in-sync set; the primary acknowledges without it
+  broken = true
+  t.equal(await pub.publish(topic, 'four'), 'OK')
+  t.same((await a.coordinator!.state()).isr?.members, [a.id], 'a standby whose writes fail is out of the in-sync set')
+  broken = false
 })
 
 t.test('failover: a standby takes over with every topic, depth, deferred and in-flight message; the old primary is fenced and rejoins', async (t) => {
