@@ -1,6 +1,6 @@
 // The primary's side of log shipping. The store's group-commit writer hands every batch (and every
-// range clear) to `writeBatch` / `clearRange`: written locally first, then numbered (epoch, seq) and
-// sent to every connected standby; the call resolves only when every member of the in-sync set
+// range clear) to `writeBatch` / `clearRange`: numbered (epoch, seq), sent to every connected standby
+// and written locally at the same time; the call resolves only when every member of the in-sync set
 // (ISR) acknowledged it and the ISR, primary included, has at least --min-insync-replicas members.
 //
 // A standby that does not acknowledge within --replica-lag-timeout (or whose connection drops) is
@@ -104,28 +104,30 @@ export class ReplicationPrimary {
   /** The store's batch writer (StoreOptions.writeBatch). */
   readonly writeBatch = async (ops: StoreOp[], sync: boolean, write: WriteBatchFn): Promise<void> => {
     this.check()
+    // shipped first, so the standbys write while we do: one disk write + one round trip, not two
+    // writes in a row. Should the local write fail, the store retries the same (idempotent) ops.
+    const seq = ++this.seq
     this.localBusy = true
+    this.ship(encodeBatch(this.epoch, seq, sync, ops))
     try {
       await write(ops, sync)
     } finally {
       this.localDone()
     }
-    const seq = ++this.seq
-    this.ship(encodeBatch(this.epoch, seq, sync, ops))
     await this.replicated(seq)
   }
 
   /** The store's range clear (StoreOptions.clearRange). */
   readonly clearRange = async (gte: string, lt: string, clear: (gte: string, lt: string) => Promise<void>): Promise<void> => {
     this.check()
+    const seq = ++this.seq
     this.localBusy = true
+    this.ship(encodeClear(this.epoch, seq, gte, lt))
     try {
       await clear(gte, lt)
     } finally {
       this.localDone()
     }
-    const seq = ++this.seq
-    this.ship(encodeClear(this.epoch, seq, gte, lt))
     await this.replicated(seq)
   }
 

@@ -7,7 +7,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
-const ALL = ['nsqd', 'nsqd-disk', 'http', 'client', 'transport', 'store', 'registration-db']
+const ALL = ['nsqd', 'nsqd-disk', 'replication', 'http', 'client', 'transport', 'store', 'registration-db']
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'))
 const names = (wanted.length > 0 ? wanted : ALL).filter((n) => fs.existsSync(path.join(here, `${n}.ts`)))
 let failed = 0
