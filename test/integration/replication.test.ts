@@ -8,6 +8,8 @@ import { ReplicatedNode } from '../../nsqd/replication/node.js'
 import { createCapturingLogger } from '../../nsqd/logger.js'
 import type { Options } from '../../nsqd/options.js'
 import * as cmd from '../../client/wire/commands.js'
+import { Producer } from '../../client/producer.js'
+import { silentLogger } from '../../client/logger.js'
 import { startEtcd, waitFor, type LocalEtcd } from '../helpers/etcd.js'
 import { RawConn, startNSQD, tmpDir, uniq } from '../helpers/nsqd.js'
 
@@ -349,6 +351,25 @@ t.test('failover: a standby takes over with every topic, depth, deferred and in-
   await quiesce(a, b)
   const epoch = a.epoch
 
+  // our Producer, given both addresses, keeps publishing through the failover (awaited, one at a time)
+  const ptopic = uniq('prod')
+  const producer = new Producer([a.tcpAddress, b.tcpAddress], { failoverTimeoutMs: 15_000, logger: silentLogger })
+  t.teardown(async () => { await producer.close() })
+  let stopProducing = false
+  const produced: string[] = []
+  const rejected: string[] = []
+  const producing = (async () => {
+    for (let i = 0; !stopProducing && i < 100_000; i++) {
+      try {
+        await producer.publish(ptopic, `p${i}`)
+        produced.push(`p${i}`)
+      } catch (err) {
+        rejected.push(`p${i}: ${(err as Error).message}`)
+      }
+    }
+  })()
+  await waitFor('producer running', () => produced.length >= 20, 5000)
+
   // a stops renewing its leases (a pause or a partition): b takes over after the TTL
   const t0 = Date.now()
   a.coordinator!.stall()
@@ -391,6 +412,22 @@ t.test('failover: a standby takes over with every topic, depth, deferred and in-
   const missing = Array.from({ length: 28 }, (_, i) => `b${i + 2}`).filter(x => !bodies.has(x))
   t.same(missing, [], 'every unfinished message is delivered by the new primary')
   t.ok(bodies.has('new'), 'and the one published after the failover')
+  const before = produced.length
+  await waitFor('the producer publishes to the new primary', () => produced.length >= before + 20, 10000)
+  stopProducing = true
+  await producing
+  t.same(rejected, [], `the Producer failed none of ${produced.length} awaited publishes across the failover`)
+  const c3 = await RawConn.connect(t, b.tcpAddress)
+  await c3.identify()
+  await c3.subscribe(ptopic, 'p', 500)
+  const seen = new Set<string>()
+  await waitFor('every acknowledged producer body on the new primary', async () => {
+    const m = await c3.message(5000)
+    seen.add(m.body.toString())
+    c3.write(cmd.fin(m.id))
+    return produced.every(x => seen.has(x))
+  }, 15000, 0)
+  t.pass(`all ${produced.length} acknowledged bodies delivered by the new primary`)
 })
 
 // last: kills this file's etcd
