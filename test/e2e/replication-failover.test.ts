@@ -1,12 +1,15 @@
 // The replication fault test, with real processes: etcd, nsqlookupd and a group of 3 nsqd
-// (--replication-factor=3 --min-insync-replicas=2). A producer publishes one PUB at a time to
-// whichever node is primary and counts every acknowledged body; a consumer finds the primary through
-// lookupd and FINs. kill -9 the primary mid-stream; later SIGSTOP the next primary for longer than
+// (--replication-factor=3 --min-insync-replicas=2). Two producers (raw PUBs and the real nsqjs
+// Writer) publish one message at a time to whichever node is primary and count every acknowledged
+// body; two consumers (ours and the real nsqjs Reader, each on its own channel) find the primary
+// through lookupd and FIN. kill -9 the primary mid-stream; later SIGSTOP the next primary for longer than
 // the session TTL and SIGCONT it; then restart the killed node. Every acknowledged body must be
 // delivered, the paused primary must not acknowledge anything after it resumes, and publishing and
 // delivery must resume within the stated failover time.
 
 import t from 'tap'
+import nsq from 'nsqjs'
+import type * as Nsq from 'nsqjs'
 import { Consumer } from '../../client/consumer.js'
 import { spawnDaemon, type Daemon } from '../helpers/procs.js'
 import { freePort, startEtcd, waitFor } from '../helpers/etcd.js'
@@ -66,6 +69,12 @@ t.test('replicated group of 3 nsqd processes: kill -9, SIGSTOP/SIGCONT, restart;
   await waitFor('both standbys in sync', async () => ((await role(nodes[0]!))?.standbys ?? []).filter(s => s.in_sync).length === 2, 15000, 50)
 
   const topic = uniq('repl')
+  // both channels exist before the first publish, so each gets every message
+  t.equal((await fetch(`http://${nodes[0]!.http}/topic/create?topic=${topic}`, { method: 'POST' })).status, 200)
+  for (const ch of ['ch', 'nsqjs']) {
+    const r = await fetch(`http://${nodes[0]!.http}/channel/create?topic=${topic}&channel=${ch}`, { method: 'POST' })
+    t.equal(r.status, 200)
+  }
   // ---- producer: one PUB in flight, to whichever node is primary; every OK counted ----------------
   const acked = new Set<string>()
   const oks: Array<{ node: Node, at: number }> = []
@@ -103,6 +112,42 @@ t.test('replicated group of 3 nsqd processes: kill -9, SIGSTOP/SIGCONT, restart;
     }
   })()
 
+  // ---- a second producer: the real nsqjs Writer, re-created on the primary after any failure -------
+  const nsqjsProducer = (async () => {
+    let i = 0
+    let w: Nsq.Writer | null = null
+    let broken = true
+    for (let round = 0; !stopProducer && round < 100_000; round++) {
+      if (w === null || broken) {
+        if (w !== null) w.close()
+        w = null
+        const p = await findPrimary()
+        if (p === null) { await new Promise((resolve) => setTimeout(resolve, 50)); continue }
+        const [host, port] = [p.tcp.slice(0, p.tcp.lastIndexOf(':')), Number(p.tcp.slice(p.tcp.lastIndexOf(':') + 1))]
+        const cand = new nsq.Writer(host, port)
+        const ok = await new Promise<boolean>((resolve) => {
+          cand.once('ready', () => { resolve(true) })
+          cand.once('error', () => { resolve(false) })
+          cand.once('closed', () => { resolve(false) })
+          cand.connect()
+        })
+        cand.on('error', () => { broken = true })
+        cand.on('closed', () => { broken = true })
+        if (!ok) { cand.close(); await new Promise((resolve) => setTimeout(resolve, 50)); continue }
+        w = cand
+        broken = false
+      }
+      const body = `j${i}`
+      const writer: Nsq.Writer = w
+      const err = await new Promise<Error | null>((resolve) => {
+        const timer = setTimeout(() => { resolve(new Error('no answer')) }, 15000)
+        writer.publish(topic, body, (e?: Error) => { clearTimeout(timer); resolve(e ?? null) })
+      })
+      if (err === null) { acked.add(body); i++ } else { broken = true; await new Promise((resolve) => setTimeout(resolve, 50)) }
+    }
+    w?.close()
+  })()
+
   // ---- consumer through lookupd -----------------------------------------------------------------
   const delivered = new Set<string>()
   let lastDeliveryAt = 0
@@ -110,8 +155,15 @@ t.test('replicated group of 3 nsqd processes: kill -9, SIGSTOP/SIGCONT, restart;
   consumer.on('error', () => {})
   consumer.handle((m) => { delivered.add(m.body.toString()); lastDeliveryAt = Date.now() })
   t.teardown(async () => { await consumer.close() })
+  // and the real nsqjs Reader, also through lookupd, on its own channel
+  const deliveredNsqjs = new Set<string>()
+  const reader = new nsq.Reader(topic, 'nsqjs', { lookupdHTTPAddresses: [lookupd.http], lookupdPollInterval: 1, maxInFlight: 100 })
+  reader.on('error', () => {})
+  reader.on('message', (m: Nsq.Message) => { deliveredNsqjs.add(m.body.toString()); m.finish() })
+  t.teardown(() => { reader.close() })
   await waitFor('first publishes', () => acked.size >= 100, 15000)
   await consumer.connect()
+  reader.connect()
   await waitFor('first deliveries', () => delivered.size >= 50, 15000)
 
   // ---- 1: kill -9 the primary mid-stream ----------------------------------------------------------
@@ -120,8 +172,9 @@ t.test('replicated group of 3 nsqd processes: kill -9, SIGSTOP/SIGCONT, restart;
   await p1.proc!.stop('SIGKILL')
   p1.proc = null
   const before = acked.size
-  await waitFor('a publish acknowledged by the new primary', () => oks.some(o => o.at > killedAt) && acked.size > before, FAILOVER_BOUND_MS + 5000)
-  const publishResumedMs = Math.min(...oks.filter(o => o.at > killedAt).map(o => o.at)) - killedAt
+  // (an OK from the killed node can still arrive just after the kill: it left before)
+  await waitFor('a publish acknowledged by the new primary', () => oks.some(o => o.at > killedAt && o.node !== p1) && acked.size > before, FAILOVER_BOUND_MS + 5000)
+  const publishResumedMs = Math.min(...oks.filter(o => o.at > killedAt && o.node !== p1).map(o => o.at)) - killedAt
   await waitFor('delivery after the kill', () => lastDeliveryAt > killedAt + publishResumedMs, FAILOVER_BOUND_MS + 5000)
   const deliveryResumedMs = lastDeliveryAt - killedAt
   t.ok(publishResumedMs < FAILOVER_BOUND_MS, `publishing resumed ${publishResumedMs} ms after kill -9 (bound ${FAILOVER_BOUND_MS} ms)`)
@@ -152,9 +205,14 @@ t.test('replicated group of 3 nsqd processes: kill -9, SIGSTOP/SIGCONT, restart;
   await waitFor('more publishes', () => acked.size >= before3 + 50, 15000)
   stopProducer = true
   await producer
+  await nsqjsProducer
+  t.ok([...acked].some(b => b.startsWith('j')), 'the nsqjs Writer published too')
 
   await waitFor('every acknowledged body delivered', () => [...acked].every(b => delivered.has(b)), 20000, 50).catch(() => {})
   const missing = [...acked].filter(b => !delivered.has(b))
   t.same(missing.slice(0, 20), [], `every one of ${acked.size} acknowledged bodies was delivered (${missing.length} missing)`)
+  await waitFor('every acknowledged body delivered to nsqjs', () => [...acked].every(b => deliveredNsqjs.has(b)), 20000, 50).catch(() => {})
+  const missingNsqjs = [...acked].filter(b => !deliveredNsqjs.has(b))
+  t.same(missingNsqjs.slice(0, 20), [], `nsqjs Reader: every acknowledged body delivered (${missingNsqjs.length} missing)`)
   t.comment(`failover: publish resumed ${publishResumedMs} ms, delivery ${deliveryResumedMs} ms after kill -9; SIGSTOP takeover ${tookOverMs} ms; ${acked.size} acknowledged, ${delivered.size} delivered`)
 })
