@@ -2,6 +2,7 @@
 // between in-process nodes. The dead-etcd case runs last: it kills this file's etcd.
 
 import t from 'tap'
+import fs from 'node:fs'
 import type { Level } from 'level'
 import { Coordinator, type MemberInfo } from '../../nsqd/replication/coordinator.js'
 import { ReplicatedNode } from '../../nsqd/replication/node.js'
@@ -12,6 +13,7 @@ import { Producer } from '../../client/producer.js'
 import { silentLogger } from '../../client/logger.js'
 import { startEtcd, waitFor, type LocalEtcd } from '../helpers/etcd.js'
 import { RawConn, startNSQD, tmpDir, uniq } from '../helpers/nsqd.js'
+import { startAdmin } from '../helpers/admin-cluster.js'
 
 let etcd: LocalEtcd
 let groupSeq = 0
@@ -241,6 +243,27 @@ t.test('shipping: after a mixed workload the standby\'s LevelDB equals the prima
   t.match(metrics, new RegExp(`^nsq_replication_epoch ${a.epoch}$`, 'm'), '/metrics exports the epoch')
   t.match(metrics, /^nsq_replication_in_sync_replicas 2$/m)
   t.match(metrics, new RegExp(`^nsq_replication_standby_lag_batches\\{standby="${b.id}",in_sync="true"\\} 0$`, 'm'))
+  // nsqadmin's node page data carries the replication object
+  const admin = await startAdmin(t, { nsqdHttpAddresses: [a.httpAddress] })
+  const nodeName = `127.0.0.1:${a.httpAddress.slice(a.httpAddress.lastIndexOf(':') + 1)}`
+  const nodeApi = await (await fetch(`http://${admin.httpAddress.address}/api/nodes/${encodeURIComponent(nodeName)}`)).json() as { replication: any }
+  t.equal(nodeApi.replication.role, 'primary', 'nsqadmin /api/nodes/:node has the replication object')
+  t.equal(nodeApi.replication.standbys[0].id, b.id)
+  if (fs.existsSync('/usr/bin/chromium')) {
+    // ... and its node page shows the group, the role, the epoch and each standby with its lag
+    const { chromium } = await import('playwright-core')
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] })
+    t.teardown(() => browser.close())
+    const page = await browser.newPage()
+    const pageErrors: string[] = []
+    page.on('pageerror', (err) => { pageErrors.push(err.message) })
+    await page.goto(`http://${admin.httpAddress.address}/nodes/${encodeURIComponent(nodeName)}`)
+    await page.waitForSelector('section.card h2:text("Replication")', { timeout: 10_000 })
+    const text = await page.locator('section.card', { hasText: 'Replication' }).textContent() ?? ''
+    t.match(text, new RegExp(`Group ${group} · primary · epoch ${a.epoch}`), 'nsqadmin node page: group, role, epoch')
+    t.match(text, b.id, 'and the standby')
+    t.same(pageErrors, [])
+  }
   const single = await startNSQD(t)
   const plain = await (await fetch(`http://${single.httpAddress}/info`)).json() as Record<string, unknown>
   t.notOk('replication' in plain, 'a node without --replication-group has no replication object')
