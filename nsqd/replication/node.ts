@@ -39,8 +39,8 @@ export class ReplicatedNode {
   standby: ReplicationStandby | null = null
   coordinator: Coordinator | null = null
   group: GroupState = { epoch: 0, isr: null, epochRev: '0', isrRev: '0' }
-  /** Tests: the standby's batch apply (fault injection). */
-  standbyApply: ReplicationStandby['options']['applyBatch']
+  /** Tests: wraps the standby's apply of each frame (fault injection). */
+  standbyApply: ReplicationStandby['options']['applyHook']
 
   private readonly replServer: net.Server
   private replAddr = ''
@@ -119,7 +119,7 @@ export class ReplicatedNode {
       throw new Error(`cannot open ${location} - ${e.cause?.message ?? e.message}`)
     }
     this.db = db
-    this.standby = new ReplicationStandby({ id: this.id, db, logger: this.logger, epoch: this.group.epoch, applyBatch: this.standbyApply })
+    this.standby = new ReplicationStandby({ id: this.id, db, logger: this.logger, epoch: this.group.epoch, applyHook: this.standbyApply })
   }
 
   private async closeStandby (): Promise<void> {
@@ -277,6 +277,7 @@ export class ReplicatedNode {
 
   /** While a standby: follow whoever leads, reconnecting after every drop. */
   private async followLoop (): Promise<void> {
+    let failures = 0
     while (!this.closed) {
       const leader = this.leaderId
       const s = this.standby
@@ -284,10 +285,13 @@ export class ReplicatedNode {
         const m = await this.coordinator?.member(leader).catch(() => null)
         if (m != null && this.standby === s && this.leaderId === leader) {
           await s.follow(leader, m.replicationAddress)
+          // a standby whose writes keep failing (a broken disk) retries less and less often, up to 5 s
+          failures = s.applyFailed ? failures + 1 : 0
         }
       }
+      const waitMs = Math.min(5000, 250 * 2 ** Math.min(failures, 5))
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, 250)
+        const timer = setTimeout(done, waitMs)
         function done (): void { clearTimeout(timer); resolve() }
         this.wakeFollow = done
       })

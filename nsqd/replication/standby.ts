@@ -7,6 +7,7 @@
 
 import net from 'node:net'
 import type { Level } from 'level'
+import type { StoreOp } from '../store/store.js'
 import {
   FrameReader, decodeFrame, encodeJson, encodeMark,
   T_ACK, T_BATCH, T_CLEAR, T_HELLO, T_REJECT, T_SNAP_BEGIN, T_SNAP_DATA, T_SNAP_END, type Frame
@@ -20,8 +21,8 @@ export interface StandbyOptions {
   logger: StandbyLogger
   /** The newest epoch known (from etcd); frames below it are refused. */
   epoch: number
-  /** Tests: replaces applying a batch (e.g. a failing disk). */
-  applyBatch?: (db: Level<string, Buffer>, f: Frame) => Promise<void>
+  /** Tests: wraps applying each frame (a failing or hanging disk); `apply` does the real work. */
+  applyHook?: (f: Frame, apply: () => Promise<void>) => Promise<void>
 }
 
 /** Frames waiting to be applied above which the socket stops being read. */
@@ -37,10 +38,13 @@ export class ReplicationStandby {
   /** Sequence number of the last batch applied. */
   appliedSeq = 0
   lastAppliedAt = 0
+  /** The last `follow()` ended because a write failed (a broken disk: the caller backs off). */
+  applyFailed = false
   private socket: net.Socket | null = null
   private chain: Promise<void> = Promise.resolve()
   private queued = 0
   private closed = false
+  private lastSnapOp: StoreOp | null = null
 
   constructor (options: StandbyOptions) {
     this.options = options
@@ -55,6 +59,7 @@ export class ReplicationStandby {
   /** Follows the primary at `address`, dropping any current connection. Resolves on close. */
   follow (primaryId: string, address: string): Promise<void> {
     this.disconnect()
+    this.applyFailed = false
     this.primaryId = primaryId
     this.primaryAddress = address
     this.state = 'connecting'
@@ -129,6 +134,7 @@ export class ReplicationStandby {
         if (this.socket === s) s.write(encodeMark(T_ACK, f.epoch, f.seq))
       }
     }).catch((err: Error) => {
+      this.applyFailed = true
       this.options.logger.error(`REPLICATION: applying data from ${this.primaryId} failed - ${err.message}; disconnecting`)
       s.destroy()
     }).finally(() => {
@@ -138,21 +144,31 @@ export class ReplicationStandby {
   }
 
   private async apply (f: Frame): Promise<void> {
+    const hook = this.options.applyHook
+    if (hook !== undefined) await hook(f, async () => { await this.applyFrame(f) })
+    else await this.applyFrame(f)
+  }
+
+  private async applyFrame (f: Frame): Promise<void> {
     const db = this.options.db
     switch (f.type) {
       case T_SNAP_BEGIN:
+        this.lastSnapOp = null
         await db.clear()
         this.appliedSeq = 0
         break
       case T_SNAP_DATA:
         await db.batch(f.ops)
+        if (f.ops.length > 0) this.lastSnapOp = f.ops[f.ops.length - 1] as StoreOp
         break
       case T_SNAP_END:
-        await db.batch([], { sync: true })
+        // the copy is on disk before it is acknowledged: rewriting its last key (same value) with
+        // sync:true syncs the log holding all of it (an empty batch would be a no-op)
+        if (this.lastSnapOp !== null) await db.batch([this.lastSnapOp], { sync: true })
+        this.lastSnapOp = null
         break
       case T_BATCH:
-        if (this.options.applyBatch !== undefined) await this.options.applyBatch(db, f)
-        else await db.batch(f.ops, { sync: f.sync })
+        await db.batch(f.ops, { sync: f.sync })
         break
       case T_CLEAR:
         await db.clear({ gte: f.gte, lt: f.lt })

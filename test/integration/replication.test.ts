@@ -6,6 +6,7 @@ import fs from 'node:fs'
 import type { Level } from 'level'
 import { Coordinator, type MemberInfo } from '../../nsqd/replication/coordinator.js'
 import { ReplicatedNode } from '../../nsqd/replication/node.js'
+import { T_BATCH } from '../../nsqd/replication/protocol.js'
 import { createCapturingLogger } from '../../nsqd/logger.js'
 import type { Options } from '../../nsqd/options.js'
 import * as cmd from '../../client/wire/commands.js'
@@ -315,10 +316,10 @@ t.test('shipping: a standby that stops acknowledging leaves the in-sync set in e
   let broken = false
   const stalls: Array<() => void> = []
   const b = new ReplicatedNode({ ...a.options, logger: createCapturingLogger('debug'), dataPath: tmpDir(t), tcpAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', replicationAddress: '127.0.0.1:0' })
-  b.standbyApply = async (db, f) => {
-    if (stall) await new Promise<void>((resolve) => { stalls.push(resolve) })
-    if (broken) throw new Error('EIO: simulated disk failure')
-    await db.batch(f.ops, { sync: f.sync })
+  b.standbyApply = async (f, apply) => {
+    if (stall && f.type === T_BATCH) await new Promise<void>((resolve) => { stalls.push(resolve) })
+    if (broken) throw new Error('EIO: simulated disk failure') // batches and copies alike
+    await apply()
   }
   await b.start()
   t.teardown(async () => { for (const r of stalls) r(); await b.close() })
