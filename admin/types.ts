@@ -70,6 +70,8 @@ export interface NsqdStats {
   topics: NsqdTopic[] | null
   memory?: Record<string, number>
   producers?: unknown[] | null
+  /** A replicated nsqd (nsqd/replication): role, group, epoch, in-sync set, standbys and their lag. */
+  replication?: Record<string, unknown>
 }
 
 export interface NsqdInfo {

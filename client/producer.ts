@@ -28,6 +28,15 @@ export interface ProducerOptions extends ConnectionOptions {
   strategy: PoolStrategy
   /** How many times a publish is re-sent after a lost connection (not after a broker error). */
   retries: number
+  /**
+   * Replicated nsqd groups (nsqd/replication): for this long after a publish was first sent, keep
+   * re-sending it across the addresses after a lost connection, a standby's refusal (`E_INVALID this
+   * nsqd is a replication standby; ...`) or
+   * E_PUB_FAILED / E_MPUB_FAILED / E_DPUB_FAILED (too few replicas in sync, or a primary that just
+   * stepped down), every `failoverRetryMs`. 0 (the default): off, only `retries` applies.
+   */
+  failoverTimeoutMs: number
+  failoverRetryMs: number
   /** Delay before an address that failed is tried again (doubling up to the max). */
   reconnectMinMs: number
   reconnectMaxMs: number
@@ -44,6 +53,8 @@ export function defaultProducerOptions (): ProducerOptions {
     connectTimeoutMs: 2000,
     strategy: 'failover',
     retries: 3,
+    failoverTimeoutMs: 0,
+    failoverRetryMs: 100,
     reconnectMinMs: 100,
     reconnectMaxMs: 10_000,
     objectEncoding: 'json',
@@ -66,6 +77,8 @@ interface PubRequest {
   bodies: Buffer[] | null
   deferMs: number
   attempt: number
+  /** When first sent (set only with failoverTimeoutMs). */
+  startMs: number
   cb: PublishCallback
 }
 
@@ -150,7 +163,7 @@ export class Producer {
   publishCb (topic: string, body: Payload, cb: PublishCallback): void {
     const b = this.prepare('PUB', topic, body, cb)
     if (b === null) return
-    this.dispatch({ kind: KIND_PUB, topic, body: b, bodies: null, deferMs: 0, attempt: 0, cb })
+    this.dispatch({ kind: KIND_PUB, topic, body: b, bodies: null, deferMs: 0, attempt: 0, startMs: 0, cb })
   }
 
   publishManyCb (topic: string, bodies: readonly Payload[], cb: PublishCallback): void {
@@ -174,7 +187,7 @@ export class Producer {
       }
       bufs[i] = b
     }
-    this.dispatch({ kind: KIND_MPUB, topic, body: null, bodies: bufs, deferMs: 0, attempt: 0, cb })
+    this.dispatch({ kind: KIND_MPUB, topic, body: null, bodies: bufs, deferMs: 0, attempt: 0, startMs: 0, cb })
   }
 
   publishDeferredCb (topic: string, delayMs: number, body: Payload, cb: PublishCallback): void {
@@ -184,7 +197,7 @@ export class Producer {
     }
     const b = this.prepare('DPUB', topic, body, cb)
     if (b === null) return
-    this.dispatch({ kind: KIND_DPUB, topic, body: b, bodies: null, deferMs: Math.floor(delayMs), attempt: 0, cb })
+    this.dispatch({ kind: KIND_DPUB, topic, body: b, bodies: null, deferMs: Math.floor(delayMs), attempt: 0, startMs: 0, cb })
   }
 
   /** A batching publisher for one topic: MPUBs on a size or time bound. */
@@ -244,7 +257,10 @@ export class Producer {
   }
 
   private dispatch (req: PubRequest): void {
-    if (req.attempt === 0) this.outstanding++
+    if (req.attempt === 0) {
+      this.outstanding++
+      if (this.options.failoverTimeoutMs > 0) req.startMs = Date.now()
+    }
     const now = Date.now()
     const node = this.pick(now)
     if (node.ready) {
@@ -275,6 +291,12 @@ export class Producer {
       this.dispatch(req)
       return
     }
+    const o = this.options
+    if (!this.closed && o.failoverTimeoutMs > 0 && isFailoverError(err) && Date.now() - req.startMs < o.failoverTimeoutMs) {
+      req.attempt++
+      setTimeout(() => { this.dispatch(req) }, o.failoverRetryMs)
+      return
+    }
     this.settle(req, err)
   }
 
@@ -300,7 +322,8 @@ export class Producer {
         if (node.conn !== null && node.conn.state === 'closed') node.conn = null
         if (err !== null && !this.closed) {
           node.failures = 1
-          node.downUntilMs = 0
+          // a replication standby refused us: try the other addresses first
+          node.downUntilMs = isStandbyRefusal(err) ? Date.now() + o.reconnectMinMs : 0
           o.logger.warn(`PRODUCER(${node.address}): connection lost: ${err.message}`)
         }
       }
@@ -343,4 +366,17 @@ export class Producer {
     }
     await Promise.all(closing)
   }
+}
+
+/** What a replicated group answers while its primary changes (see ProducerOptions.failoverTimeoutMs). */
+function isFailoverError (err: Error): boolean {
+  if (isConnectionError(err)) return true
+  if (isStandbyRefusal(err)) return true
+  const code = (err as { code?: unknown }).code
+  return code === 'E_PUB_FAILED' || code === 'E_MPUB_FAILED' || code === 'E_DPUB_FAILED'
+}
+
+/** `E_INVALID this nsqd is a replication standby; ...` (nsqd/replication/standby-service.ts). */
+function isStandbyRefusal (err: Error): boolean {
+  return (err as { code?: unknown }).code === 'E_INVALID' && err.message.includes('replication standby')
 }

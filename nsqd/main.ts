@@ -7,14 +7,20 @@
 import { main } from '../client/daemon/main.js'
 import { FLAG_SPECS, optionsFromFlags, VERSION } from './options.js'
 import { NSQD } from './nsqd.js'
+import { ReplicatedNode } from './replication/node.js'
 
 main({
   name: 'nsqd',
   version: VERSION,
   flags: FLAG_SPECS,
-  create: (values) => new NSQD(optionsFromFlags(values)),
+  create: (values) => {
+    const o = optionsFromFlags(values)
+    // --replication-group: a primary or standby of a replicated group (nsqd/replication/README.md)
+    return o.replicationGroup !== '' ? new ReplicatedNode(o) : new NSQD(o)
+  },
   start: async (n) => { await n.start() },
-  listening: (n) => n.httpAddress !== '' ? `tcp=${n.tcpAddress} http=${n.httpAddress}` : `tcp=${n.tcpAddress}`,
+  listening: (n) => (n.httpAddress !== '' ? `tcp=${n.tcpAddress} http=${n.httpAddress}` : `tcp=${n.tcpAddress}`) +
+    (n instanceof ReplicatedNode ? ` replication=${n.replicationAddress}` : ''),
   onSignal: (n, signal) => { n.logger.info(`NSQ: received ${signal}, shutting down`) },
   close: async (n) => { await n.close() }
 })

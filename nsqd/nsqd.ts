@@ -62,6 +62,8 @@ export class NSQD implements TcpHost, TopicContext {
   lookup: LookupPeers | null = null
   /** The node's LevelDB (nsqd/store), open between start() and close(). */
   store: NodeStore | null = null
+  /** Replication (nsqd/replication): the `replication` object of /info and /stats; null when off. */
+  replicationInfo: (() => Record<string, unknown>) | null = null
   /** Tests: store hooks (write-failure injection). */
   storeOptions: NodeStoreOptions = {}
 

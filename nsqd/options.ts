@@ -81,6 +81,15 @@ export interface Options {
   snappy: boolean
 
   enableExperiments: string[]
+
+  /** Replication (beyond NSQ; nsqd/replication/README.md): '' = off, no etcd needed. */
+  replicationGroup: string
+  replicationFactor: number
+  minInsyncReplicas: number
+  etcdEndpoints: string[]
+  replicationSessionTtlMs: number
+  replicaLagTimeoutMs: number
+  replicationAddress: string
 }
 
 export const TLS_NOT_REQUIRED = 0
@@ -157,7 +166,15 @@ export function defaultOptions (): Options {
     maxDeflateLevel: 6,
     snappy: true,
 
-    enableExperiments: []
+    enableExperiments: [],
+
+    replicationGroup: '',
+    replicationFactor: 3,
+    minInsyncReplicas: 2,
+    etcdEndpoints: ['127.0.0.1:2379'],
+    replicationSessionTtlMs: 5000,
+    replicaLagTimeoutMs: 2000,
+    replicationAddress: '0.0.0.0:4153'
   }
 }
 
@@ -244,7 +261,15 @@ export const FLAG_BINDINGS: readonly FlagBinding[] = [
   b('max-deflate-level', 'int', 'maxDeflateLevel', 'max deflate compression level a client can negotiate (> values == > nsqd CPU usage)'),
   b('snappy', 'bool', 'snappy', 'enable snappy feature negotiation (client compression)'),
 
-  b('enable-experiment', 'strings', 'enableExperiments', 'enable experimental feature (may be given multiple times) (valid options: topology-aware-consumption)', 'enable_experiment')
+  b('enable-experiment', 'strings', 'enableExperiments', 'enable experimental feature (may be given multiple times) (valid options: topology-aware-consumption)', 'enable_experiment'),
+
+  b('replication-group', 'string', 'replicationGroup', 'replicate this node\'s data to standbys with automatic failover: the group\'s name in etcd (not in NSQ; off when empty; implies --mem-queue-size=0 --sync-every=1)'),
+  b('replication-factor', 'int', 'replicationFactor', 'number of nodes in the replication group, primary included'),
+  b('min-insync-replicas', 'int', 'minInsyncReplicas', 'a publish is acknowledged only once this many nodes (primary included) hold it; fewer in sync and publishes fail'),
+  b('etcd-endpoints', 'strings', 'etcdEndpoints', 'etcd <addr>:<port> for replication coordination (may be given multiple times or comma separated)', 'etcd_endpoints'),
+  b('replication-session-ttl', 'duration', 'replicationSessionTtlMs', 'etcd lease TTL (whole seconds, at least 1s): a primary silent this long is replaced'),
+  b('replica-lag-timeout', 'duration', 'replicaLagTimeoutMs', 'a standby that has not acknowledged a batch within this is taken out of the in-sync set'),
+  b('replication-address', 'string', 'replicationAddress', '<addr>:<port> to listen on for standbys (the primary serves its log here)')
 ]
 
 export const FLAG_SPECS: readonly FlagSpec[] = FLAG_BINDINGS.map((x) => x.spec)
@@ -283,4 +308,12 @@ export function validateOptions (opts: Options): void {
   if (opts.maxRdyCount < 0) throw new Error('--max-rdy-count must be >= 0')
   if (opts.maxMsgSize <= 0) throw new Error('--max-msg-size must be > 0')
   if (opts.maxBodySize <= 0) throw new Error('--max-body-size must be > 0')
+  if (opts.replicationGroup !== '') {
+    if (!/^[A-Za-z0-9._-]+$/.test(opts.replicationGroup)) throw new Error('--replication-group must be [A-Za-z0-9._-]+')
+    if (opts.replicationFactor < 1) throw new Error('--replication-factor must be >= 1')
+    if (opts.minInsyncReplicas < 1 || opts.minInsyncReplicas > opts.replicationFactor) throw new Error('--min-insync-replicas must be [1,--replication-factor]')
+    if (opts.replicationSessionTtlMs < 1000) throw new Error('--replication-session-ttl must be at least 1s')
+    if (opts.replicaLagTimeoutMs <= 0) throw new Error('--replica-lag-timeout must be > 0')
+    if (opts.etcdEndpoints.length === 0) throw new Error('--etcd-endpoints is required with --replication-group')
+  }
 }

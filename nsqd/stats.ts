@@ -104,6 +104,8 @@ export interface StatsDocument {
   topics: TopicStats[] | null
   memory?: MemStats
   producers: ClientStats[] | null
+  /** Replication (nsqd/replication) only. */
+  replication?: Record<string, unknown>
 }
 
 function byName<T extends { name: string }> (a: T, b: T): number {
@@ -243,9 +245,11 @@ export function statsDocument (nsqd: NSQD, version: string, filter: StatsFilter,
   const snap = getStats(nsqd, filter)
   const startTime = Math.floor(nsqd.startTime / 1000)
   const health = healthText(nsqd)
-  return includeMem
+  const doc: StatsDocument = includeMem
     ? { version, health, start_time: startTime, topics: snap.topics, memory: memStats(), producers: snap.producers }
     : { version, health, start_time: startTime, topics: snap.topics, producers: snap.producers }
+  if (nsqd.replicationInfo !== null) doc.replication = nsqd.replicationInfo()
+  return doc
 }
 
 /**

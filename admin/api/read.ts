@@ -161,7 +161,8 @@ export function registerReadRoutes (app: FastifyInstance, ctx: AdminContext): vo
         start_time: stats.start_time,
         topics,
         total_messages: totalMessages,
-        total_clients: totalClients
+        total_clients: totalClients,
+        ...(stats.replication !== undefined ? { replication: stats.replication } : {})
       }, refs.errors)
     }
   })

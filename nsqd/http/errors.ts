@@ -26,7 +26,9 @@ export const HTTP_ERRORS = {
   BAD_BODY: [413],
   BAD_MESSAGE: [413],
   INTERNAL_ERROR: [500],
-  EXITING: [503]
+  EXITING: [503],
+  /** Replication: too few replicas in sync, or this node stopped being the primary. */
+  NOT_ENOUGH_REPLICAS: [503]
 } as const
 
 export type HttpErrorToken = keyof typeof HTTP_ERRORS

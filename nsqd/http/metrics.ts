@@ -206,6 +206,8 @@ export class MetricsFormatter {
     tail += single(TOPICS_HEAD, 'nsq_topics', nsqd.topics.size)
     tail += single(CLIENTS_HEAD, 'nsq_clients', nsqd.clients.size)
     tail += single(PRODUCERS_HEAD, 'nsq_producers', producers)
+    const replication = nsqd.replicationInfo
+    if (replication !== null) tail += replicationText(replication())
     out.push(Buffer.from(tail))
     return out
   }
@@ -223,6 +225,21 @@ const START_HEAD = header('nsq_start_time_seconds', 'Start time of the node (Uni
 const TOPICS_HEAD = header('nsq_topics', 'Topics on the node', 'gauge')
 const CLIENTS_HEAD = header('nsq_clients', 'Connected TCP clients', 'gauge')
 const PRODUCERS_HEAD = header('nsq_producers', 'TCP connections that have published', 'gauge')
+
+const REPL_EPOCH_HEAD = header('nsq_replication_epoch', 'Replication: the epoch this primary leads', 'gauge')
+const REPL_ISR_HEAD = header('nsq_replication_in_sync_replicas', 'Replication: nodes in the in-sync set, primary included', 'gauge')
+const REPL_LAG_HEAD = header('nsq_replication_standby_lag_batches', 'Replication: batches shipped but not yet acknowledged, per standby', 'gauge')
+
+/** A replicated primary's families (nsqd/replication/README.md); standbys do not serve /metrics. */
+function replicationText (r: Record<string, unknown>): string {
+  let out = single(REPL_EPOCH_HEAD, 'nsq_replication_epoch', Number(r.epoch) || 0)
+  out += single(REPL_ISR_HEAD, 'nsq_replication_in_sync_replicas', (r.in_sync as unknown[] | undefined)?.length ?? 0)
+  out += `\n\n${REPL_LAG_HEAD}`
+  for (const sb of (r.standbys ?? []) as Array<{ id: string, lag: number, in_sync: boolean }>) {
+    out += `\nnsq_replication_standby_lag_batches{standby="${escapeLabel(sb.id)}",in_sync="${String(sb.in_sync)}"} ${valueText(sb.lag)}`
+  }
+  return out
+}
 
 function single (head: string, name: string, value: number): string {
   return `\n\n${head}\n${name} ${valueText(value)}`

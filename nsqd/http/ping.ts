@@ -48,7 +48,8 @@ export async function pingRoutes (app: FastifyInstance, { nsqd }: RouteOptions):
       max_output_buffer_timeout: o.maxOutputBufferTimeoutMs * 1e6,
       max_deflate_level: o.maxDeflateLevel,
       topology_zone: o.topologyZone,
-      topology_region: o.topologyRegion
+      topology_region: o.topologyRegion,
+      ...(nsqd.replicationInfo !== null ? { replication: nsqd.replicationInfo() } : {})
     }))
   })
 }

@@ -35,7 +35,8 @@ export async function publish (nsqd: NSQD, topic: Topic, bodies: readonly Buffer
   }
   // A topic going away is NSQ's 503 EXITING; a store that could not take the messages is a
   // server fault (500), so a client can tell "try another node" from "this node is broken".
-  if (!ok) throw topic.exiting ? new HttpApiError(503, 'EXITING') : new HttpApiError(500, 'INTERNAL_ERROR')
+  // With replication a refused publish is 503 NOT_ENOUGH_REPLICAS (retry, perhaps on the new primary).
+  if (!ok) throw topic.exiting ? new HttpApiError(503, 'EXITING') : storeRefusal(nsqd)
   // backpressure: answer once the store has caught up, so the publisher slows to disk speed
   const slow = nsqd.publishBackpressure()
   if (slow !== null) await slow
@@ -45,9 +46,13 @@ export async function publish (nsqd: NSQD, topic: Topic, bodies: readonly Buffer
       await durable
     } catch (err) {
       nsqd.logger.error(`HTTP: publish to ${topic.name} not synced - ${(err as Error).message}`)
-      throw new HttpApiError(500, 'INTERNAL_ERROR')
+      throw storeRefusal(nsqd)
     }
   }
+}
+
+function storeRefusal (nsqd: NSQD): HttpApiError {
+  return nsqd.replicationInfo !== null ? new HttpApiError(503, 'NOT_ENOUGH_REPLICAS') : new HttpApiError(500, 'INTERNAL_ERROR')
 }
 
 /** The validated topic (created if missing), as nsqd's getTopicFromQuery. */

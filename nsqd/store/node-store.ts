@@ -20,6 +20,8 @@ export const STORE_DIR = 'nsqd.leveldb'
 export interface NodeStoreOptions {
   /** Tests: wraps every batch write (e.g. to inject failures). */
   writeBatch?: (ops: StoreOp[], sync: boolean, write: (ops: StoreOp[], sync: boolean) => Promise<void>) => Promise<void>
+  /** Replication: wraps every range clear (see StoreOptions.clearRange). */
+  clearRange?: (gte: string, lt: string, clear: (gte: string, lt: string) => Promise<void>) => Promise<void>
   /** Retry interval after a failed write. */
   retryMs?: number
   /** Unwritten bytes above which publishers are held back (default 64 MiB). */
@@ -58,9 +60,11 @@ export class NodeStore {
         retryMs: extra.retryMs,
         backlogHighBytes: extra.backlogHighBytes,
         writeBatch: extra.writeBatch,
+        clearRange: extra.clearRange,
         logger,
         onHealth: (healthy, err) => {
-          nsqd.healthError = healthy ? null : `failed to write to disk - ${err?.message ?? 'unknown error'}`
+          const replication = (err as { replication?: boolean } | null)?.replication === true
+          nsqd.healthError = healthy ? null : `${replication ? 'replication failed' : 'failed to write to disk'} - ${err?.message ?? 'unknown error'}`
         }
       })
     } catch (err) {

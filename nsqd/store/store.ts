@@ -55,6 +55,8 @@ export interface StoreOptions {
   logger?: StoreLogger
   /** Replaces `db.batch()`; receives the default writer so it can delegate. */
   writeBatch?: (ops: StoreOp[], sync: boolean, write: WriteBatchFn) => Promise<void>
+  /** Replaces a range clear (between batches); receives the default one (replication ships it). */
+  clearRange?: (gte: string, lt: string, clear: (gte: string, lt: string) => Promise<void>) => Promise<void>
   /** Called when health changes. */
   onHealth?: (healthy: boolean, err: Error | null) => void
   /** Tests: replaces LevelDB's repair (e.g. one that fails). */
@@ -125,6 +127,7 @@ export class Store {
   private syncTimer: NodeJS.Timeout | null = null
   private closed = false
   private readonly writeFn: WriteBatchFn
+  private readonly clearFn: (gte: string, lt: string) => Promise<void>
   private readonly commitNow = (): void => { this.scheduled = false; void this.commit() }
 
   private constructor (db: Level<string, Buffer>, options: StoreOptions, loaded: StoreLoaded) {
@@ -136,6 +139,9 @@ export class Store {
     const direct: WriteBatchFn = (ops, sync) => this.db.batch(ops, { sync })
     const inject = options.writeBatch
     this.writeFn = inject === undefined ? direct : (ops, sync) => inject(ops, sync, direct)
+    const clear = (gte: string, lt: string): Promise<void> => this.db.clear({ gte, lt })
+    const injectClear = options.clearRange
+    this.clearFn = injectClear === undefined ? clear : (gte, lt) => injectClear(gte, lt, clear)
     if (options.syncTimeoutMs > 0 && !this.durable) {
       this.syncTimer = setInterval(() => {
         if (this.writesSinceSync > 0) void this.sync()
@@ -352,7 +358,7 @@ export class Store {
         if (op.type === 'clear') {
           if (segment.length > 0) await this.writeFn(segment, false)
           segment = []
-          await this.db.clear({ gte: op.gte, lt: op.lt })
+          await this.clearFn(op.gte, op.lt)
           done = i + 1
         } else {
           segment.push(op)

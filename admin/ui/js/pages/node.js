@@ -10,6 +10,16 @@ function stat (label, value) {
   return h('div', { class: 'stat' }, h('div', { class: 'stat-value' }, value), h('div', { class: 'stat-label' }, label))
 }
 
+/** A replicated nsqd (nsqd/replication): its group, role, epoch, and per standby the lag. */
+function replicationSection (r) {
+  const summary = h('p', null, `Group ${r.group} · ${r.role} · epoch ${fmt.num(r.epoch)} · in sync ${(r.in_sync || []).length} of ${r.replication_factor}` +
+    ` (min ${r.min_insync_replicas})` + (r.role === 'standby' ? ` · primary ${r.primary || 'none'} · ${r.state}` : ''))
+  const rows = (r.standbys || []).map((s) => h('tr', null, h('td', null, s.id),
+    h('td', null, s.in_sync ? badge('in sync', 'badge-ok') : badge('out of sync', 'badge-warn')),
+    h('td', null, s.state), numCell(fmt.num(s.lag), s.lag)))
+  return section('Replication', summary, rows.length > 0 ? table(['standby', 'in sync', 'state', 'lag (batches)'], rows) : null)
+}
+
 export function create (main, [node], app) {
   document.title = `${node} · nsqadmin`
   const ne = encodeURIComponent(node)
@@ -55,6 +65,7 @@ export function create (main, [node], app) {
       clear(stats).append(stat('topics', fmt.num(n.topics.length)), stat('channels', fmt.num(channels)),
         stat('messages', fmt.num(n.total_messages)), stat('clients', fmt.num(n.total_clients)))
       clear(body)
+      if (n.replication) body.appendChild(replicationSection(n.replication))
       if (n.topics.length === 0) {
         body.appendChild(section(null, h('p', { class: 'empty' }, 'This node has no topics.')))
         return

@@ -1,0 +1,367 @@
+// A replicated nsqd (--replication-group): one process that is either a standby (raw LevelDB fed by
+// the primary's log, no client service) or the primary (a normal NSQD whose store ships every batch
+// and acknowledges publishes only once enough replicas hold them). See README.md in this folder.
+//
+// Roles: start → standby; elected (and in the in-sync set) → promote (epoch + 1) → primary;
+// fenced (lease lapsed, newer epoch, etcd unreachable for an ISR change) → back to standby, full
+// resync from whoever leads. The TCP and HTTP addresses stay bound across roles: a standby answers
+// on them itself (see standby-service.ts), the primary's NSQD takes them over.
+
+import fs from 'node:fs'
+import net from 'node:net'
+import path from 'node:path'
+import { Level } from 'level'
+import { NSQD } from '../nsqd.js'
+import { createLogger, type Logger } from '../logger.js'
+import { defaultOptions, validateOptions, VERSION, type Options } from '../options.js'
+import { listen } from '../tcp/server.js'
+import { STORE_DIR } from '../store/node-store.js'
+import { Coordinator, type GroupState } from './coordinator.js'
+import { ReplicationPrimary } from './primary.js'
+import { ReplicationStandby } from './standby.js'
+import { StandbyService } from './standby-service.js'
+
+export type Role = 'starting' | 'standby' | 'promoting' | 'primary' | 'demoting' | 'closed'
+
+const noop = (): void => {}
+
+export class ReplicatedNode {
+  readonly options: Options
+  readonly logger: Logger
+  readonly startTime = Date.now()
+  role: Role = 'starting'
+  id = ''
+  epoch = 0
+  /** The current primary's id as etcd's election says (undefined while none). */
+  leaderId: string | undefined = undefined
+  nsqd: NSQD | null = null
+  primary: ReplicationPrimary | null = null
+  standby: ReplicationStandby | null = null
+  coordinator: Coordinator | null = null
+  group: GroupState = { epoch: 0, isr: null, epochRev: '0', isrRev: '0' }
+  /** Tests: wraps the standby's apply of each frame (fault injection). */
+  standbyApply: ReplicationStandby['options']['applyHook']
+
+  private readonly replServer: net.Server
+  private replAddr = ''
+  private tcpAddr = ''
+  private httpAddr = ''
+  private service: StandbyService | null = null
+  private db: Level<string, Buffer> | null = null
+  private wakeFollow: () => void = noop
+  private transition: Promise<void> = Promise.resolve()
+
+  constructor (options: Partial<Options> = {}) {
+    // replication keeps every message in the store and answers publishes once committed everywhere
+    this.options = { ...defaultOptions(), ...options, memQueueSize: 0, syncEvery: 1 }
+    validateOptions(this.options)
+    this.logger = this.options.logger ?? createLogger(this.options.logPrefix, this.options.logLevel)
+    this.options.logger = this.logger
+    this.replServer = net.createServer((s) => { this.onReplicationConnection(s) })
+  }
+
+  get tcpAddress (): string { return this.tcpAddr }
+  get httpAddress (): string { return this.httpAddr }
+  get replicationAddress (): string { return this.replAddr }
+  private get dataPath (): string { return this.options.dataPath === '' ? process.cwd() : this.options.dataPath }
+
+  async start (): Promise<void> {
+    const o = this.options
+    this.replAddr = await listen(this.replServer, o.replicationAddress)
+    this.service = new StandbyService(this)
+    const bound = await this.service.listen(o.tcpAddress, o.httpAddress)
+    this.tcpAddr = bound.tcp
+    this.httpAddr = bound.http
+    this.id = `${o.broadcastAddress}:${portOf(this.replAddr)}`
+    await this.openStandby()
+    const c = await Coordinator.create({
+      endpoints: o.etcdEndpoints.flatMap(e => e.split(',')).filter(e => e !== ''),
+      group: o.replicationGroup,
+      member: { id: this.id, replicationAddress: this.advertise(this.replAddr), tcpAddress: this.advertise(this.tcpAddr), httpAddress: this.advertise(this.httpAddr) },
+      sessionTtlSec: Math.max(1, Math.round(o.replicationSessionTtlMs / 1000)),
+      logger: this.logger
+    })
+    this.coordinator = c
+    c.on('lost', (err: Error) => { void this.sessionLost(err) })
+    c.on('campaign-lost', (err: Error) => {
+      this.logger.warn(`REPLICATION: campaign lost - ${err.message}`)
+      void c.resign().then(() => {
+        if (this.role === 'primary') this.stepDown('leadership lease lost')
+        else this.maybeCampaign()
+      })
+    })
+    await c.start()
+    this.group = await c.state()
+    this.standby?.seeEpoch(this.group.epoch)
+    this.role = 'standby'
+    this.logger.info(`REPLICATION: node ${this.id} in group ${o.replicationGroup} (epoch ${this.group.epoch}); replication listener on ${this.replAddr}`)
+    await c.watchState((s) => { this.onState(s) })
+    await c.observeLeader((id) => { this.onLeader(id) })
+    void this.followLoop()
+  }
+
+  /** host:port others can reach: the broadcast address replaces a wildcard bind. */
+  private advertise (addr: string): string {
+    if (addr === '') return ''
+    const port = portOf(addr)
+    const host = addr.slice(0, addr.lastIndexOf(':'))
+    return host === '0.0.0.0' || host === '[::]' ? `${this.options.broadcastAddress}:${port}` : addr
+  }
+
+  private async openStandby (): Promise<void> {
+    const location = path.join(this.dataPath, STORE_DIR)
+    fs.mkdirSync(this.dataPath, { recursive: true })
+    const db = new Level<string, Buffer>(location, { keyEncoding: 'utf8', valueEncoding: 'buffer' })
+    try {
+      await db.open()
+    } catch (err) {
+      const e = err as Error & { cause?: Error }
+      throw new Error(`cannot open ${location} - ${e.cause?.message ?? e.message}`)
+    }
+    this.db = db
+    this.standby = new ReplicationStandby({ id: this.id, db, logger: this.logger, epoch: this.group.epoch, applyHook: this.standbyApply })
+  }
+
+  private async closeStandby (): Promise<void> {
+    const s = this.standby
+    this.standby = null
+    if (s !== null) await s.close()
+    const db = this.db
+    this.db = null
+    if (db !== null) await db.close()
+  }
+
+  // ---- etcd events -----------------------------------------------------------------------------
+
+  private onState (s: GroupState): void {
+    this.group = s
+    this.standby?.seeEpoch(s.epoch)
+    if (this.role === 'primary' && s.epoch > this.epoch) this.stepDown(`epoch ${s.epoch} is newer than ours (${this.epoch})`)
+    else this.maybeCampaign()
+  }
+
+  private onLeader (id: string | undefined): void {
+    this.leaderId = id
+    this.wakeFollow()
+  }
+
+  private inIsr (): boolean {
+    return this.group.isr === null || this.group.isr.members.includes(this.id)
+  }
+
+  /** A standby campaigns only while it is in the in-sync set (or the group is new). */
+  private maybeCampaign (): void {
+    const c = this.coordinator
+    if (c === null || this.role !== 'standby') return
+    if (!c.campaigning && this.inIsr()) {
+      c.campaign().then(() => { void this.onElected() }, (err: Error) => {
+        this.logger.warn(`REPLICATION: campaign failed - ${err.message}`)
+      })
+    } else if (c.campaigning && !this.inIsr()) {
+      void c.resign()
+    }
+  }
+
+  private async onElected (): Promise<void> {
+    const c = this.coordinator
+    if (c === null || this.role !== 'standby') return
+    let epoch: number | null = null
+    try {
+      epoch = await c.promote()
+    } catch (err) {
+      this.logger.warn(`REPLICATION: promotion failed - ${(err as Error).message}`)
+    }
+    if (epoch === null) {
+      this.logger.info('REPLICATION: elected but not in the in-sync set; resigning')
+      await c.resign()
+      return
+    }
+    await this.become(async () => { await this.becomePrimary(epoch) })
+  }
+
+  private async sessionLost (err: Error): Promise<void> {
+    if (this.role === 'closed') return
+    this.logger.error(`REPLICATION: etcd session lost - ${err.message}`)
+    if (this.role === 'primary') this.stepDown('etcd session lost')
+    for (let attempt = 1; !this.closed; attempt++) {
+      try {
+        await this.coordinator?.start()
+        this.logger.info('REPLICATION: etcd session renewed')
+        return
+      } catch (e) {
+        if (attempt % 10 === 1) this.logger.warn(`REPLICATION: cannot renew the etcd session - ${(e as Error).message}`)
+        await new Promise((resolve) => setTimeout(resolve, 1000))
+      }
+    }
+  }
+
+  // ---- role changes ----------------------------------------------------------------------------
+
+  /** Serializes role changes. */
+  private become (fn: () => Promise<void>): Promise<void> {
+    const next = this.transition.then(fn, fn)
+    this.transition = next.catch((err: Error) => { this.logger.error(`REPLICATION: role change failed - ${err.message}`) })
+    return this.transition
+  }
+
+  private async becomePrimary (epoch: number): Promise<void> {
+    if (this.role !== 'standby') return
+    const t0 = Date.now()
+    this.role = 'promoting'
+    this.epoch = epoch
+    this.logger.info(`REPLICATION: promoted to primary at epoch ${epoch}`)
+    await this.closeStandby()
+    await this.service?.close()
+    const primary = new ReplicationPrimary({
+      id: this.id,
+      epoch,
+      minInsync: this.options.minInsyncReplicas,
+      lagTimeoutMs: this.options.replicaLagTimeoutMs,
+      coordination: this.coordinator!,
+      logger: this.logger,
+      onFenced: (reason) => { this.stepDown(reason) }
+    })
+    this.primary = primary
+    const nsqd = new NSQD({ ...this.options, tcpAddress: this.tcpAddr, httpAddress: this.httpAddr })
+    // a batch refused for want of in-sync replicas is retried soon: standbys usually join within ms
+    nsqd.storeOptions = { writeBatch: primary.writeBatch, clearRange: primary.clearRange, retryMs: 200 }
+    nsqd.replicationInfo = () => this.info()
+    this.nsqd = nsqd
+    try {
+      await nsqd.start()
+    } catch (err) {
+      this.logger.error(`REPLICATION: the primary's nsqd failed to start - ${(err as Error).message}`)
+      this.role = 'primary'
+      this.stepDown('nsqd failed to start')
+      return
+    }
+    primary.setDb(nsqd.store!.store.db)
+    this.role = 'primary'
+    this.logger.info(`REPLICATION: serving clients as the primary (epoch ${epoch}, ${Date.now() - t0} ms after the election)`)
+    if (primary.fenced) this.stepDown('fenced while starting')
+  }
+
+  /** A primary that must not lead any more becomes a standby again (and resyncs). */
+  stepDown (reason: string): void {
+    if (this.role !== 'primary' && this.role !== 'promoting') return
+    void this.become(async () => {
+      if (this.role !== 'primary') return
+      this.role = 'demoting'
+      this.logger.warn(`REPLICATION: stepping down as primary (epoch ${this.epoch}) - ${reason}`)
+      this.primary?.fence(reason)
+      await this.coordinator?.resign()
+      const nsqd = this.nsqd
+      this.nsqd = null
+      if (nsqd !== null) await this.closeNsqd(nsqd)
+      this.primary?.close()
+      this.primary = null
+      if (this.role !== 'demoting') return
+      await this.service?.listen(this.tcpAddr, this.httpAddr)
+      await this.openStandby()
+      this.role = 'standby'
+      this.wakeFollow()
+      this.maybeCampaign()
+    })
+  }
+
+  /** Closes the primary's NSQD; its LevelDB is closed even if the shutdown failed half way. */
+  private async closeNsqd (nsqd: NSQD): Promise<void> {
+    try {
+      await nsqd.close()
+    } catch (err) {
+      this.logger.warn(`REPLICATION: nsqd shutdown failed - ${(err as Error).message}`)
+    }
+    const db = nsqd.store?.store.db
+    if (db !== undefined && db.status !== 'closed') await db.close().catch(noop)
+  }
+
+  /** While a standby: follow whoever leads, reconnecting after every drop. */
+  private async followLoop (): Promise<void> {
+    let failures = 0
+    while (!this.closed) {
+      const leader = this.leaderId
+      const s = this.standby
+      if (this.role === 'standby' && s !== null && leader !== undefined && leader !== this.id) {
+        const m = await this.coordinator?.member(leader).catch(() => null)
+        if (m != null && this.standby === s && this.leaderId === leader) {
+          await s.follow(leader, m.replicationAddress)
+          // a standby whose writes keep failing (a broken disk) retries less and less often, up to 5 s
+          failures = s.applyFailed ? failures + 1 : 0
+        }
+      }
+      const waitMs = Math.min(5000, 250 * 2 ** Math.min(failures, 5))
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, waitMs)
+        function done (): void { clearTimeout(timer); resolve() }
+        this.wakeFollow = done
+      })
+      this.wakeFollow = noop
+    }
+  }
+
+  private onReplicationConnection (s: net.Socket): void {
+    if (this.role === 'primary' && this.primary !== null) {
+      this.primary.accept(s)
+      return
+    }
+    s.on('error', noop)
+    // not the primary (any more): a standby that knows a newer epoch tells us so on its HELLO
+    s.once('data', () => { s.destroy() })
+    setTimeout(() => { s.destroy() }, 1000).unref()
+  }
+
+  // ---- visibility ------------------------------------------------------------------------------
+
+  /** The `replication` object of /info and /stats. */
+  info (): Record<string, unknown> {
+    const o = this.options
+    const base = {
+      role: this.role === 'primary' ? 'primary' : 'standby',
+      group: o.replicationGroup,
+      node_id: this.id,
+      epoch: this.role === 'primary' ? this.epoch : this.group.epoch,
+      primary: this.leaderId ?? '',
+      in_sync: this.group.isr?.members ?? [],
+      replication_factor: o.replicationFactor,
+      min_insync_replicas: o.minInsyncReplicas
+    }
+    if (this.role === 'primary' && this.primary !== null) {
+      return { ...base, in_sync: [this.id, ...this.primary.isr].sort(), last_seq: this.primary.seq, standbys: this.primary.info() }
+    }
+    const s = this.standby
+    return { ...base, state: s?.state ?? 'idle', applied_seq: s?.appliedSeq ?? 0, last_applied_at: s?.lastAppliedAt ?? 0 }
+  }
+
+  /** The primary's client (TCP) address, for a standby's refusal message. */
+  async primaryTcpAddress (): Promise<string> {
+    const id = this.leaderId
+    if (id === undefined || this.coordinator === null) return ''
+    const m = await this.coordinator.member(id).catch(() => null)
+    return m?.tcpAddress ?? ''
+  }
+
+  get version (): string { return VERSION }
+
+  /** Read afresh (role changes across awaits). */
+  get closed (): boolean { return this.role === 'closed' }
+
+  async close (): Promise<void> {
+    if (this.role === 'closed') return
+    await this.transition
+    const wasPrimary = this.role === 'primary'
+    this.role = 'closed'
+    this.wakeFollow()
+    if (wasPrimary && this.nsqd !== null) await this.closeNsqd(this.nsqd)
+    this.nsqd = null
+    this.primary?.close()
+    await this.closeStandby()
+    await this.service?.close()
+    await new Promise<void>((resolve) => { this.replServer.close(() => { resolve() }) })
+    await this.coordinator?.close()
+    this.logger.info('REPLICATION: bye')
+  }
+}
+
+function portOf (addr: string): number {
+  return Number(addr.slice(addr.lastIndexOf(':') + 1)) || 0
+}

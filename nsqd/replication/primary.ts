@@ -1,0 +1,394 @@
+// The primary's side of log shipping. The store's group-commit writer hands every batch (and every
+// range clear) to `writeBatch` / `clearRange`: numbered (epoch, seq), sent to every connected standby
+// and written locally at the same time; the call resolves only when every member of the in-sync set
+// (ISR) acknowledged it and the ISR, primary included, has at least --min-insync-replicas members.
+//
+// A standby that does not acknowledge within --replica-lag-timeout (or whose connection drops) is
+// removed from the ISR in etcd (compare on the epoch) BEFORE the batch is acknowledged without it,
+// so whichever ISR member wins the next election holds every acknowledged batch. A failed ISR
+// write, a refused compare (a newer epoch exists) or a lapsed leadership fence this primary: every
+// batch fails from then on and `onFenced` tells the node to step down.
+//
+// A standby that connects gets a full copy first: a LevelDB iterator (a snapshot at creation) taken
+// between two batches, streamed, then every batch after it; it joins the ISR once it acknowledged
+// the newest batch.
+
+import net from 'node:net'
+import type { Level } from 'level'
+import type { StoreOp, WriteBatchFn } from '../store/store.js'
+import {
+  FrameReader, decodeFrame, encodeBatch, encodeClear, encodeJson, encodeMark, encodeSnapData,
+  T_ACK, T_HELLO, T_REJECT, T_SNAP_BEGIN, T_SNAP_END
+} from './protocol.js'
+
+/** What the primary needs from the coordinator. */
+export interface PrimaryCoordination {
+  setIsr (epoch: number, members: string[]): Promise<boolean>
+  leaderValid (): boolean
+}
+
+export interface PrimaryLogger { info (msg: string): void, warn (msg: string): void, error (msg: string): void }
+
+export interface PrimaryOptions {
+  id: string
+  epoch: number
+  minInsync: number
+  lagTimeoutMs: number
+  coordination: PrimaryCoordination
+  logger: PrimaryLogger
+  /** Called once when this primary learns it must not lead any more. */
+  onFenced: (reason: string) => void
+}
+
+/** A batch refused because replication cannot guarantee it (HTTP answers 503). */
+export class ReplicationError extends Error {
+  override name = 'ReplicationError'
+  readonly replication = true
+}
+
+const SNAPSHOT_CHUNK_BYTES = 1024 * 1024
+/** Bytes queued on a standby's socket above which it is disconnected (it will copy afresh). */
+const MAX_UNSENT_BYTES = 256 * 1024 * 1024
+
+interface Peer {
+  id: string
+  socket: net.Socket
+  state: 'snapshot' | 'streaming' | 'closed'
+  /** Frames held back while the snapshot streams. */
+  held: Buffer[]
+  acked: number
+  connectedAt: number
+}
+
+interface Wait {
+  seq: number
+  members: Set<string>
+  resolve: () => void
+  timer: NodeJS.Timeout | null
+}
+
+export class ReplicationPrimary {
+  readonly options: PrimaryOptions
+  /** Sequence number of the last batch shipped. */
+  seq = 0
+  /** Standbys in the in-sync set (this primary is always in it too). */
+  readonly isr = new Set<string>()
+  readonly peers = new Map<string, Peer>()
+  private db: Level<string, Buffer> | null = null
+  private localBusy = false
+  private snapshotWaiters: Array<() => void> = []
+  private wait: Wait | null = null
+  private isrChain: Promise<boolean> = Promise.resolve(true)
+  private fencedReason: string | null = null
+  private closing = false
+
+  constructor (options: PrimaryOptions) {
+    this.options = options
+  }
+
+  get epoch (): number { return this.options.epoch }
+  get fenced (): boolean { return this.fencedReason !== null }
+
+  /** The store's database, for snapshots (standbys are accepted only once it is set). */
+  setDb (db: Level<string, Buffer>): void { this.db = db }
+
+  /** Stops acknowledging for good. */
+  fence (reason: string): void {
+    if (this.fencedReason !== null) return
+    this.fencedReason = reason
+    this.options.logger.warn(`REPLICATION: primary fenced at epoch ${this.epoch} - ${reason}`)
+    this.finishWait()
+    this.options.onFenced(reason)
+  }
+
+  /** The store's batch writer (StoreOptions.writeBatch). */
+  readonly writeBatch = async (ops: StoreOp[], sync: boolean, write: WriteBatchFn): Promise<void> => {
+    this.check()
+    // shipped first, so the standbys write while we do: one disk write + one round trip, not two
+    // writes in a row. Should the local write fail, the store retries the same (idempotent) ops.
+    const seq = ++this.seq
+    this.localBusy = true
+    this.ship(encodeBatch(this.epoch, seq, sync, ops))
+    try {
+      await write(ops, sync)
+    } finally {
+      this.localDone()
+    }
+    await this.replicated(seq)
+  }
+
+  /** The store's range clear (StoreOptions.clearRange). */
+  readonly clearRange = async (gte: string, lt: string, clear: (gte: string, lt: string) => Promise<void>): Promise<void> => {
+    this.check()
+    const seq = ++this.seq
+    this.localBusy = true
+    this.ship(encodeClear(this.epoch, seq, gte, lt))
+    try {
+      await clear(gte, lt)
+    } finally {
+      this.localDone()
+    }
+    await this.replicated(seq)
+  }
+
+  private check (): void {
+    if (this.fencedReason !== null) throw new ReplicationError(`not the primary any more (${this.fencedReason})`)
+    if (!this.options.coordination.leaderValid()) {
+      this.fence('leadership lease lapsed')
+      throw new ReplicationError('not the primary any more (leadership lease lapsed)')
+    }
+  }
+
+  private localDone (): void {
+    this.localBusy = false
+    const waiters = this.snapshotWaiters
+    this.snapshotWaiters = []
+    for (const w of waiters) w()
+  }
+
+  private ship (frame: Buffer): void {
+    for (const p of this.peers.values()) {
+      if (p.state === 'streaming') {
+        // a standby that cannot keep up would make us buffer without bound: drop it (it resyncs)
+        if (p.socket.writableLength > MAX_UNSENT_BYTES) this.dropPeer(p, `more than ${MAX_UNSENT_BYTES} bytes unsent`)
+        else p.socket.write(frame)
+      } else if (p.state === 'snapshot') {
+        p.held.push(frame)
+      }
+    }
+  }
+
+  /** Resolves when every ISR member acknowledged `seq` (laggards removed first), or throws. */
+  private async replicated (seq: number): Promise<void> {
+    const members = new Set<string>()
+    for (const id of this.isr) {
+      const p = this.peers.get(id)
+      if (p === undefined || p.acked < seq) members.add(id)
+    }
+    if (members.size > 0) {
+      await new Promise<void>((resolve) => {
+        const w: Wait = { seq, members, resolve, timer: null }
+        w.timer = setTimeout(() => { this.finishWait() }, this.options.lagTimeoutMs)
+        this.wait = w
+        // a member whose connection is gone cannot ack: do not wait for the timeout
+        for (const id of members) if (!this.peers.has(id)) this.memberGone(id)
+      })
+      const laggards = [...members].filter(id => (this.peers.get(id)?.acked ?? -1) < seq)
+      if (laggards.length > 0) await this.removeFromIsr(laggards, `no acknowledgement of batch ${seq} within ${this.options.lagTimeoutMs} ms`)
+    }
+    if (this.fencedReason !== null) throw new ReplicationError(`not the primary any more (${this.fencedReason})`)
+    const inSync = 1 + this.isr.size
+    if (inSync < this.options.minInsync) {
+      throw new ReplicationError(`not enough in-sync replicas: ${inSync} of ${this.options.minInsync} required`)
+    }
+    if (!this.options.coordination.leaderValid()) {
+      this.fence('leadership lease lapsed')
+      throw new ReplicationError('not the primary any more (leadership lease lapsed)')
+    }
+  }
+
+  private finishWait (): void {
+    const w = this.wait
+    if (w === null) return
+    this.wait = null
+    if (w.timer !== null) clearTimeout(w.timer)
+    w.resolve()
+  }
+
+  private memberGone (id: string): void {
+    const w = this.wait
+    if (w !== null && w.members.has(id)) {
+      // everyone else may already have acked: finish when only gone members remain
+      let waiting = false
+      for (const m of w.members) if (this.peers.has(m) && (this.peers.get(m)?.acked ?? -1) < w.seq) waiting = true
+      if (!waiting) this.finishWait()
+    }
+  }
+
+  private acked (p: Peer, seq: number): void {
+    if (seq > p.acked) p.acked = seq
+    const w = this.wait
+    if (w !== null && w.members.has(p.id)) {
+      let done = true
+      for (const m of w.members) {
+        const q = this.peers.get(m)
+        if (q !== undefined && q.acked < w.seq) { done = false; break }
+      }
+      if (done) this.finishWait()
+    }
+    if (!this.isr.has(p.id) && p.state === 'streaming' && p.acked >= this.seq && this.fencedReason === null) {
+      this.isr.add(p.id)
+      this.options.logger.info(`REPLICATION: standby ${p.id} caught up at batch ${p.acked}; joins the in-sync set`)
+      void this.writeIsr().catch(() => {})
+    }
+  }
+
+  /** Removes members from the ISR in etcd; throws (and fences) if that cannot be done. */
+  private async removeFromIsr (ids: string[], why: string): Promise<void> {
+    let changed = false
+    for (const id of ids) {
+      if (this.isr.delete(id)) {
+        changed = true
+        this.options.logger.warn(`REPLICATION: standby ${id} leaves the in-sync set - ${why}`)
+      }
+    }
+    if (!changed) { await this.isrChain; return }
+    const ok = await this.writeIsr()
+    if (!ok) throw new ReplicationError(`not the primary any more (${this.fencedReason ?? 'in-sync set update failed'})`)
+  }
+
+  /** Writes the current ISR to etcd, serialized; false (and fenced) when it could not be written. */
+  private writeIsr (): Promise<boolean> {
+    const next = this.isrChain.then(async () => {
+      if (this.fencedReason !== null) return false
+      const members = [this.options.id, ...this.isr]
+      try {
+        if (await this.options.coordination.setIsr(this.epoch, members)) return true
+        this.fence('the epoch moved on (a newer primary exists)')
+      } catch (err) {
+        this.fence(`cannot update the in-sync set in etcd - ${(err as Error).message}`)
+      }
+      return false
+    })
+    this.isrChain = next
+    return next
+  }
+
+  // ---- standby connections ---------------------------------------------------------------------
+
+  /** A connection on the replication listener. */
+  accept (socket: net.Socket): void {
+    socket.setNoDelay(true)
+    let peer: Peer | null = null
+    const reader = new FrameReader((b) => {
+      const f = decodeFrame(b)
+      if (f.type === T_HELLO && peer === null) {
+        const hello = f.json as { id?: unknown, epoch?: unknown }
+        const id = String(hello.id ?? '')
+        const theirEpoch = Number(hello.epoch ?? 0)
+        if (theirEpoch > this.epoch) {
+          socket.end(encodeJson(T_REJECT, { reason: 'stale primary', epoch: theirEpoch }))
+          this.fence(`standby ${id} knows epoch ${theirEpoch}`)
+          return
+        }
+        if (this.fencedReason !== null || this.db === null) {
+          socket.end(encodeJson(T_REJECT, { reason: 'not ready', epoch: this.epoch }))
+          return
+        }
+        const old = this.peers.get(id)
+        if (old !== undefined) this.dropPeer(old, 'replaced by a new connection')
+        peer = { id, socket, state: 'snapshot', held: [], acked: 0, connectedAt: Date.now() }
+        this.peers.set(id, peer)
+        this.options.logger.info(`REPLICATION: standby ${id} connected from ${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}; sending a snapshot`)
+        void this.sendSnapshot(peer)
+      } else if (f.type === T_ACK && peer !== null) {
+        if (f.epoch !== this.epoch) return
+        this.acked(peer, f.seq)
+      } else if (f.type === T_REJECT) {
+        const epoch = Number((f.json as { epoch?: unknown }).epoch ?? 0)
+        if (epoch > this.epoch) this.fence(`a standby knows epoch ${epoch}`)
+        socket.destroy()
+      }
+    })
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        reader.push(chunk)
+      } catch (err) {
+        this.options.logger.warn(`REPLICATION: bad data from a standby - ${(err as Error).message}`)
+        socket.destroy()
+      }
+    })
+    socket.on('error', () => {})
+    socket.on('close', () => { if (peer !== null) this.dropPeer(peer, 'connection closed') })
+  }
+
+  private dropPeer (p: Peer, why: string): void {
+    if (closed(p)) return
+    p.state = 'closed'
+    p.held = []
+    p.socket.destroy()
+    if (this.peers.get(p.id) === p) this.peers.delete(p.id)
+    this.options.logger.info(`REPLICATION: standby ${p.id} disconnected - ${why}`)
+    if (this.isr.has(p.id) && !this.closing) {
+      if (this.wait !== null && this.wait.members.has(p.id)) this.memberGone(p.id)
+      else void this.removeFromIsr([p.id], why).catch(() => {})
+    }
+  }
+
+  private async sendSnapshot (p: Peer): Promise<void> {
+    const db = this.db
+    if (db === null) return
+    // between two batches: no local write may be half applied when the iterator is created
+    // the standby wipes its copy on SNAP_BEGIN: it must be out of the ISR in etcd before that, or it
+    // could win an election with half a copy
+    try {
+      if (this.isr.has(p.id)) await this.removeFromIsr([p.id], 'resyncing')
+      else await this.isrChain
+    } catch (err) {
+      this.dropPeer(p, (err as Error).message)
+      return
+    }
+    while (this.localBusy) await new Promise<void>((resolve) => { this.snapshotWaiters.push(resolve) })
+    if (closed(p)) return
+    const it = db.iterator()
+    const at = this.seq
+    const s = p.socket
+    try {
+      s.write(encodeMark(T_SNAP_BEGIN, this.epoch, at))
+      let ops: StoreOp[] = []
+      let bytes = 0
+      let sent = 0
+      for await (const [key, value] of it) {
+        if (closed(p)) return
+        ops.push({ type: 'put', key, value })
+        bytes += key.length + value.length + 9
+        sent++
+        if (bytes >= SNAPSHOT_CHUNK_BYTES) {
+          if (!s.write(encodeSnapData(this.epoch, ops))) await waitDrain(s)
+          ops = []
+          bytes = 0
+        }
+      }
+      if (closed(p)) return
+      if (ops.length > 0) s.write(encodeSnapData(this.epoch, ops))
+      s.write(encodeMark(T_SNAP_END, this.epoch, at))
+      for (const f of p.held) s.write(f)
+      p.held = []
+      p.state = 'streaming'
+      this.options.logger.info(`REPLICATION: snapshot of ${sent} keys at batch ${at} sent to ${p.id}`)
+    } catch (err) {
+      this.dropPeer(p, `snapshot failed - ${(err as Error).message}`)
+    } finally {
+      await it.close().catch(() => {})
+    }
+  }
+
+  /** Per standby: in sync or not, and how many batches behind. */
+  info (): Array<{ id: string, in_sync: boolean, state: string, acked_seq: number, lag: number }> {
+    const out = []
+    for (const p of this.peers.values()) {
+      out.push({ id: p.id, in_sync: this.isr.has(p.id), state: p.state, acked_seq: p.acked, lag: Math.max(0, this.seq - p.acked) })
+    }
+    for (const id of this.isr) {
+      if (!this.peers.has(id)) out.push({ id, in_sync: true, state: 'disconnected', acked_seq: 0, lag: this.seq })
+    }
+    return out
+  }
+
+  close (): void {
+    this.closing = true
+    this.finishWait()
+    for (const p of [...this.peers.values()]) this.dropPeer(p, 'primary closing')
+  }
+}
+
+/** Reads the state afresh (it changes across awaits). */
+function closed (p: Peer): boolean { return p.state === 'closed' }
+
+function waitDrain (s: net.Socket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => { s.off('drain', done); s.off('close', done); resolve() }
+    s.on('drain', done)
+    s.on('close', done)
+  })
+}

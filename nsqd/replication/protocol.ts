@@ -1,0 +1,205 @@
+// The replication wire: length-prefixed frames between a primary and its standbys.
+//
+//   frame    = [u32 length of type + payload][u8 type][payload]
+//   HELLO    standby → primary: JSON {id, epoch}            (the newest epoch the standby knows)
+//   REJECT   either way: JSON {reason, epoch}                 then the sender closes
+//   SNAP_BEGIN primary → standby: [u32 epoch][u48 seq]       state as of batch `seq` follows
+//   SNAP_DATA  [u32 epoch][ops]                              puts of the snapshot
+//   SNAP_END   [u32 epoch][u48 seq]
+//   BATCH      [u32 epoch][u48 seq][u8 sync][ops]            one store batch, applied atomically
+//   CLEAR      [u32 epoch][u48 seq][u32 n][gte][u32 n][lt]   one range deletion
+//   ACK      standby → primary: [u32 epoch][u48 seq]         everything up to seq is applied
+//   ops      = [u32 count] then per op [u8 0=put|1=del][u32 n][key utf8] (put: [u32 n][value])
+
+import type { StoreOp } from '../store/store.js'
+
+export const T_HELLO = 1
+export const T_REJECT = 2
+export const T_SNAP_BEGIN = 3
+export const T_SNAP_DATA = 4
+export const T_SNAP_END = 5
+export const T_BATCH = 6
+export const T_CLEAR = 7
+export const T_ACK = 8
+
+/** Largest frame accepted (a batch holds at most a tick's worth of chunks). */
+export const MAX_FRAME = 512 * 1024 * 1024
+
+export interface Frame {
+  type: number
+  epoch: number
+  seq: number
+  sync: boolean
+  ops: StoreOp[]
+  gte: string
+  lt: string
+  json: any
+}
+
+function header (type: number, payloadLen: number): Buffer {
+  const b = Buffer.allocUnsafe(5 + payloadLen)
+  b.writeUInt32BE(1 + payloadLen, 0)
+  b[4] = type
+  return b
+}
+
+export function encodeJson (type: number, value: unknown): Buffer {
+  const json = Buffer.from(JSON.stringify(value))
+  const b = header(type, json.length)
+  json.copy(b, 5)
+  return b
+}
+
+function opsSize (ops: readonly StoreOp[]): number {
+  let n = 4
+  for (const op of ops) {
+    n += 1 + 4 + Buffer.byteLength(op.key)
+    if (op.type === 'put') n += 4 + op.value.length
+  }
+  return n
+}
+
+function writeOps (b: Buffer, at: number, ops: readonly StoreOp[]): number {
+  b.writeUInt32BE(ops.length, at)
+  at += 4
+  for (const op of ops) {
+    b[at] = op.type === 'put' ? 0 : 1
+    const klen = b.write(op.key, at + 5)
+    b.writeUInt32BE(klen, at + 1)
+    at += 5 + klen
+    if (op.type === 'put') {
+      b.writeUInt32BE(op.value.length, at)
+      op.value.copy(b, at + 4)
+      at += 4 + op.value.length
+    }
+  }
+  return at
+}
+
+/** BATCH or SNAP_DATA (seq/sync unused for SNAP_DATA). */
+export function encodeBatch (epoch: number, seq: number, sync: boolean, ops: readonly StoreOp[]): Buffer {
+  const b = header(T_BATCH, 4 + 6 + 1 + opsSize(ops))
+  b.writeUInt32BE(epoch, 5)
+  b.writeUIntBE(seq, 9, 6)
+  b[15] = sync ? 1 : 0
+  writeOps(b, 16, ops)
+  return b
+}
+
+export function encodeSnapData (epoch: number, ops: readonly StoreOp[]): Buffer {
+  const b = header(T_SNAP_DATA, 4 + opsSize(ops))
+  b.writeUInt32BE(epoch, 5)
+  writeOps(b, 9, ops)
+  return b
+}
+
+/** SNAP_BEGIN, SNAP_END or ACK. */
+export function encodeMark (type: number, epoch: number, seq: number): Buffer {
+  const b = header(type, 10)
+  b.writeUInt32BE(epoch, 5)
+  b.writeUIntBE(seq, 9, 6)
+  return b
+}
+
+export function encodeClear (epoch: number, seq: number, gte: string, lt: string): Buffer {
+  const g = Buffer.from(gte)
+  const l = Buffer.from(lt)
+  const b = header(T_CLEAR, 10 + 8 + g.length + l.length)
+  b.writeUInt32BE(epoch, 5)
+  b.writeUIntBE(seq, 9, 6)
+  b.writeUInt32BE(g.length, 15)
+  g.copy(b, 19)
+  b.writeUInt32BE(l.length, 19 + g.length)
+  l.copy(b, 23 + g.length)
+  return b
+}
+
+function readOps (b: Buffer, at: number): StoreOp[] {
+  const n = b.readUInt32BE(at)
+  at += 4
+  const ops: StoreOp[] = new Array(n)
+  for (let i = 0; i < n; i++) {
+    const kind = b[at]
+    const klen = b.readUInt32BE(at + 1)
+    const key = b.toString('utf8', at + 5, at + 5 + klen)
+    at += 5 + klen
+    if (kind === 0) {
+      const vlen = b.readUInt32BE(at)
+      // a copy: the frame buffer is reused by the reader
+      ops[i] = { type: 'put', key, value: Buffer.from(b.subarray(at + 4, at + 4 + vlen)) }
+      at += 4 + vlen
+    } else {
+      ops[i] = { type: 'del', key }
+    }
+  }
+  return ops
+}
+
+/** Decodes one frame's type + payload. Throws on a malformed frame. */
+export function decodeFrame (b: Buffer): Frame {
+  const f: Frame = { type: b[0] as number, epoch: 0, seq: 0, sync: false, ops: [], gte: '', lt: '', json: null }
+  switch (f.type) {
+    case T_HELLO:
+    case T_REJECT:
+      f.json = JSON.parse(b.toString('utf8', 1))
+      break
+    case T_SNAP_BEGIN:
+    case T_SNAP_END:
+    case T_ACK:
+      f.epoch = b.readUInt32BE(1)
+      f.seq = b.readUIntBE(5, 6)
+      break
+    case T_SNAP_DATA:
+      f.epoch = b.readUInt32BE(1)
+      f.ops = readOps(b, 5)
+      break
+    case T_BATCH:
+      f.epoch = b.readUInt32BE(1)
+      f.seq = b.readUIntBE(5, 6)
+      f.sync = b[11] === 1
+      f.ops = readOps(b, 12)
+      break
+    case T_CLEAR: {
+      f.epoch = b.readUInt32BE(1)
+      f.seq = b.readUIntBE(5, 6)
+      const gl = b.readUInt32BE(11)
+      f.gte = b.toString('utf8', 15, 15 + gl)
+      const ll = b.readUInt32BE(15 + gl)
+      f.lt = b.toString('utf8', 19 + gl, 19 + gl + ll)
+      break
+    }
+    default:
+      throw new Error(`unknown replication frame type ${f.type}`)
+  }
+  return f
+}
+
+/** Splits a byte stream into frames (type + payload); chunks are joined once per frame, not per chunk. */
+export class FrameReader {
+  private chunks: Buffer[] = []
+  private have = 0
+  private readonly onFrame: (frame: Buffer) => void
+  constructor (onFrame: (frame: Buffer) => void) { this.onFrame = onFrame }
+
+  push (chunk: Buffer): void {
+    this.chunks.push(chunk)
+    this.have += chunk.length
+    while (this.have >= 4) {
+      const head = (this.chunks[0] as Buffer).length >= 4 ? this.chunks[0] as Buffer : this.compact()
+      const len = head.readUInt32BE(0)
+      if (len < 1 || len > MAX_FRAME) throw new Error(`bad replication frame length ${len}`)
+      if (this.have < 4 + len) return
+      const b = this.chunks.length === 1 ? this.chunks[0] as Buffer : this.compact()
+      const rest = b.subarray(4 + len)
+      this.chunks = rest.length > 0 ? [rest] : []
+      this.have = rest.length
+      this.onFrame(b.subarray(4, 4 + len))
+    }
+  }
+
+  private compact (): Buffer {
+    const b = Buffer.concat(this.chunks, this.have)
+    this.chunks = [b]
+    return b
+  }
+}

@@ -1,0 +1,472 @@
+// Replication (nsqd/replication): etcd coordination against a real local etcd, then batch shipping
+// between in-process nodes. The dead-etcd case runs last: it kills this file's etcd.
+
+import t from 'tap'
+import fs from 'node:fs'
+import type { Level } from 'level'
+import { Coordinator, type MemberInfo } from '../../nsqd/replication/coordinator.js'
+import { ReplicatedNode } from '../../nsqd/replication/node.js'
+import { T_BATCH } from '../../nsqd/replication/protocol.js'
+import { createCapturingLogger } from '../../nsqd/logger.js'
+import type { Options } from '../../nsqd/options.js'
+import * as cmd from '../../client/wire/commands.js'
+import { Producer } from '../../client/producer.js'
+import { silentLogger } from '../../client/logger.js'
+import { startEtcd, waitFor, type LocalEtcd } from '../helpers/etcd.js'
+import { RawConn, startNSQD, tmpDir, uniq } from '../helpers/nsqd.js'
+import { startAdmin } from '../helpers/admin-cluster.js'
+
+let etcd: LocalEtcd
+let groupSeq = 0
+
+function member (id: string): MemberInfo {
+  return { id, replicationAddress: `127.0.0.1:1${id.length}`, tcpAddress: '127.0.0.1:4150', httpAddress: '127.0.0.1:4151' }
+}
+
+interface Teardown { teardown (fn: () => unknown): void }
+
+async function coordinator (t: Teardown, group: string, id: string, ttl = 1): Promise<Coordinator> {
+  const c = await Coordinator.create({ endpoints: [etcd.endpoint], group, member: member(id), sessionTtlSec: ttl, callTimeoutMs: 1500 })
+  t.teardown(async () => { await c.close() })
+  return c
+}
+
+t.before(async () => { etcd = await startEtcd(t) })
+
+t.test('coordination: members, election, epoch compare-and-swap, in-sync set', async (t) => {
+  const group = `g${++groupSeq}`
+  const a = await coordinator(t, group, 'a')
+  const b = await coordinator(t, group, 'b')
+  await a.start()
+  await b.start()
+  t.same((await a.members()).map(m => m.id), ['a', 'b'], 'both members are registered under their leases')
+  t.same((await b.member('a'))?.replicationAddress, member('a').replicationAddress)
+
+  const leaders: Array<string | undefined> = []
+  await b.observeLeader((id) => { leaders.push(id) })
+
+  await a.campaign()
+  t.ok(a.leaderValid(), 'the elected node holds a valid leadership')
+  t.equal(await a.promote(), 1, 'the first primary takes epoch 1')
+  let s = await a.state()
+  t.same(s.isr, { epoch: 1, members: ['a'] }, 'the in-sync set starts with the primary alone')
+  await waitFor('observer sees a', () => leaders.includes('a'))
+
+  let bElected = false
+  const bCampaign = b.campaign().then(() => { bElected = true })
+  t.ok(await a.setIsr(1, ['a', 'b']), 'the primary widens the in-sync set at its epoch')
+  t.notOk(await a.setIsr(0, ['a']), 'an in-sync set written with a stale epoch is refused')
+  s = await b.state()
+  t.same(s.isr?.members, ['a', 'b'])
+  t.notOk(bElected, 'b waits while a leads')
+
+  // a resigns: b is elected next and takes epoch 2; a can no longer change the in-sync set
+  await a.resign()
+  t.notOk(a.leaderValid(), 'a resigned')
+  await waitFor('b elected', () => bElected, 5000)
+  await bCampaign
+  t.equal(await b.promote(), 2)
+  t.notOk(await a.setIsr(1, ['a', 'b']), 'the old primary is fenced by the epoch')
+  t.same((await a.state()).isr, { epoch: 2, members: ['b'] })
+})
+
+t.test('coordination: a node outside the in-sync set cannot take over', async (t) => {
+  const group = `g${++groupSeq}`
+  const a = await coordinator(t, group, 'a')
+  const c = await coordinator(t, group, 'c')
+  await a.start()
+  await c.start()
+  await a.campaign()
+  t.equal(await a.promote(), 1)
+  await a.resign()
+  await c.campaign()
+  t.equal(await c.promote(), null, 'elected, but not in the in-sync set: promote refuses')
+  t.same((await c.state()).epoch, 1, 'the epoch did not move')
+})
+
+t.test('coordination: a silent primary\'s lease lapses, a standby takes over, the old one is fenced', async (t) => {
+  const group = `g${++groupSeq}`
+  const a = await coordinator(t, group, 'a', 1)
+  const b = await coordinator(t, group, 'b', 1)
+  await a.start()
+  await b.start()
+  await a.campaign()
+  t.equal(await a.promote(), 1)
+  t.ok(await a.setIsr(1, ['a', 'b']))
+  let bElected = false
+  const p = b.campaign().then(() => { bElected = true })
+  const quietAt = Date.now()
+  a.abandon() // no more keepalives, nothing revoked: a killed process
+  await waitFor('a\'s leadership to lapse locally', () => !a.leaderValid(), 3000)
+  await waitFor('b elected after a\'s lease expired', () => bElected, 6000)
+  await p
+  const took = Date.now() - quietAt
+  t.ok(took < 5000, `b took over ${took} ms after a went quiet (TTL 1 s, etcd raises it to 2 s)`)
+  t.equal(await b.promote(), 2)
+  t.same((await b.members()).map(m => m.id), ['b'], 'a\'s membership expired with its lease')
+})
+
+t.test('coordination: watchState reports epoch and in-sync set changes', async (t) => {
+  const group = `g${++groupSeq}`
+  const a = await coordinator(t, group, 'a')
+  const b = await coordinator(t, group, 'b')
+  await a.start()
+  await b.start()
+  const seen: string[] = []
+  await b.watchState((s) => { seen.push(`${s.epoch}:${s.isr?.members.join(',') ?? '-'}`) })
+  await a.campaign()
+  await a.promote()
+  await a.setIsr(1, ['a', 'b'])
+  await waitFor('isr a,b seen', () => seen.includes('1:a,b'))
+  t.ok(seen.includes('0:-'), 'the initial state is reported')
+})
+
+// ---- log shipping between in-process nodes -------------------------------------------------------
+
+async function startNode (t: Teardown & { passing?: () => boolean }, group: string, extra: Partial<Options> = {}): Promise<ReplicatedNode> {
+  const logger = createCapturingLogger('debug')
+  const n = new ReplicatedNode({
+    tcpAddress: '127.0.0.1:0',
+    httpAddress: '127.0.0.1:0',
+    httpsAddress: '',
+    replicationAddress: '127.0.0.1:0',
+    broadcastAddress: '127.0.0.1',
+    dataPath: extra.dataPath ?? tmpDir(t),
+    queueScanIntervalMs: 20,
+    logger,
+    replicationGroup: group,
+    replicationFactor: 2,
+    minInsyncReplicas: 2,
+    etcdEndpoints: [etcd.endpoint],
+    replicationSessionTtlMs: 2000,
+    replicaLagTimeoutMs: 500,
+    ...extra
+  })
+  await n.start()
+  t.teardown(async () => {
+    await n.close()
+    if (t.passing !== undefined && !t.passing() && process.env.NSQ_TEST_LOGS !== undefined) process.stderr.write(logger.lines.join(''))
+  })
+  return n
+}
+
+async function dump (db: Level<string, Buffer>): Promise<Map<string, string>> {
+  const out = new Map<string, string>()
+  for await (const [k, v] of db.iterator()) out.set(k, v.toString('hex'))
+  return out
+}
+
+function standbyDb (n: ReplicatedNode): Level<string, Buffer> {
+  return (n as unknown as { db: Level<string, Buffer> }).db
+}
+
+/** Waits until the primary wrote everything and the standby applied its last batch. */
+async function quiesce (p: ReplicatedNode, s: ReplicatedNode): Promise<void> {
+  await waitFor('primary idle and standby caught up', async () => {
+    await p.nsqd!.store!.store.whenCommitted()
+    return s.standby!.appliedSeq === p.primary!.seq && p.primary!.peers.get(s.id)?.acked === p.primary!.seq
+  }, 10000)
+}
+
+async function post (http: string, path: string, body = ''): Promise<{ status: number, text: string }> {
+  const res = await fetch(`http://${http}${path}`, { method: 'POST', body })
+  return { status: res.status, text: await res.text() }
+}
+
+t.test('shipping: after a mixed workload the standby\'s LevelDB equals the primary\'s, byte for byte', async (t) => {
+  const group = `g${++groupSeq}`
+  const a = await startNode(t, group)
+  await waitFor('a primary', () => a.role === 'primary', 8000)
+  const b = await startNode(t, group)
+  await waitFor('b in sync', () => a.primary!.isr.has(b.id), 8000)
+  t.equal(b.role, 'standby')
+
+  const topic = uniq('mix')
+  const other = uniq('other')
+  const gone = uniq('gone')
+  const pub = await RawConn.connect(t, a.tcpAddress)
+  await pub.identify()
+  t.equal(await pub.publish(topic, 'first'), 'OK')
+  // channels first, so the messages below are delivered to them
+  const sub = await RawConn.connect(t, a.tcpAddress)
+  await sub.identify({ msg_timeout: 1000 })
+  await sub.subscribe(topic, 'c1', 0)
+  t.equal((await post(a.httpAddress, `/channel/create?topic=${topic}&channel=c2`)).status, 200)
+  pub.write(cmd.mpub(topic, Array.from({ length: 20 }, (_, i) => `m${i}`)))
+  t.equal(await pub.response(), 'OK')
+  pub.write(cmd.dpub(topic, 60_000, 'deferred'))
+  t.equal(await pub.response(), 'OK')
+  t.equal(await pub.publish(other, 'x'), 'OK')
+  t.equal(await pub.publish(gone, 'y'), 'OK')
+
+  // deliveries: FIN, REQ now, REQ with a delay, and some left to time out
+  sub.write(cmd.rdy(10))
+  const got = []
+  for (let i = 0; i < 10; i++) got.push(await sub.message(5000))
+  for (let i = 0; i < 4; i++) sub.write(cmd.fin(got[i]!.id))
+  sub.write(cmd.req(got[4]!.id, 0))
+  sub.write(cmd.req(got[5]!.id, 30_000))
+  sub.write(cmd.rdy(0))
+  const ch = a.nsqd!.getExistingTopic(topic)!.getExistingChannel('c1')!
+  await waitFor('timeouts', () => ch.timeoutCount >= 4, 8000)
+  // one message stays in flight (journaled) while the stores are compared
+  const holder = await RawConn.connect(t, a.tcpAddress)
+  await holder.identify({ msg_timeout: 60_000 })
+  await holder.subscribe(topic, 'c1', 1)
+  await holder.message(5000)
+  t.equal((await post(a.httpAddress, `/channel/pause?topic=${topic}&channel=c2`)).status, 200)
+  t.equal((await post(a.httpAddress, `/channel/create?topic=${other}&channel=e`)).status, 200)
+  t.equal((await post(a.httpAddress, `/channel/empty?topic=${other}&channel=e`)).status, 200)
+  t.equal((await post(a.httpAddress, `/topic/pause?topic=${other}`)).status, 200)
+  t.equal((await post(a.httpAddress, `/topic/delete?topic=${gone}`)).status, 200)
+  // a new topic by HTTP, emptied
+  t.equal((await post(a.httpAddress, `/pub?topic=${other}`, 'http body')).status, 200)
+  t.equal((await post(a.httpAddress, `/topic/empty?topic=${other}`)).status, 200)
+
+  await quiesce(a, b)
+  const primaryKeys = await dump(a.nsqd!.store!.store.db)
+  const standbyKeys = await dump(standbyDb(b))
+  t.ok([...primaryKeys.keys()].some(k => k.startsWith('d/')), 'the workload left deferred entries')
+  t.ok([...primaryKeys.keys()].some(k => k.startsWith('f/')), 'and in-flight entries')
+  t.ok(primaryKeys.size > 5, `${primaryKeys.size} keys on the primary`)
+  t.same([...standbyKeys.keys()], [...primaryKeys.keys()], 'same keys')
+  t.ok([...primaryKeys].every(([k, v]) => standbyKeys.get(k) === v), 'same values, byte for byte')
+
+  // visibility
+  const info = await (await fetch(`http://${a.httpAddress}/info`)).json() as { replication: any }
+  t.equal(info.replication.role, 'primary')
+  t.equal(info.replication.group, group)
+  t.equal(info.replication.standbys[0].id, b.id)
+  t.equal(info.replication.standbys[0].lag, 0)
+  const stats = await (await fetch(`http://${a.httpAddress}/stats?format=json`)).json() as { replication: any }
+  t.equal(stats.replication.epoch, a.epoch)
+  const metrics = await (await fetch(`http://${a.httpAddress}/metrics`)).text()
+  t.match(metrics, new RegExp(`^nsq_replication_epoch ${a.epoch}$`, 'm'), '/metrics exports the epoch')
+  t.match(metrics, /^nsq_replication_in_sync_replicas 2$/m)
+  t.match(metrics, new RegExp(`^nsq_replication_standby_lag_batches\\{standby="${b.id}",in_sync="true"\\} 0$`, 'm'))
+  // nsqadmin's node page data carries the replication object
+  const admin = await startAdmin(t, { nsqdHttpAddresses: [a.httpAddress] })
+  const nodeName = `127.0.0.1:${a.httpAddress.slice(a.httpAddress.lastIndexOf(':') + 1)}`
+  const nodeApi = await (await fetch(`http://${admin.httpAddress.address}/api/nodes/${encodeURIComponent(nodeName)}`)).json() as { replication: any }
+  t.equal(nodeApi.replication.role, 'primary', 'nsqadmin /api/nodes/:node has the replication object')
+  t.equal(nodeApi.replication.standbys[0].id, b.id)
+  if (fs.existsSync('/usr/bin/chromium')) {
+    // ... and its node page shows the group, the role, the epoch and each standby with its lag
+    const { chromium } = await import('playwright-core')
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] })
+    t.teardown(() => browser.close())
+    const page = await browser.newPage()
+    const pageErrors: string[] = []
+    page.on('pageerror', (err) => { pageErrors.push(err.message) })
+    await page.goto(`http://${admin.httpAddress.address}/nodes/${encodeURIComponent(nodeName)}`)
+    await page.waitForSelector('section.card h2:text("Replication")', { timeout: 10_000 })
+    const text = await page.locator('section.card', { hasText: 'Replication' }).textContent() ?? ''
+    t.match(text, new RegExp(`Group ${group} · primary · epoch ${a.epoch}`), 'nsqadmin node page: group, role, epoch')
+    t.match(text, b.id, 'and the standby')
+    t.same(pageErrors, [])
+  }
+  const single = await startNSQD(t)
+  const plain = await (await fetch(`http://${single.httpAddress}/info`)).json() as Record<string, unknown>
+  t.notOk('replication' in plain, 'a node without --replication-group has no replication object')
+  t.notOk(/nsq_replication/.test(await (await fetch(`http://${single.httpAddress}/metrics`)).text()))
+  const binfo = await (await fetch(`http://${b.httpAddress}/info`)).json() as { replication: any }
+  t.equal(binfo.replication.role, 'standby')
+  t.equal(binfo.replication.primary, a.id)
+  t.equal((await fetch(`http://${b.httpAddress}/ping`)).status, 200, 'a standby answers /ping')
+  const refused = await fetch(`http://${b.httpAddress}/pub?topic=x`, { method: 'POST', body: 'z' })
+  t.equal(refused.status, 503)
+  t.same(await refused.json(), { message: 'NOT_PRIMARY', primary: a.httpAddress })
+  const c = await RawConn.connect(t, b.tcpAddress)
+  c.write(cmd.identify({}))
+  t.equal(await c.error(), `E_INVALID this nsqd is a replication standby; the primary is ${a.tcpAddress}`)
+
+  // the standby goes away: too few in sync, publishes fail (TCP and HTTP), health says why
+  await b.close()
+  await waitFor('b out of the in-sync set in etcd', async () => !((await a.coordinator!.state()).isr?.members.includes(b.id) ?? true), 5000)
+  const p2 = await RawConn.connect(t, a.tcpAddress)
+  p2.write(cmd.pub(topic, 'refused'))
+  t.match(await p2.error(), /^E_PUB_FAILED PUB failed/, 'PUB fails below --min-insync-replicas')
+  const h = await post(a.httpAddress, `/pub?topic=${topic}`, 'refused')
+  t.equal(h.status, 503)
+  t.same(JSON.parse(h.text), { message: 'NOT_ENOUGH_REPLICAS' })
+  t.match(await (await fetch(`http://${a.httpAddress}/ping`)).text(), /^NOK - replication failed - not enough in-sync replicas: 1 of 2 required/)
+
+  // a wiped standby comes back: full copy while publishing goes on, joins when caught up
+  const b2 = await startNode(t, group)
+  await waitFor('b2 in sync', () => a.primary!.isr.has(b2.id), 8000)
+  await waitFor('publishes accepted again', async () => {
+    const p3 = await RawConn.connect(t, a.tcpAddress)
+    p3.write(cmd.pub(topic, 'again'))
+    const f = await p3.next(5000)
+    p3.socket.destroy()
+    return f.data.toString() === 'OK'
+  }, 8000, 200)
+  await quiesce(a, b2)
+  const again = await dump(a.nsqd!.store!.store.db)
+  const copy = await dump(standbyDb(b2))
+  t.same([...copy.keys()], [...again.keys()], 'the resynced standby has the same keys')
+  t.ok([...again].every(([k, v]) => copy.get(k) === v), 'and values')
+})
+
+t.test('shipping: a standby that stops acknowledging leaves the in-sync set in etcd before the primary acknowledges without it', async (t) => {
+  const group = `g${++groupSeq}`
+  const a = await startNode(t, group, { minInsyncReplicas: 1 })
+  await waitFor('a primary', () => a.role === 'primary', 8000)
+  let stall = false
+  let broken = false
+  const stalls: Array<() => void> = []
+  const b = new ReplicatedNode({ ...a.options, logger: createCapturingLogger('debug'), dataPath: tmpDir(t), tcpAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0', replicationAddress: '127.0.0.1:0' })
+  b.standbyApply = async (f, apply) => {
+    if (stall && f.type === T_BATCH) await new Promise<void>((resolve) => { stalls.push(resolve) })
+    if (broken) throw new Error('EIO: simulated disk failure') // batches and copies alike
+    await apply()
+  }
+  await b.start()
+  t.teardown(async () => { for (const r of stalls) r(); await b.close() })
+  await waitFor('b in sync', () => a.primary!.isr.has(b.id), 8000)
+  const topic = uniq('lag')
+  const pub = await RawConn.connect(t, a.tcpAddress)
+  t.equal(await pub.publish(topic, 'one'), 'OK')
+  stall = true // b's disk hangs
+  const t0 = Date.now()
+  t.equal(await pub.publish(topic, 'two'), 'OK', 'acknowledged (min-insync 1) ...')
+  const waited = Date.now() - t0
+  const s = await a.coordinator!.state()
+  t.same(s.isr?.members, [a.id], '... only after b was removed from the in-sync set in etcd')
+  t.ok(waited >= 450, `after the lag timeout (${waited} ms)`)
+
+  // b's disk comes back: it catches up and rejoins the in-sync set
+  stall = false
+  for (const r of stalls.splice(0)) r()
+  await waitFor('b back in sync', async () => (await a.coordinator!.state()).isr?.members.includes(b.id), 5000)
+  t.equal(await pub.publish(topic, 'three'), 'OK')
+
+  // b's disk fails: it disconnects and leaves the in-sync set; the primary acknowledges without it
+  broken = true
+  t.equal(await pub.publish(topic, 'four'), 'OK')
+  t.same((await a.coordinator!.state()).isr?.members, [a.id], 'a standby whose writes fail is out of the in-sync set')
+  broken = false
+})
+
+t.test('failover: a standby takes over with every topic, depth, deferred and in-flight message; the old primary is fenced and rejoins', async (t) => {
+  const group = `g${++groupSeq}`
+  const a = await startNode(t, group, { replicationSessionTtlMs: 1000 })
+  await waitFor('a primary', () => a.role === 'primary', 8000)
+  const b = await startNode(t, group, { replicationSessionTtlMs: 1000 })
+  await waitFor('b in sync', () => a.primary!.isr.has(b.id), 8000)
+  const topic = uniq('fo')
+  const pub = await RawConn.connect(t, a.tcpAddress)
+  await pub.identify()
+  const sub = await RawConn.connect(t, a.tcpAddress)
+  await sub.identify({ msg_timeout: 60_000 })
+  await sub.subscribe(topic, 'c', 0)
+  pub.write(cmd.mpub(topic, Array.from({ length: 30 }, (_, i) => `b${i}`)))
+  t.equal(await pub.response(), 'OK')
+  pub.write(cmd.dpub(topic, 60_000, 'later'))
+  t.equal(await pub.response(), 'OK')
+  sub.write(cmd.rdy(5))
+  const held = []
+  for (let i = 0; i < 5; i++) held.push(await sub.message(5000))
+  sub.write(cmd.rdy(0))
+  sub.write(cmd.fin(held[0]!.id))
+  sub.write(cmd.fin(held[1]!.id))
+  const chA = a.nsqd!.getExistingTopic(topic)!.getExistingChannel('c')!
+  await waitFor('FINs committed', () => chA.inFlightPQ.length === 3, 5000).catch((err: Error) => { throw new Error(`${err.message}: ${chA.inFlightPQ.length} in flight, depth ${chA.depth}`) })
+  await quiesce(a, b)
+  const epoch = a.epoch
+
+  // our Producer, given both addresses, keeps publishing through the failover (awaited, one at a time)
+  const ptopic = uniq('prod')
+  const producer = new Producer([a.tcpAddress, b.tcpAddress], { failoverTimeoutMs: 15_000, logger: silentLogger })
+  t.teardown(async () => { await producer.close() })
+  let stopProducing = false
+  const produced: string[] = []
+  const rejected: string[] = []
+  const producing = (async () => {
+    for (let i = 0; !stopProducing && i < 100_000; i++) {
+      try {
+        await producer.publish(ptopic, `p${i}`)
+        produced.push(`p${i}`)
+      } catch (err) {
+        rejected.push(`p${i}: ${(err as Error).message}`)
+      }
+    }
+  })()
+  await waitFor('producer running', () => produced.length >= 20, 5000)
+
+  // a stops renewing its leases (a pause or a partition): b takes over after the TTL
+  const t0 = Date.now()
+  a.coordinator!.stall()
+  await waitFor('b primary', () => b.role === 'primary', 8000)
+  const took = Date.now() - t0
+  t.ok(took < 5000, `b took over ${took} ms after a went silent (TTL 1 s)`)
+  t.equal(b.epoch, epoch + 1, 'with the next epoch')
+  // fencing: a never acknowledges again
+  const late = await RawConn.connect(t, a.tcpAddress).catch(() => null)
+  if (late !== null) {
+    late.write(cmd.pub(topic, 'stale'))
+    const f = await late.next(5000).catch(() => null)
+    t.not(f?.data.toString(), 'OK', 'the old primary does not acknowledge a publish')
+  }
+  await waitFor('a steps down', () => a.role === 'standby', 5000)
+
+  const ch = b.nsqd!.getExistingTopic(topic)?.getExistingChannel('c')
+  t.ok(ch !== undefined, 'the topic and channel exist on the new primary')
+  t.equal(ch!.depth, 28, 'depth: 30 published - 2 finished (the 3 in flight requeued)')
+  t.equal(ch!.deferredPQ.length, 1, 'the deferred message is still deferred')
+  // publishes need min-insync 2: a must rejoin (resync) first
+  await waitFor('a back in sync', () => b.primary?.isr.has(a.id) ?? false, 10000)
+  // (a refused PUB closes its connection: one connection per attempt)
+  await waitFor('publish accepted by the new primary', async () => {
+    const pub2 = await RawConn.connect(t, b.tcpAddress)
+    pub2.write(cmd.pub(topic, 'new'))
+    const f = await pub2.next(5000)
+    pub2.socket.destroy()
+    return f.data.toString() === 'OK'
+  }, 8000, 200)
+  const c2 = await RawConn.connect(t, b.tcpAddress)
+  await c2.identify()
+  await c2.subscribe(topic, 'c', 100)
+  const bodies = new Set<string>()
+  for (let i = 0; i < 29; i++) {
+    const m = await c2.message(5000)
+    bodies.add(m.body.toString())
+    c2.write(cmd.fin(m.id))
+  }
+  const missing = Array.from({ length: 28 }, (_, i) => `b${i + 2}`).filter(x => !bodies.has(x))
+  t.same(missing, [], 'every unfinished message is delivered by the new primary')
+  t.ok(bodies.has('new'), 'and the one published after the failover')
+  const before = produced.length
+  await waitFor('the producer publishes to the new primary', () => produced.length >= before + 20, 10000)
+  stopProducing = true
+  await producing
+  t.same(rejected, [], `the Producer failed none of ${produced.length} awaited publishes across the failover`)
+  const c3 = await RawConn.connect(t, b.tcpAddress)
+  await c3.identify()
+  await c3.subscribe(ptopic, 'p', 500)
+  const seen = new Set<string>()
+  await waitFor('every acknowledged producer body on the new primary', async () => {
+    const m = await c3.message(5000)
+    seen.add(m.body.toString())
+    c3.write(cmd.fin(m.id))
+    return produced.every(x => seen.has(x))
+  }, 15000, 0)
+  t.pass(`all ${produced.length} acknowledged bodies delivered by the new primary`)
+})
+
+// last: kills this file's etcd
+t.test('coordination: a dead etcd fails calls within their deadline and the leadership lapses', async (t) => {
+  const group = `g${++groupSeq}`
+  const a = await coordinator(t, group, 'a', 1)
+  await a.start()
+  await a.campaign()
+  t.equal(await a.promote(), 1)
+  let lost = false
+  a.on('lost', () => { lost = true })
+  await etcd.kill()
+  const t0 = Date.now()
+  await t.rejects(a.setIsr(1, ['a']), 'an in-sync set change fails')
+  t.ok(Date.now() - t0 < 8000, `the call failed after ${Date.now() - t0} ms`)
+  await waitFor('leadership to lapse', () => !a.leaderValid(), 3000)
+  await waitFor('the session lease is reported lost', () => lost, 8000)
+})
