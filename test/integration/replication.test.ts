@@ -138,7 +138,8 @@ async function startNode (t: Teardown & { passing?: () => boolean }, group: stri
     replicationFactor: 2,
     minInsyncReplicas: 2,
     etcdEndpoints: [etcd.endpoint],
-    replicationSessionTtlMs: 2000,
+    // long enough that a loaded machine never loses the lease by accident; failover tests pass 1000
+    replicationSessionTtlMs: 5000,
     replicaLagTimeoutMs: 500,
     ...extra
   })
