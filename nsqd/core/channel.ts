@@ -121,6 +121,13 @@ export class Channel {
       return true
     }
     if (this.ephemeral) {
+      // no room in memory: as NSQ's unbuffered hand-off (--mem-queue-size=0), a consumer that can
+      // take it right now gets it; otherwise it is dropped (an ephemeral channel has no disk)
+      if (this.memQueue.length === 0 && !this.pumping && !this.paused && this.nextReady() >= 0) {
+        this.memQueue.push(msg)
+        this.pump()
+        return true
+      }
       this.droppedCount++
       return true
     }

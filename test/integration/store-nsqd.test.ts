@@ -310,3 +310,28 @@ t.test('backpressure on a snappy connection pauses the socket it reads from, not
   await until(() => !server.client.input.isPaused(), 'reading resumes', 10_000)
   await until(() => nsqd.getExistingTopic(topic)!.depth === N * 100, 'every message stored', 10_000)
 })
+
+t.test('--mem-queue-size=0: an ephemeral channel hands each message to a ready consumer, and drops it only when none can take it (as NSQ)', async (t) => {
+  const nsqd = await startNSQD(t, { memQueueSize: 0 })
+  const topic = uniq('eph0')
+  const sub = await RawConn.connect(t, nsqd.tcpAddress)
+  await sub.identify()
+  await sub.subscribe(topic, 'tail#ephemeral', 50)
+  const pub = await RawConn.connect(t, nsqd.tcpAddress)
+  await mpubRange(pub, topic, 'm', 0, 30, 10)
+  t.same((await consume(sub, 30)).map((m) => m.body), Array.from({ length: 30 }, (_, i) => 'm' + i), 'every message reached the ready consumer, in order')
+  // no RDY open: nothing can take them, and an ephemeral channel has no disk
+  // RDY 0, then a FIN of an unknown id as a barrier: its (non-fatal) error means RDY 0 was applied
+  sub.write(Buffer.concat([cmd.rdy(0), cmd.fin('0000000000000000')]))
+  t.match(await sub.error(), /^E_FIN_FAILED/)
+  t.equal(await pub.publish(topic, 'dropped'), 'OK')
+  const ch = nsqd.getExistingTopic(topic)!.getExistingChannel('tail#ephemeral')!
+  t.equal(ch.depth, 0, 'nothing kept')
+  t.equal(ch.droppedCount, 1, 'dropped, as NSQ drops it')
+  // the durable channel beside it keeps everything on disk
+  const d = await RawConn.connect(t, nsqd.tcpAddress)
+  await d.identify()
+  await d.subscribe(topic, 'durable', 0)
+  await mpubRange(pub, topic, 'd', 0, 5, 5)
+  await until(() => nsqd.getExistingTopic(topic)!.getExistingChannel('durable')!.depth === 5, 'the durable channel holds them')
+})
