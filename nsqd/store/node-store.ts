@@ -22,7 +22,7 @@ export interface NodeStoreOptions {
   writeBatch?: (ops: StoreOp[], sync: boolean, write: (ops: StoreOp[], sync: boolean) => Promise<void>) => Promise<void>
   /** Retry interval after a failed write. */
   retryMs?: number
-  /** Unwritten bytes above which publishers are held back (default 64 MiB). */
+  /** Tests: unwritten bytes above which publishers are held back (default --store-backlog-size). */
   backlogHighBytes?: number
 }
 
@@ -56,7 +56,8 @@ export class NodeStore {
         syncEvery: o.syncEvery,
         syncTimeoutMs: o.syncTimeoutMs,
         retryMs: extra.retryMs,
-        backlogHighBytes: extra.backlogHighBytes,
+        backlogHighBytes: extra.backlogHighBytes ?? o.storeBacklogSize,
+        writeBufferBytes: o.storeWriteBufferSize,
         writeBatch: extra.writeBatch,
         logger,
         onHealth: (healthy, err) => {
