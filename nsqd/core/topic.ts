@@ -2,7 +2,7 @@
 // §2-3). With no channels, or paused, or not yet started, it buffers (memory up to
 // --mem-queue-size, then its backend); the backlog flows to the channels when they appear.
 
-import { Message } from './message.js'
+import { Message, compactBody } from './message.js'
 import { Fifo } from './fifo.js'
 import { GuidFactory } from './guid.js'
 import { Channel, type ChannelContext } from './channel.js'
@@ -63,7 +63,7 @@ export class Topic {
   }
 
   newMessage (body: Buffer, timestampNs: number, deferMs = 0): Message {
-    return new Message(this.guid.next(), body, timestampNs, 0, deferMs)
+    return new Message(this.guid.next(), compactBody(body), timestampNs, 0, deferMs)
   }
 
   /** Publishes one message. False if it could not be stored (exiting, backend failure). */

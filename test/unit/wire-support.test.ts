@@ -189,6 +189,8 @@ t.test('guids are unique, increasing, 16 hex chars', async (t) => {
   t.same(ids, [...ids].sort(), 'increasing')
   const v = BigInt('0x' + ids[0]!)
   t.equal(Number((v >> 12n) & 1023n), 513, 'node id is embedded')
+  t.equal(Number(v >> 22n), Math.floor(1_700_000_000_000 * 1e6 / 1048576) - 1288834974288, 'the tick since NSQ\'s epoch is the high bits')
+  t.equal(Number(v & 4095n), 0, 'the first id of a tick has sequence 0')
   t.throws(() => new GuidFactory(1024))
 })
 
