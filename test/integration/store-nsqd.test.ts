@@ -279,6 +279,12 @@ t.test('backpressure: a disk slower than the publishers holds them back instead 
   await until(() => nsqd.getExistingTopic(topic)!.depth === N * 100 + 1, 'every message stored', 10_000)
 })
 
+t.test('--store-backlog-size and --store-write-buffer-size reach the store', async (t) => {
+  const nsqd = await startNSQD(t, { storeBacklogSize: 3 * 1024 * 1024, storeWriteBufferSize: 2 * 1024 * 1024 })
+  t.equal(nsqd.store!.store.options.backlogHighBytes, 3 * 1024 * 1024)
+  t.equal(nsqd.store!.store.options.writeBufferBytes, 2 * 1024 * 1024)
+})
+
 t.test('backpressure: moving a disk backlog into a new channel waits for the store too', async (t) => {
   const slowWrites = async (ops: StoreOp[], sync: boolean, write: (o: StoreOp[], s: boolean) => Promise<void>): Promise<void> => {
     await new Promise((resolve) => setTimeout(resolve, 20))

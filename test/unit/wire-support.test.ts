@@ -49,6 +49,11 @@ t.test('nsqd flags build Options', async (t) => {
   t.same(o.e2eProcessingLatencyPercentiles, [0.99, 0.5])
   t.equal(o.tlsRequired, 1)
   t.equal(o.memQueueSize, 10000)
+  t.equal(o.storeBacklogSize, 8 * 1024 * 1024, 'store memory bounds default to 8 MiB backlog, 4 MiB write buffer')
+  t.equal(o.storeWriteBufferSize, 4 * 1024 * 1024)
+  const m = optionsFromFlags(parseFlags(FLAG_SPECS, ['--store-backlog-size=1048576', '--store-write-buffer-size=2097152']).values)
+  t.equal(m.storeBacklogSize, 1048576)
+  t.equal(m.storeWriteBufferSize, 2097152)
 })
 
 t.test('Go durations', async (t) => {
