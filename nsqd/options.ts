@@ -36,6 +36,10 @@ export interface Options {
   dataPath: string
   memQueueSize: number
   maxBytesPerFile: number
+  /** Beyond NSQ: memory of accepted messages not yet written to the data store before publishers wait. */
+  storeBacklogSize: number
+  /** Beyond NSQ: LevelDB's in-memory write buffer (it can hold two while one is flushed). */
+  storeWriteBufferSize: number
   syncEvery: number
   syncTimeoutMs: number
   queueScanWorkerPoolMax: number
@@ -124,6 +128,8 @@ export function defaultOptions (): Options {
     dataPath: '',
     memQueueSize: 10000,
     maxBytesPerFile: 100 * 1024 * 1024,
+    storeBacklogSize: 8 * 1024 * 1024,
+    storeWriteBufferSize: 4 * 1024 * 1024,
     syncEvery: 2500,
     syncTimeoutMs: 2000,
     queueScanWorkerPoolMax: 4,
@@ -221,6 +227,8 @@ export const FLAG_BINDINGS: readonly FlagBinding[] = [
   b('data-path', 'string', 'dataPath', 'path to store disk-backed messages'),
   b('mem-queue-size', 'int', 'memQueueSize', 'number of messages to keep in memory (per topic/channel)'),
   b('max-bytes-per-file', 'int', 'maxBytesPerFile', 'number of bytes per diskqueue file before rolling (accepted for compatibility; the LevelDB store packs messages into chunks instead)'),
+  b('store-backlog-size', 'int', 'storeBacklogSize', 'memory (bytes: bodies plus ~300 per message) of accepted messages waiting to be written to the data store; above it publishers wait (not in NSQ)'),
+  b('store-write-buffer-size', 'int', 'storeWriteBufferSize', 'size (bytes) of the data store\'s in-memory write buffer; it holds up to two (not in NSQ)'),
   b('sync-every', 'int', 'syncEvery', 'number of messages per diskqueue fsync'),
   b('sync-timeout', 'duration', 'syncTimeoutMs', 'duration of time per diskqueue fsync'),
   b('queue-scan-worker-pool-max', 'int', 'queueScanWorkerPoolMax', 'max concurrency for checking in-flight and deferred message timeouts'),
@@ -305,6 +313,8 @@ export function validateOptions (opts: Options): void {
     throw new Error('cannot require TLS client connections without TLS key and cert')
   }
   if (opts.memQueueSize < 0) throw new Error('--mem-queue-size must be >= 0')
+  if (opts.storeBacklogSize <= 0) throw new Error('--store-backlog-size must be > 0')
+  if (opts.storeWriteBufferSize < 64 * 1024) throw new Error('--store-write-buffer-size must be >= 65536')
   if (opts.maxRdyCount < 0) throw new Error('--max-rdy-count must be >= 0')
   if (opts.maxMsgSize <= 0) throw new Error('--max-msg-size must be > 0')
   if (opts.maxBodySize <= 0) throw new Error('--max-body-size must be > 0')

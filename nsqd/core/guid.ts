@@ -6,18 +6,15 @@
 const TWEPOCH_TICKS = 1288834974288
 const SEQUENCE_MASK = 0xfff
 const NS_PER_TICK = 1048576
-const HEX2: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
-
-/** 8 lowercase hex digits of an unsigned 32-bit value, by table. */
-function hex8 (v: number): string {
-  return HEX2[(v >>> 24) & 255]! + HEX2[(v >>> 16) & 255]! + HEX2[(v >>> 8) & 255]! + HEX2[v & 255]!
-}
+/** Character codes of the lowercase hex digits. */
+const HEX: number[] = Array.from({ length: 16 }, (_, i) => i.toString(16).charCodeAt(0))
 
 export class GuidFactory {
   private readonly nodeBits: number
   private lastTick = -1
   private sequence = 0
-  private hiHex = ''
+  /** Hex digit codes of the high 32 bits (they change once per tick). */
+  private readonly hi: number[] = new Array<number>(8).fill(0x30)
   private loBase = 0
 
   constructor (nodeId: number) {
@@ -38,10 +35,17 @@ export class GuidFactory {
       this.lastTick = tick
       const delta = tick - TWEPOCH_TICKS
       // high 32 bits = delta >> 10; low 32 bits = (delta & 1023) << 22 | node | seq
-      this.hiHex = hex8(Math.floor(delta / 1024))
+      const hi = Math.floor(delta / 1024)
+      for (let i = 0; i < 8; i++) this.hi[i] = HEX[(hi >>> (28 - 4 * i)) & 15]!
       this.loBase = (delta % 1024) * 4194304 + this.nodeBits
     }
-    return this.hiHex + hex8(this.loBase + this.sequence)
+    // one flat 16-character string: a concatenation would keep a cons string and its two parts
+    // (56 bytes instead of 32 per message) and be flattened again when used as a map key
+    const h = this.hi
+    const lo = this.loBase + this.sequence
+    return String.fromCharCode(h[0]!, h[1]!, h[2]!, h[3]!, h[4]!, h[5]!, h[6]!, h[7]!,
+      HEX[(lo >>> 28) & 15]!, HEX[(lo >>> 24) & 15]!, HEX[(lo >>> 20) & 15]!, HEX[(lo >>> 16) & 15]!,
+      HEX[(lo >>> 12) & 15]!, HEX[(lo >>> 8) & 15]!, HEX[(lo >>> 4) & 15]!, HEX[lo & 15]!)
   }
 }
 

@@ -47,6 +47,34 @@ export class Message {
   }
 }
 
+/** Bodies up to this size are candidates for compaction; above it one buffer's overhead is small. */
+const COMPACT_MAX_BYTES = 2048
+/** Slab size: small enough that a long-lived message pins little, big enough to amortise the slab. */
+const SLAB_BYTES = 16 * 1024
+
+let slab = Buffer.allocUnsafeSlow(SLAB_BYTES)
+let slabUsed = 0
+
+/**
+ * The body a message keeps. A small body that is (nearly) alone in its buffer, as a PUB read from
+ * its own socket chunk is, would cost a whole ArrayBuffer (~250 bytes of heap and native bookkeeping)
+ * per queued message: such a body is copied into a shared slab instead. A body that is one of many
+ * in its buffer (MPUB, pipelined PUBs, a stored chunk) stays a view: its neighbours share the cost.
+ * The copy also means the message never shares bytes with a buffer its reader may reuse.
+ */
+export function compactBody (body: Buffer): Buffer {
+  const n = body.length
+  if (n > COMPACT_MAX_BYTES || body.buffer.byteLength > 4 * n + 256) return body
+  if (slabUsed + n > SLAB_BYTES) {
+    slab = Buffer.allocUnsafeSlow(SLAB_BYTES)
+    slabUsed = 0
+  }
+  const out = slab.subarray(slabUsed, slabUsed + n)
+  out.set(body)
+  slabUsed += n
+  return out
+}
+
 /** Nanoseconds since the epoch as a JS number. */
 export function nowNs (): number {
   return Date.now() * 1e6

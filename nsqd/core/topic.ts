@@ -2,7 +2,7 @@
 // §2-3). With no channels, or paused, or not yet started, it buffers (memory up to
 // --mem-queue-size, then its backend); the backlog flows to the channels when they appear.
 
-import { Message } from './message.js'
+import { Message, compactBody } from './message.js'
 import { Fifo } from './fifo.js'
 import { GuidFactory } from './guid.js'
 import { Channel, type ChannelContext } from './channel.js'
@@ -18,10 +18,14 @@ export interface TopicContext extends ChannelContext {
   channelDeleted (topic: Topic, channel: Channel): void
   /** An ephemeral topic lost its last channel through a deletion. */
   ephemeralTopicEmpty (topic: Topic): void
+  /** A promise while the store's unwritten backlog is over its bound (--store-backlog-size), else null. */
+  publishBackpressure (): Promise<void> | null
 }
 
 /** How many backlog messages one drain turn moves before yielding to the event loop. */
 const DRAIN_BATCH = 8192
+/** The drain checks the store's backlog every this many messages. */
+const DRAIN_CHECK_EVERY = 256
 
 export class Topic {
   readonly name: string
@@ -63,7 +67,7 @@ export class Topic {
   }
 
   newMessage (body: Buffer, timestampNs: number, deferMs = 0): Message {
-    return new Message(this.guid.next(), body, timestampNs, 0, deferMs)
+    return new Message(this.guid.next(), compactBody(body), timestampNs, 0, deferMs)
   }
 
   /** Publishes one message. False if it could not be stored (exiting, backend failure). */
@@ -118,18 +122,35 @@ export class Topic {
     }
   }
 
+  private readonly resumeDrain = (): void => {
+    this.drainScheduled = false
+    this.scheduleDrain()
+  }
+
   private scheduleDrain (): void {
     if (this.drainScheduled || !this.flowing()) return
     this.drainScheduled = true
     setImmediate(() => { this.drain() })
   }
 
-  /** Moves the backlog to the channels, a batch per event-loop turn. */
+  /**
+   * Moves the backlog to the channels, a batch per event-loop turn. Channels whose memory queue is
+   * full write what they get to the store: while the store is behind, the drain waits as publishers
+   * do, so moving a disk backlog never builds an unbounded write batch.
+   */
   private drain (): void {
     this.drainScheduled = false
     if (!this.flowing() || this.exiting) return
     let n = 0
     while (n < DRAIN_BATCH) {
+      if ((n & (DRAIN_CHECK_EVERY - 1)) === 0) {
+        const slow = this.ctx.publishBackpressure()
+        if (slow !== null) {
+          this.drainScheduled = true
+          void slow.then(this.resumeDrain)
+          return
+        }
+      }
       const msg = this.memQueue.shift() ?? this.backend.shift()
       if (msg === undefined) return
       this.fanOut(msg)

@@ -36,6 +36,15 @@ interface SealedChunk { start: number, msgs: Message[] }
 
 const REFILL_CHUNKS_PER_STEP = 16
 
+/**
+ * What a queued message costs beyond its body (the Message, its id, its body view, its slot in
+ * the queues), counted into the store's backlog so that small messages are bounded by memory too.
+ */
+export const MESSAGE_OVERHEAD_BYTES = 300
+
+/** Body bytes a queue reads ahead from disk (besides at most readAheadMessages messages). */
+export const DEFAULT_READ_AHEAD_BYTES = 4 * 1024 * 1024
+
 export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
   onReadable: (() => void) | null = null
   readonly name: string
@@ -46,6 +55,7 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
   private readonly maxChunkMessages: number
   private readonly maxChunkBytes: number
   private readonly readAhead: number
+  private readonly readAheadBytes: number
 
   private writeSeq: number
   private readSeq: number
@@ -54,7 +64,7 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
   private sealedSeq: number
   private open: Message[] = []
   private sealedChunks: SealedChunk[] = []
-  /** Body bytes put and not yet written: in the open list, and sealed into the batch being written. */
+  /** Backlog (bodies + per-message overhead) put and not yet written: open, and sealed into the batch being written. */
   private openBytes = 0
   private sealedBytes = 0
   private inDirtySet = false
@@ -62,6 +72,8 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
   private pendingDels: string[] = []
 
   private buf: Array<Message | undefined> = []
+  /** Body bytes in `buf` from `head` on. */
+  private bufBytes = 0
   private bufSeq: number[] = []
   private head = 0
   /** Everything below is in `buf` or was skipped. */
@@ -86,6 +98,7 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
     this.maxChunkMessages = store.options.maxChunkMessages ?? 1000
     this.maxChunkBytes = store.options.maxChunkBytes ?? 1024 * 1024
     this.readAhead = store.options.readAheadMessages ?? 4000
+    this.readAheadBytes = store.options.readAheadBytes ?? DEFAULT_READ_AHEAD_BYTES
     const s = state ?? { readSeq: 0, writeSeq: 0, readChunkSeq: 0 }
     this.writeSeq = s.writeSeq
     this.readSeq = s.readSeq
@@ -112,12 +125,14 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
     }
     const msg = this.buf[this.head] as Message
     this.buf[this.head] = undefined
+    this.bufBytes -= msg.body.length
     this.readSeq = this.bufSeq[this.head] + 1
     this.head++
     if (this.head >= this.buf.length) {
       this.buf.length = 0
       this.bufSeq.length = 0
       this.head = 0
+      this.bufBytes = 0
       if (this.aheadSeq > this.readSeq) this.readSeq = this.aheadSeq
     } else if (this.head >= 4096 && this.head * 2 >= this.buf.length) {
       this.buf = this.buf.slice(this.head)
@@ -127,7 +142,7 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
     this.readDirty = true
     this.releaseConsumedChunks()
     this.markDirty()
-    if (this.buf.length - this.head < this.readAhead >> 1) this.maybeRefill()
+    this.maybeRefill()
     return msg
   }
 
@@ -262,7 +277,7 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
     const chunks = this.sealedChunks
     if (chunks.length === 0) return
     this.sealedChunks = []
-    if (this.closed || this.refilling || chunks[0].start !== this.aheadSeq || this.buf.length - this.head >= this.readAhead) {
+    if (this.closed || this.refilling || chunks[0].start !== this.aheadSeq || this.aheadFull()) {
       this.maybeRefill()
       return
     }
@@ -270,8 +285,10 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
     for (const chunk of chunks) {
       const n = chunk.msgs.length
       for (let i = 0; i < n; i++) {
-        this.buf.push(chunk.msgs[i])
+        const msg = chunk.msgs[i]
+        this.buf.push(msg)
         this.bufSeq.push(chunk.start + i)
+        this.bufBytes += msg.body.length
       }
       this.loaded.push(chunk.start, chunk.start + n)
       this.aheadSeq = chunk.start + n
@@ -284,8 +301,9 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
 
   private append (msg: Message): void {
     this.open.push(msg)
-    this.openBytes += msg.body.length
-    this.store.addBacklog(msg.body.length)
+    const cost = msg.body.length + MESSAGE_OVERHEAD_BYTES
+    this.openBytes += cost
+    this.store.addBacklog(cost)
     this.writeSeq++
     this.store.countWrites(1)
     this.markDirty()
@@ -323,6 +341,7 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
     this.openBytes = 0
     this.sealedBytes = 0
     this.buf = []
+    this.bufBytes = 0
     this.bufSeq = []
     this.head = 0
     this.loaded = []
@@ -358,7 +377,7 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
 
   private maybeRefill (): void {
     if (this.refilling || this.closed || this.aheadSeq >= this.committedSeq) return
-    if (this.buf.length - this.head >= this.readAhead >> 1) return
+    if (this.buf.length - this.head >= this.readAhead >> 1 || this.bufBytes >= this.readAheadBytes >> 1) return
     this.refilling = true
     this.refill().catch((err: Error) => {
       this.store.logger.error(`DISKQUEUE(${this.name}): read failed - ${err.message}`)
@@ -373,8 +392,10 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
     let exhausted = false
     const decoded: Message[] = []
     try {
-      while (this.buf.length - this.head < this.readAhead) {
-        const entries = await it.nextv(REFILL_CHUNKS_PER_STEP)
+      while (!this.aheadFull()) {
+        // chunks are up to maxChunkBytes each: read no more of them than the byte bound allows
+        const room = Math.floor((this.readAheadBytes - this.bufBytes) / this.maxChunkBytes)
+        const entries = await it.nextv(Math.max(1, Math.min(REFILL_CHUNKS_PER_STEP, room)))
         if (gen !== this.gen) return
         if (entries.length === 0) { exhausted = true; break }
         for (const [key, value] of entries) {
@@ -392,8 +413,10 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
           const end = start + count
           for (let i = 0; i < count; i++) {
             if (start + i >= this.aheadSeq) {
-              this.buf.push(decoded[i])
+              const msg = decoded[i]
+              this.buf.push(msg)
               this.bufSeq.push(start + i)
+              this.bufBytes += msg.body.length
             }
           }
           this.loaded.push(start, end)
@@ -416,6 +439,11 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
     if (this.readDirty || this.pendingDels.length > 0) this.markDirty()
     this.notify()
     this.maybeRefill()
+  }
+
+  /** The read-ahead holds enough: by count (readAheadMessages) or by body bytes (readAheadBytes). */
+  private aheadFull (): boolean {
+    return this.buf.length - this.head >= this.readAhead || this.bufBytes >= this.readAheadBytes
   }
 
   private skipTo (seq: number, what: string): void {

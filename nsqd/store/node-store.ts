@@ -24,7 +24,7 @@ export interface NodeStoreOptions {
   clearRange?: (gte: string, lt: string, clear: (gte: string, lt: string) => Promise<void>) => Promise<void>
   /** Retry interval after a failed write. */
   retryMs?: number
-  /** Unwritten bytes above which publishers are held back (default 64 MiB). */
+  /** Tests: unwritten bytes above which publishers are held back (default --store-backlog-size). */
   backlogHighBytes?: number
 }
 
@@ -58,7 +58,8 @@ export class NodeStore {
         syncEvery: o.syncEvery,
         syncTimeoutMs: o.syncTimeoutMs,
         retryMs: extra.retryMs,
-        backlogHighBytes: extra.backlogHighBytes,
+        backlogHighBytes: extra.backlogHighBytes ?? o.storeBacklogSize,
+        writeBufferBytes: o.storeWriteBufferSize,
         writeBatch: extra.writeBatch,
         clearRange: extra.clearRange,
         logger,

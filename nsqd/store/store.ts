@@ -13,6 +13,7 @@
 import type { Level } from 'level'
 import { KEY_CHUNK, KEY_DEFERRED, KEY_INFLIGHT, KEY_META, KEY_READ, KEY_SYNC, chunkCount, chunkKey, chunkPrefix, decodeSeq, parseChunkKey, prefixEnd } from './records.js'
 import { LevelBackendQueue } from './level-backend-queue.js'
+export { MESSAGE_OVERHEAD_BYTES } from './level-backend-queue.js'
 import type { LevelQueueOptions, StoredQueueState } from './level-backend-queue.js'
 import { classify, isStorageError, openLevel, reasonOf, repairLevel, untouched, StoreOpenError, type RepairFn } from './open.js'
 
@@ -48,9 +49,11 @@ export interface StoreOptions {
   maxChunkMessages?: number
   maxChunkBytes?: number
   readAheadMessages?: number
+  /** Body bytes each queue reads ahead from disk (default 4 MiB), whatever the message count. */
+  readAheadBytes?: number
   /** LevelDB's in-memory write buffer; bigger means fewer, larger compactions. */
   writeBufferBytes?: number
-  /** Unwritten message bytes above which `behind` is true (publishers wait); default 64 MiB. */
+  /** Unwritten message memory (bodies + MESSAGE_OVERHEAD_BYTES each) above which `behind` is true (publishers wait); default 8 MiB. */
   backlogHighBytes?: number
   logger?: StoreLogger
   /** Replaces `db.batch()`; receives the default writer so it can delegate. */
@@ -94,9 +97,11 @@ function newWaiter (): Waiter {
   return { promise, resolve, reject }
 }
 
-const DEFAULT_WRITE_BUFFER_BYTES = 32 * 1024 * 1024
-/** Unwritten message bytes above which publishers are slowed down (they resume at half). */
-const DEFAULT_BACKLOG_HIGH_BYTES = 64 * 1024 * 1024
+/** LevelDB's default; it holds up to two (one being flushed) besides the batch being written. */
+const DEFAULT_WRITE_BUFFER_BYTES = 4 * 1024 * 1024
+/** Unwritten message memory above which publishers are slowed down (they resume at half). */
+const DEFAULT_BACKLOG_HIGH_BYTES = 8 * 1024 * 1024
+
 
 const silentLogger: StoreLogger = { info: noop, warn: noop, error: noop }
 
@@ -119,7 +124,7 @@ export class Store {
   private writing = false
   private openWaiter: Waiter | null = null
   private writesSinceSync = 0
-  /** Message body bytes accepted by queues and not yet written (see `behind`). */
+  /** Memory of messages accepted by queues and not yet written (see `behind`). */
   private backlogBytes = 0
   private caughtUpWaiters: Array<() => void> = []
   private syncRequested = false

@@ -18,6 +18,8 @@ t.test('--help, --version and bad flags', async (t) => {
   t.match(help.out, /^Usage of nsqd:/)
   t.match(help.out, /-mem-queue-size int\n\s+number of messages to keep in memory \(per topic\/channel\) \(default 10000\)/)
   t.match(help.out, /-msg-timeout duration\n.*\(default 1m0s\)/)
+  t.match(help.out, /-store-backlog-size int\n.*publishers wait.*\(default 8388608\)/, 'the memory bounds beyond NSQ are documented in --help')
+  t.match(help.out, /-store-write-buffer-size int\n.*\(default 4194304\)/)
   const version = run(['-version'])
   t.equal(version.status, 0)
   t.match(version.out, /^nsqd v1\.3\.0 /)

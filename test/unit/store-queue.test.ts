@@ -3,7 +3,7 @@
 
 import t from 'tap'
 import path from 'node:path'
-import { Message } from '../../nsqd/core/message.js'
+import { Message, compactBody } from '../../nsqd/core/message.js'
 import type { StoreOp } from '../../nsqd/store/store.js'
 import { decodeMetadata, encodeMetadata, loadMetadata, saveMetadata } from '../../nsqd/store/metadata.js'
 import { captureLogger, keysWithPrefix, msgN, numberOf, openStore, take, tempDir, until } from '../helpers/store.js'
@@ -172,6 +172,45 @@ t.test('many queues in one tick share one batch', async (t) => {
   for (const q of queues) for (let i = 0; i < 50; i++) q.put(msgN(i))
   await store.whenCommitted()
   t.equal(batches, 1, '20 queues x 50 messages: one write')
+})
+
+t.test('read-ahead is bounded by body bytes as well as by message count', async (t) => {
+  const loc = path.join(tempDir(t), 'db')
+  let store = await openStore(loc, { maxChunkMessages: 10, maxChunkBytes: 64 * 1024 })
+  let q = store.openQueue('big')
+  for (let i = 0; i < 300; i++) q.put(msgN(i, 4096)) // 1.2 MB in 30 chunks
+  await q.whenCommitted()
+  await store.close()
+  const bound = 100 * 1024
+  store = await openStore(loc, { maxChunkMessages: 10, maxChunkBytes: 64 * 1024, readAheadMessages: 4000, readAheadBytes: bound })
+  t.teardown(async () => { await store.close() })
+  q = store.openQueue('big')
+  const ahead = (): number => (q as unknown as { bufBytes: number }).bufBytes
+  const first = await take(q, 1)
+  await until(() => ahead() > 0)
+  await new Promise((resolve) => setTimeout(resolve, 50)) // let a runaway refill show itself
+  t.ok(ahead() <= bound + 10 * 4096, `read ahead ${ahead()} bytes (bound ${bound}, plus at most one chunk)`)
+  const rest = await take(q)
+  t.same([...first, ...rest].map(numberOf), range(0, 300), 'every message, in order')
+})
+
+t.test('compactBody: a small body alone in its buffer is copied into a shared slab, a body among many stays a view', async (t) => {
+  // one command per socket read: Node gives each read its own exactly sized buffer
+  const read = (text: string): Buffer => { const buf = Buffer.allocUnsafeSlow(text.length); buf.write(text, 'latin1'); return buf }
+  const a = read('PUB t\n\x00\x00\x00\x05hello')
+  const b = read('PUB t\n\x00\x00\x00\x05world')
+  const ca = compactBody(a.subarray(10))
+  const cb = compactBody(b.subarray(10))
+  a.fill(0x78) // the reader reuses or overwrites its buffer
+  b.fill(0x78)
+  t.equal(ca.toString(), 'hello', 'the kept body does not change when the read buffer does')
+  t.equal(cb.toString(), 'world')
+  t.equal(ca.buffer, cb.buffer, 'small bodies share one slab')
+  const mpub = Buffer.alloc(200 * 104)
+  const view = mpub.subarray(8, 108)
+  t.equal(compactBody(view), view, 'one of many bodies in a buffer is kept as a view')
+  const large = Buffer.alloc(64 * 1024)
+  t.equal(compactBody(large), large, 'a large body is kept as is')
 })
 
 t.test('metadata: msgpackr round trip, ephemeral skipped, orphans recovered', async (t) => {

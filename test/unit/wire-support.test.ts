@@ -49,6 +49,11 @@ t.test('nsqd flags build Options', async (t) => {
   t.same(o.e2eProcessingLatencyPercentiles, [0.99, 0.5])
   t.equal(o.tlsRequired, 1)
   t.equal(o.memQueueSize, 10000)
+  t.equal(o.storeBacklogSize, 8 * 1024 * 1024, 'store memory bounds default to 8 MiB backlog, 4 MiB write buffer')
+  t.equal(o.storeWriteBufferSize, 4 * 1024 * 1024)
+  const m = optionsFromFlags(parseFlags(FLAG_SPECS, ['--store-backlog-size=1048576', '--store-write-buffer-size=2097152']).values)
+  t.equal(m.storeBacklogSize, 1048576)
+  t.equal(m.storeWriteBufferSize, 2097152)
 })
 
 t.test('Go durations', async (t) => {
@@ -189,6 +194,8 @@ t.test('guids are unique, increasing, 16 hex chars', async (t) => {
   t.same(ids, [...ids].sort(), 'increasing')
   const v = BigInt('0x' + ids[0]!)
   t.equal(Number((v >> 12n) & 1023n), 513, 'node id is embedded')
+  t.equal(Number(v >> 22n), Math.floor(1_700_000_000_000 * 1e6 / 1048576) - 1288834974288, 'the tick since NSQ\'s epoch is the high bits')
+  t.equal(Number(v & 4095n), 0, 'the first id of a tick has sequence 0')
   t.throws(() => new GuidFactory(1024))
 })
 
