@@ -419,3 +419,16 @@ t.test('login: failures rate-limited per user and per IP, and logged', async (t)
   t.same([r.status, r.message], [429, 'TOO_MANY_ATTEMPTS'], 'per IP: many names from one address')
   t.equal((await login('victor', 'victor-pw', '10.0.1.2')).status, 200, 'other addresses unaffected')
 })
+
+t.test('login under --base-path: redirect, cookie path and routes follow the prefix', async (t) => {
+  const file = await usersFile(t, [`alice:admin:${await hashPassword('alice-pw')}`])
+  const admin = await startAdmin(t, { nsqdHttpAddresses: ['127.0.0.1:1'], usersFile: file, basePath: '/ops/admin/' })
+  const page = await admin.httpServer.inject({ url: '/ops/admin/nodes' })
+  t.same([page.statusCode, page.headers.location], [302, '/ops/admin/login'])
+  t.match((await admin.httpServer.inject({ url: '/ops/admin/login' })).body, /src="\/ops\/admin\/static\/js\/login\.js"/)
+  const r = await api(admin, 'POST', '/ops/admin/api/login', { user: 'alice', password: 'alice-pw' })
+  t.match(cookieOf(r), /; Path=\/ops\/admin; /)
+  const cookie = cookieOf(r).split(';')[0] as string
+  t.equal((await api(admin, 'GET', '/ops/admin/api/session', undefined, { cookie })).json.user, 'alice')
+  t.equal((await admin.httpServer.inject({ url: '/ops/admin/nodes', headers: { cookie } })).statusCode, 200)
+})
