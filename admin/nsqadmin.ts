@@ -19,7 +19,9 @@ import { registerActionRoutes } from './api/actions.js'
 import { LiveStreams, registerLiveRoutes } from './api/live.js'
 import { registerConfigRoutes } from './api/config.js'
 import { installRoutes } from './api/route.js'
-import { registerStatic } from './static.js'
+import { registerLoginRoutes } from './api/login.js'
+import { Auth } from './auth.js'
+import { registerStatic, uiDirOf } from './static.js'
 
 export interface BoundAddress {
   host: string
@@ -58,7 +60,10 @@ export class NSQAdmin {
       http: this.http,
       logger: this.logger,
       options: () => this.opts,
-      basePath
+      basePath,
+      auth: this.opts.usersFile === ''
+        ? null
+        : new Auth({ usersFile: this.opts.usersFile, sessionSecret: this.opts.sessionSecret, sessionTtlMs: this.opts.sessionTtlMs, logger: this.logger })
     }
     this.app = this.build(ctx, basePath)
   }
@@ -107,6 +112,7 @@ export class NSQAdmin {
     })
 
     app.register(async (scoped) => {
+      if (ctx.auth !== null) registerLoginRoutes(scoped, ctx, ctx.auth, () => uiDirOf(ctx.options()))
       registerReadRoutes(scoped, ctx)
       registerActionRoutes(scoped, ctx)
       registerLiveRoutes(scoped, ctx, this.live)

@@ -35,6 +35,12 @@ export interface Options {
   historyIntervalMs: number
   /** Beyond NSQ: how much history is kept in memory. */
   historyWindowMs: number
+  /** Beyond NSQ: users file enabling the login page and roles ('' = off, NSQ's behaviour). */
+  usersFile: string
+  /** Beyond NSQ: HMAC key for session cookies ('' = random at start). */
+  sessionSecret: string
+  /** Beyond NSQ: how long a login lasts. */
+  sessionTtlMs: number
 }
 
 export function defaultOptions (): Options {
@@ -60,7 +66,10 @@ export function defaultOptions (): Options {
     aclHttpHeader: 'X-Forwarded-User',
     adminUsers: [],
     historyIntervalMs: 5000,
-    historyWindowMs: 3_600_000
+    historyWindowMs: 3_600_000,
+    usersFile: '',
+    sessionSecret: '',
+    sessionTtlMs: 12 * 3_600_000
   }
 }
 
@@ -88,7 +97,10 @@ export const FLAG_SPECS: readonly FlagSpec[] = [
   { name: 'acl-http-header', kind: 'string', default: 'X-Forwarded-User', usage: 'HTTP header to check for authenticated admin users' },
   { name: 'admin-user', kind: 'strings', default: [], usage: 'admin user (may be given multiple times; if specified, only these users will be able to perform privileged actions; acl-http-header is used to determine the authenticated user)', configKey: 'admin_users' },
   { name: 'history-interval', kind: 'duration', default: 5000, usage: 'how often the built-in history samples the cluster for charts (0 disables it)' },
-  { name: 'history-window', kind: 'duration', default: 3_600_000, usage: 'how much built-in history to keep in memory' }
+  { name: 'history-window', kind: 'duration', default: 3_600_000, usage: 'how much built-in history to keep in memory' },
+  { name: 'users-file', kind: 'string', default: '', usage: 'file of <name>:<admin|viewer>:<hash> lines; turns on the login page and roles (hashes from nsqadmin --hash-password)' },
+  { name: 'session-secret', kind: 'string', default: '', usage: 'key that signs session cookies (default: random at start, so logins end with the process)' },
+  { name: 'session-ttl', kind: 'duration', default: 12 * 3_600_000, usage: 'how long a login lasts' }
 ]
 
 /** Builds Options from parsed flag values (flags > config file > defaults already merged). */
@@ -115,6 +127,9 @@ export function optionsFromFlags (values: FlagValues): Options {
   o.adminUsers = [...(values['admin-user'] as string[])]
   o.historyIntervalMs = Number(values['history-interval'])
   o.historyWindowMs = Number(values['history-window'])
+  o.usersFile = String(values['users-file'])
+  o.sessionSecret = String(values['session-secret'])
+  o.sessionTtlMs = Number(values['session-ttl'])
   return o
 }
 
@@ -148,6 +163,8 @@ export function validateOptions (o: Options): void {
     throw new Error('--history-window must be at least --history-interval')
   }
   if (o.aclHttpHeader.trim() === '') throw new Error('--acl-http-header must not be empty')
+  if (!(o.sessionTtlMs > 0)) throw new Error('--session-ttl must be > 0')
+  if (o.sessionSecret !== '' && Buffer.byteLength(o.sessionSecret) < 16) throw new Error('--session-secret must be at least 16 bytes')
 }
 
 /** Normalises --base-path: leading "/", no trailing "/" except for the root ("/" → ""). */

@@ -6,7 +6,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
-import type { FastifyInstance, FastifyReply } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { goJson } from '../client/wire/go-json.js'
 import type { AdminContext } from './api/context.js'
 import { isAdmin } from './api/context.js'
@@ -36,6 +36,11 @@ export function findUiDir (): string {
   throw new Error('nsqadmin: cannot find the admin/ui folder next to the package')
 }
 
+/** The folder the UI is served from (--dev-static-dir, else admin/ui). */
+export function uiDirOf (o: { devStaticDir: string }): string {
+  return o.devStaticDir !== '' ? path.resolve(o.devStaticDir) : findUiDir()
+}
+
 function uplotDir (): string {
   const require = createRequire(import.meta.url)
   return path.join(path.dirname(require.resolve('uplot/package.json')), 'dist')
@@ -46,9 +51,16 @@ const VENDOR: Record<string, string> = {
   'uPlot.min.css': 'uPlot.min.css'
 }
 
+/** With --users-file: who is logged in, and the CSRF token the UI sends with every action. */
+function loginBoot (ctx: AdminContext, req: FastifyRequest): Record<string, unknown> {
+  const s = ctx.auth?.sessionOf(req) ?? null
+  if (ctx.auth === null || s === null) return {}
+  return { LOGIN_ENABLED: true, USER: s.user, ROLE: s.role, CSRF_TOKEN: s.csrf }
+}
+
 export function registerStatic (app: FastifyInstance, ctx: AdminContext): void {
   const opts = ctx.options()
-  const uiDir = opts.devStaticDir !== '' ? path.resolve(opts.devStaticDir) : findUiDir()
+  const uiDir = uiDirOf(opts)
   const vendorDir = uplotDir()
   const cache = new Map<string, Buffer>()
   const read = (file: string): Buffer | null => {
@@ -88,6 +100,7 @@ export function registerStatic (app: FastifyInstance, ctx: AdminContext): void {
         IS_ADMIN: isAdmin(ctx, req),
         ADMIN_USERS_CONFIGURED: o.adminUsers.length > 0,
         BASE_PATH: ctx.basePath === '' ? '/' : ctx.basePath,
+        ...loginBoot(ctx, req),
         HISTORY_INTERVAL_MS: o.historyIntervalMs
       }
       const html = tpl.toString('utf8')

@@ -3,6 +3,7 @@
 // reconnects. Messages go to a handler (auto FIN on return, REQ on throw) or to `for await`.
 // close() sends CLS everywhere, requeues what was not handed out, and waits for in-flight messages.
 
+import type { LookupFunction } from 'node:net'
 import { EventEmitter } from 'node:events'
 import { Connection, defaultConnectionOptions, openConnection } from './connection.js'
 import type { ConnectionOptions } from './connection.js'
@@ -48,6 +49,8 @@ export interface ConsumerOptions<T = Buffer> extends ConnectionOptions {
   /** Fraction of the interval added at random before each poll. */
   lookupdPollJitter: number
   lookupdTimeoutMs: number
+  /** Resolves lookupd host names at every poll (dns.lookup's signature); null = dns.lookup. */
+  lookupdDnsLookup: LookupFunction | null
   connectTimeoutMs: number
   reconnectMinMs: number
   reconnectMaxMs: number
@@ -90,6 +93,7 @@ export function defaultConsumerOptions<T = Buffer> (): ConsumerOptions<T> {
     lookupdPollIntervalMs: 60_000,
     lookupdPollJitter: 0.3,
     lookupdTimeoutMs: 5000,
+    lookupdDnsLookup: null,
     connectTimeoutMs: 2000,
     reconnectMinMs: 1000,
     reconnectMaxMs: 60_000,
@@ -369,7 +373,7 @@ export class Consumer<T = Buffer> extends EventEmitter {
   poll (): Promise<void> {
     if (this.polling !== null) return this.polling
     const o = this.options
-    this.polling = lookupAll(o.lookupdHttpAddresses, this.topic, { timeoutMs: o.lookupdTimeoutMs }).then(async (res) => {
+    this.polling = lookupAll(o.lookupdHttpAddresses, this.topic, { timeoutMs: o.lookupdTimeoutMs, ...(o.lookupdDnsLookup !== null ? { dnsLookup: o.lookupdDnsLookup } : {}) }).then(async (res) => {
       for (const e of res.errors) this.reportError(e)
       if (!res.ok || this.closing) return
       const dials: Array<Promise<boolean>> = []

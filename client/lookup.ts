@@ -1,7 +1,12 @@
 // nsqlookupd HTTP queries and the consumer's discovery loop: every poll asks all lookupds at once,
 // merges their producers keyed by broadcast_address:tcp_port, and reports the union. A lookupd that
 // fails (network, timeout, bad status, unreadable JSON) gives a LOOKUP_FAILED error, never a crash.
+// Every query opens a fresh connection (no keep-alive pool) and so resolves the lookupd's host name
+// again (nsq#1233): a lookupd that moved to a new IP is found at the next poll.
 
+import http from 'node:http'
+import https from 'node:https'
+import type { LookupFunction } from 'node:net'
 import { NsqClientError } from './errors.js'
 import { joinHostPort } from './transport.js'
 
@@ -19,6 +24,8 @@ export interface LookupProducer {
 
 export interface LookupRequestOptions {
   timeoutMs: number
+  /** Name resolution for lookupd host names (dns.lookup's signature); dns.lookup when absent. */
+  dnsLookup?: LookupFunction
 }
 
 /** http://<addr><path>?<query>; keeps a scheme and a path given in `addr`. */
@@ -30,21 +37,39 @@ export function lookupdUrl (addr: string, defaultPath: string, query: Record<str
   return url.toString()
 }
 
+/** One GET on a fresh connection: the host name is resolved for this request. */
+function httpGet (url: string, o: LookupRequestOptions): Promise<{ status: number, text: string }> {
+  const u = new URL(url)
+  const mod = u.protocol === 'https:' ? https : http
+  return new Promise((resolve, reject) => {
+    const req = mod.request(u, {
+      method: 'GET',
+      agent: false,
+      headers: { Accept: 'application/vnd.nsq; version=1.0', Connection: 'close' },
+      ...(o.dnsLookup !== undefined ? { lookup: o.dnsLookup } : {})
+    }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => { chunks.push(c) })
+      res.on('end', () => { clearTimeout(timer); resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }) })
+      res.on('error', (err) => { clearTimeout(timer); reject(Object.assign(err, { stage: 'read' })) })
+    })
+    const timer = setTimeout(() => { req.destroy(Object.assign(new Error(`timed out after ${o.timeoutMs}ms`), { name: 'TimeoutError' })) }, o.timeoutMs)
+    req.on('error', (err) => { clearTimeout(timer); reject(err) })
+    req.end()
+  })
+}
+
 async function getJson (addr: string, url: string, o: LookupRequestOptions, allow404: boolean): Promise<unknown> {
-  let res: Response
+  let res: { status: number, text: string }
   try {
-    res = await fetch(url, { headers: { Accept: 'application/vnd.nsq; version=1.0' }, signal: AbortSignal.timeout(o.timeoutMs) })
+    res = await httpGet(url, o)
   } catch (err) {
-    const e = err as Error
-    const why = e.name === 'TimeoutError' || e.name === 'AbortError' ? `timed out after ${o.timeoutMs}ms` : (e.cause as Error | undefined)?.message ?? e.message
+    const e = err as Error & { stage?: string }
+    if (e.stage === 'read') throw new NsqClientError('LOOKUP_FAILED', `LOOKUP(${addr}): reading the response of GET ${url} failed: ${e.message}`, addr, { cause: err })
+    const why = e.name === 'TimeoutError' ? `timed out after ${o.timeoutMs}ms` : e.message
     throw new NsqClientError('LOOKUP_FAILED', `LOOKUP(${addr}): GET ${url} failed: ${why}`, addr, { cause: err })
   }
-  let text: string
-  try {
-    text = await res.text()
-  } catch (err) {
-    throw new NsqClientError('LOOKUP_FAILED', `LOOKUP(${addr}): reading the response of GET ${url} failed: ${(err as Error).message}`, addr, { cause: err })
-  }
+  const text = res.text
   if (res.status === 404 && allow404) return null
   if (res.status !== 200) {
     throw new NsqClientError('LOOKUP_FAILED', `LOOKUP(${addr}): GET ${url} returned ${res.status}: ${text.slice(0, 200)}`, addr)

@@ -7,6 +7,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { goJson } from '../../client/wire/go-json.js'
 import type { ClusterInfo, PartialResult } from '../cluster-info.js'
 import { allFailed } from '../cluster-info.js'
+import type { Auth } from '../auth.js'
 import type { HttpClient } from '../http-client.js'
 import type { Logger } from '../logger.js'
 import type { Options } from '../options.js'
@@ -22,6 +23,8 @@ export interface AdminContext {
   logger: Logger
   options: () => Options
   basePath: string
+  /** Login and roles (--users-file); null = off, NSQ's --admin-user rules. */
+  auth: Auth | null
 }
 
 /** An API error: status plus NSQ-style token (or text); `errors` lists failed upstream hosts. */
@@ -70,8 +73,12 @@ export function requestUser (ctx: AdminContext, req: FastifyRequest): string {
   return Array.isArray(v) ? (v[0] ?? '') : (v ?? '')
 }
 
-/** Everyone is an admin unless --admin-user is given (spec §5). */
+/**
+ * Everyone is an admin unless --admin-user is given (spec §5). With --users-file, the logged-in
+ * user's role decides instead.
+ */
 export function isAdmin (ctx: AdminContext, req: FastifyRequest): boolean {
+  if (ctx.auth !== null) return ctx.auth.sessionOf(req)?.role === 'admin'
   const users = ctx.options().adminUsers
   if (users.length === 0) return true
   const user = requestUser(ctx, req)

@@ -3,7 +3,13 @@
 // the registrations) before the command itself. Commands are serialized: one in flight, each
 // answered by a [int32 size][data] response within `timeoutMs`. Any failure closes the connection;
 // the next command reconnects.
+//
+// Host names are never cached (nsq#1233): every dial resolves the name again (net.connect with the
+// `lookup` hook, dns.lookup by default), and a command sent with `recheck` (the PING) first resolves
+// the name again and, when the connected peer's IP is no longer among the answers, drops the
+// connection and dials the new address, so a lookupd that moved (a Kubernetes pod) is found again.
 
+import dns from 'node:dns'
 import net from 'node:net'
 import { MAGIC_V1 } from '../../client/wire/frames.js'
 import { Accumulator } from '../../client/wire/accumulator.js'
@@ -26,6 +32,10 @@ export interface LookupPeerOptions {
   onConnect: (peer: LookupPeer) => Promise<void>
   /** Called when a ready connection (connect callback done) drops without close() being called. */
   onDisconnect: (peer: LookupPeer) => void
+  /** Name resolution (dns.lookup's signature); a test stub, or dns.lookup when absent. */
+  lookup?: net.LookupFunction
+  /** Logs an address change found by a recheck. */
+  onMoved?: (peer: LookupPeer, from: string, to: string[]) => void
 }
 
 export class LookupPeerError extends Error {
@@ -70,8 +80,11 @@ export class LookupPeer {
    * Queues a command (null = only make sure we are connected). Resolves with the response payload
    * (null for a null command); rejects on connect/IO/timeout errors, after closing the connection.
    */
-  command (cmd: Buffer | null): Promise<Buffer | null> {
-    const run = this.chain.then(() => this.exec(cmd))
+  command (cmd: Buffer | null, recheck = false): Promise<Buffer | null> {
+    const run = this.chain.then(async () => {
+      if (recheck && this.connected) await this.recheckAddress()
+      return await this.exec(cmd)
+    })
     this.chain = run.catch(() => {})
     return run
   }
@@ -114,6 +127,32 @@ export class LookupPeer {
     return wasReady
   }
 
+  /** Resolves the host again; drops the connection when its peer IP is no longer an answer. */
+  private async recheckAddress (): Promise<void> {
+    if (net.isIP(this.host) !== 0) return
+    const remote = this.socket?.remoteAddress
+    if (remote === undefined) return
+    let addrs: string[]
+    try {
+      addrs = await this.resolve()
+    } catch {
+      return // a failed resolution keeps the working connection
+    }
+    if (!this.connected || this.socket === null || addrs.length === 0 || addrs.includes(remote)) return
+    this.opts.onMoved?.(this, remote, addrs)
+    this.disconnect(new LookupPeerError(`${this.host} now resolves to ${addrs.join(', ')}`))
+  }
+
+  private resolve (): Promise<string[]> {
+    const lookup = this.opts.lookup ?? (dns.lookup as unknown as net.LookupFunction)
+    return new Promise((resolve, reject) => {
+      lookup(this.host, { all: true }, (err: Error | null, address: string | dns.LookupAddress[]) => {
+        if (err !== null) reject(err)
+        else resolve(Array.isArray(address) ? address.map((a) => a.address) : [address])
+      })
+    })
+  }
+
   private async exec (cmd: Buffer | null): Promise<Buffer | null> {
     if (this.closed) throw new LookupPeerError('peer closed')
     if (!this.connected) {
@@ -133,7 +172,7 @@ export class LookupPeer {
 
   private connect (): Promise<void> {
     return new Promise((resolve, reject) => {
-      const sock = net.connect({ host: this.host, port: this.port, noDelay: true })
+      const sock = net.connect({ host: this.host, port: this.port, noDelay: true, ...(this.opts.lookup !== undefined ? { lookup: this.opts.lookup } : {}) })
       const timer = setTimeout(() => {
         sock.destroy()
         reject(new LookupPeerError(`dial tcp ${this.address}: i/o timeout`))

@@ -14,6 +14,7 @@
 // connection drops) reconnects and registers everything again. Errors are logged, never thrown.
 
 import os from 'node:os'
+import type net from 'node:net'
 import { isEphemeral } from '../../client/wire/names.js'
 import { channelsFromResponse, getJson, joinHostPort } from './channels-query.js'
 import { LookupPeer } from './lookup-peer.js'
@@ -55,6 +56,8 @@ export interface LookupPeersOptions {
   /** --http-client-connect-timeout / --http-client-request-timeout for /channels queries. */
   httpConnectTimeoutMs?: number
   httpRequestTimeoutMs?: number
+  /** Name resolution for lookupd host names (dns.lookup's signature; tests inject a stub). */
+  dnsLookup?: net.LookupFunction
 }
 
 export type RegistrationsProvider = () => Registration[]
@@ -85,6 +88,7 @@ export class LookupPeers {
       maxResponseSize: 5 * 1024 * 1024,
       httpConnectTimeoutMs: 2000,
       httpRequestTimeoutMs: 5000,
+      dnsLookup: undefined as unknown as net.LookupFunction,
       ...opts,
       lookupdTcpAddresses: [...opts.lookupdTcpAddresses]
     }
@@ -200,7 +204,9 @@ export class LookupPeers {
         timeoutMs: this.opts.commandTimeoutMs,
         maxResponseSize: this.opts.maxResponseSize,
         onConnect: (p) => this.onConnect(p),
-        onDisconnect: (p) => { this.scheduleReconnect(p) }
+        onDisconnect: (p) => { this.scheduleReconnect(p) },
+        ...(this.opts.dnsLookup !== undefined ? { lookup: this.opts.dnsLookup } : {}),
+        onMoved: (p, from, to) => { this.log.warn(`LOOKUP(${p.address}): ${p.host} moved from ${from} to ${to.join(', ')}, reconnecting`) }
       })
       this.peers.push(peer)
       this.run(peer, null, 'connect')
@@ -210,12 +216,12 @@ export class LookupPeers {
   private pingAll (): void {
     for (const p of this.peers) {
       this.log.debug(`LOOKUP(${p.address}): sending heartbeat`)
-      this.run(p, PING, 'PING')
+      this.run(p, PING, 'PING', true)
     }
   }
 
-  private run (peer: LookupPeer, cmd: Buffer | null, label: string): void {
-    peer.command(cmd).then((resp) => {
+  private run (peer: LookupPeer, cmd: Buffer | null, label: string, recheck = false): void {
+    peer.command(cmd, recheck).then((resp) => {
       if (resp !== null && !resp.equals(OK)) this.log.error(`LOOKUP(${peer.address}): ${label} - lookupd answered ${resp.toString('latin1')}`)
     }, (err: Error) => {
       if (!peer.isClosed) this.log.error(`LOOKUP(${peer.address}): ${label} - ${err.message}`)

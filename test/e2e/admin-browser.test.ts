@@ -6,7 +6,9 @@
 
 import t from 'tap'
 import fs from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
+import { hashPassword } from '../../admin/auth.js'
 import { publishMany, startAdmin, startLookupd, startNode, until } from '../helpers/admin-cluster.js'
 import { uniq } from '../helpers/nsqd.js'
 import { Consumer, silentLogger } from '../../client/index.js'
@@ -173,6 +175,65 @@ async function run (): Promise<void> {
     t.match(await page.locator('.flash-error').textContent(), /Permission denied/)
     t.equal((await stats(a.httpAddress)).topics[0].paused, false, 'nothing paused')
     await shot('13-non-admin-denied')
+  })
+
+  await t.test('login (--users-file): the sign-in page, a viewer refused, an admin acts, sign out', async (t) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsqadmin-users-'))
+    t.teardown(() => { fs.rmSync(dir, { recursive: true, force: true }) })
+    const usersFile = path.join(dir, 'users')
+    fs.writeFileSync(usersFile, `alice:admin:${await hashPassword('alice-pw')}\nvictor:viewer:${await hashPassword('victor-pw')}\n`)
+    const locked = await startAdmin(t, { lookupdHttpAddresses: [lookupd.httpAddress.address], usersFile, historyIntervalMs: 250 })
+    const lbase = `http://${locked.httpAddress.address}`
+    const lctx = await browser.newContext({ viewport: { width: 1366, height: 860 } })
+    t.teardown(() => lctx.close())
+    const p = await lctx.newPage()
+    const errors: string[] = []
+    p.on('pageerror', (err) => { errors.push(err.message) })
+    const signIn = async (user: string, password: string): Promise<void> => {
+      await p.fill('#login-user', user)
+      await p.fill('#login-password', password)
+      await p.click('#login-submit')
+    }
+
+    await p.goto(`${lbase}/topics/${topic}`)
+    await p.waitForURL(`${lbase}/login`)
+    await p.waitForSelector('#login-form')
+    await p.screenshot({ path: path.join(ARTIFACTS, '14-login.png'), fullPage: true })
+    await signIn('victor', 'wrong')
+    await p.waitForSelector('#login-error:not([hidden])')
+    t.match(await p.locator('#login-error').textContent(), /Wrong user name or password/)
+    await signIn('victor', 'victor-pw')
+    await p.waitForURL(`${lbase}/`)
+    t.match(await p.locator('#session-user').textContent(), /victor \(viewer\)/)
+    const cookies = await lctx.cookies()
+    t.match(cookies.find((c) => c.name === 'nsqadmin_session'), { httpOnly: true, sameSite: 'Strict' }, 'the session cookie is HttpOnly, SameSite=Strict')
+
+    await p.goto(`${lbase}/topics/${topic}`)
+    await p.waitForSelector('#btn-pause')
+    await p.click('#btn-pause')
+    await p.waitForSelector('.flash-error')
+    t.match(await p.locator('.flash-error').textContent(), /victor is a viewer/)
+    const direct = await p.evaluate(async (url) => {
+      const res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': (globalThis as any).NSQADMIN.CSRF_TOKEN }, body: '{"action":"pause"}' })
+      return [res.status, ((await res.json()) as { message: string }).message]
+    }, `${lbase}/api/topics/${topic}`)
+    t.same(direct, [403, 'FORBIDDEN'], 'the server refuses the viewer too')
+    t.equal((await stats(a.httpAddress)).topics[0].paused, false, 'nothing paused')
+    await p.screenshot({ path: path.join(ARTIFACTS, '15-viewer-refused.png'), fullPage: true })
+
+    await p.click('#logout')
+    await p.waitForURL(`${lbase}/login`)
+    await signIn('alice', 'alice-pw')
+    await p.waitForURL(`${lbase}/`)
+    await p.goto(`${lbase}/topics/${topic}`)
+    await p.click('#btn-pause')
+    await p.click('#confirm-ok')
+    await p.waitForSelector('#btn-unpause')
+    t.equal((await stats(a.httpAddress)).topics[0].paused, true, 'the admin paused the topic (CSRF token sent by the UI)')
+    await p.click('#btn-unpause')
+    await p.click('#confirm-ok')
+    await p.waitForSelector('#btn-pause')
+    t.same(errors, [], 'no script errors')
   })
 
   t.same(pageErrors, [], 'no script errors in the pages')

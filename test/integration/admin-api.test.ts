@@ -6,8 +6,12 @@ import t from 'tap'
 import Fastify from 'fastify'
 import type { AddressInfo } from 'node:net'
 import { publish, startAdmin, startLookupd, startNode, until } from '../helpers/admin-cluster.js'
-import { RawConn, uniq } from '../helpers/nsqd.js'
+import { RawConn, tmpDir, uniq } from '../helpers/nsqd.js'
 import type { NSQAdmin } from '../../admin/nsqadmin.js'
+import fs from 'node:fs'
+import path from 'node:path'
+import { execFileSync } from 'node:child_process'
+import { FAILURE_WINDOW_MS, MAX_FAILURES_PER_IP, MAX_FAILURES_PER_USER, hashPassword, parseUsers, verifyPassword } from '../../admin/auth.js'
 
 async function api (admin: NSQAdmin, method: 'GET' | 'POST' | 'DELETE', url: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number, json: any, headers: Record<string, unknown> }> {
   const res = await admin.httpServer.inject({
@@ -282,4 +286,149 @@ t.test('JSON answers escape strings as Go json.Marshal does: a client_id with <,
   t.ok(res.body.includes('"hostname":"h\\u2028\\u2029\\u0008"'))
   t.notOk(/[<>&\u2028\u2029\b]/.test(res.body), 'nothing raw')
   t.equal(JSON.parse(res.body).clients[0].client_id, 'c<1>&')
+})
+
+// ---- login and roles (--users-file; beyond NSQ, issue 17) -------------------------------------
+
+async function usersFile (t: Parameters<typeof tmpDir>[0], lines: string[]): Promise<string> {
+  const file = path.join(tmpDir(t), 'users')
+  fs.writeFileSync(file, ['# name:role:hash', ...lines, ''].join('\n'))
+  return file
+}
+
+function cookieOf (r: { headers: Record<string, unknown> }): string {
+  const c = r.headers['set-cookie']
+  return String(Array.isArray(c) ? c[0] : c ?? '')
+}
+
+t.test('login: scrypt hashes, users file, --hash-password', async (t) => {
+  const hash = await hashPassword('s3cret')
+  t.match(hash, /^scrypt\$16384\$8\$1\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/)
+  t.equal(await verifyPassword('s3cret', hash), true)
+  t.equal(await verifyPassword('s3cret ', hash), false)
+  t.not(await hashPassword('s3cret'), hash, 'salted')
+  t.throws(() => parseUsers(`bob:root:${hash}`), /role must be admin or viewer/)
+  t.throws(() => parseUsers('bob:admin:plaintext'), /not a scrypt hash/)
+  t.throws(() => parseUsers('# nobody'), /no users/)
+  t.same([...parseUsers(`a:admin:${hash}\n\n# c\nb:viewer:${hash}`).values()].map((u) => [u.name, u.role]), [['a', 'admin'], ['b', 'viewer']])
+  const out = execFileSync(process.execPath, ['--import', 'tsx', 'admin/main.ts', '--hash-password'], { input: 'pw from stdin\n' }).toString().trim()
+  t.equal(await verifyPassword('pw from stdin', out), true, 'nsqadmin --hash-password prints a hash of stdin without its newline')
+})
+
+t.test('login off by default: no login routes, no cookies, NSQ rules unchanged', async (t) => {
+  const admin = await startAdmin(t, { nsqdHttpAddresses: ['127.0.0.1:1'] })
+  const r = await api(admin, 'POST', '/api/login', { user: 'a', password: 'b' })
+  t.equal(r.status, 404)
+  const page = await admin.httpServer.inject({ url: '/' })
+  t.equal(page.statusCode, 200)
+  t.equal(page.headers['set-cookie'], undefined)
+  t.match(page.body, /"IS_ADMIN":true/)
+  t.notMatch(page.body, /LOGIN_ENABLED|CSRF_TOKEN/)
+  t.equal((await admin.httpServer.inject({ url: '/login' })).statusCode, 404)
+})
+
+t.test('login, session cookie, CSRF, viewer refused, admin allowed, logout', async (t) => {
+  const lookupd = await startLookupd(t)
+  const a = await startNode(t, [lookupd])
+  const file = await usersFile(t, [`alice:admin:${await hashPassword('alice-pw')}`, `victor:viewer:${await hashPassword('victor-pw')}`])
+  const admin = await startAdmin(t, { lookupdHttpAddresses: [lookupd.httpAddress.address], usersFile: file, adminUsers: ['mallory'] })
+  const topic = uniq('login')
+  await publish(a.httpAddress, topic, 'x')
+
+  t.same([(await api(admin, 'GET', '/api/topics')).status, (await api(admin, 'GET', '/api/topics')).json.message], [401, 'UNAUTHORIZED'], 'API needs a session')
+  const redirect = await admin.httpServer.inject({ url: '/topics' })
+  t.same([redirect.statusCode, redirect.headers.location], [302, '/login'], 'UI pages go to the login page')
+  const login = await admin.httpServer.inject({ url: '/login' })
+  t.equal(login.statusCode, 200)
+  t.match(login.body, /id="login-form"/)
+  t.equal((await admin.httpServer.inject({ url: '/static/app.css' })).statusCode, 200, 'static files stay public')
+  t.equal((await admin.httpServer.inject({ url: '/ping' })).statusCode, 200)
+  t.equal((await api(admin, 'GET', '/api/topics', undefined, { 'X-Forwarded-User': 'mallory' })).status, 401, 'the ACL header is no way in')
+
+  let r = await api(admin, 'POST', '/api/login', { user: 'alice', password: 'wrong' })
+  t.same([r.status, r.json.message], [401, 'LOGIN_FAILED'])
+  t.equal(r.headers['set-cookie'], undefined)
+  t.ok(admin.lines.some((l) => l.includes('LOGIN: failed for "alice" from 127.0.0.1 - wrong password')), 'failure logged')
+  r = await api(admin, 'POST', '/api/login', { user: 'nobody', password: 'x' })
+  t.same([r.status, r.json.message], [401, 'LOGIN_FAILED'], 'unknown user: same answer')
+  t.equal((await api(admin, 'POST', '/api/login', 'not json')).status, 400)
+
+  r = await api(admin, 'POST', '/api/login', { user: 'victor', password: 'victor-pw' })
+  t.same([r.status, r.json.user, r.json.role], [200, 'victor', 'viewer'])
+  const vCsrf = r.json.csrf_token as string
+  const vSet = cookieOf(r)
+  t.match(vSet, /^nsqadmin_session=[\w-]+\.[\w-]+; Path=\/; Max-Age=43200; HttpOnly; SameSite=Strict$/, 'HttpOnly, SameSite=Strict, no Secure without TLS')
+  const vCookie = vSet.split(';')[0] as string
+  const tls = await api(admin, 'POST', '/api/login', { user: 'victor', password: 'victor-pw' }, { 'X-Forwarded-Proto': 'https' })
+  t.match(cookieOf(tls), /; Secure$/, 'Secure under TLS (here: a TLS-terminating proxy)')
+
+  r = await api(admin, 'GET', `/api/topics/${topic}`, undefined, { cookie: vCookie })
+  t.equal(r.status, 200, 'a viewer sees everything')
+  const page = await admin.httpServer.inject({ url: '/', headers: { cookie: vCookie } })
+  t.match(page.body, /"IS_ADMIN":false/)
+  t.match(page.body, /"ROLE":"viewer"/)
+  t.equal((await api(admin, 'GET', '/api/session', undefined, { cookie: vCookie })).json.csrf_token, vCsrf)
+  r = await api(admin, 'POST', `/api/topics/${topic}`, { action: 'pause' }, { cookie: vCookie, 'X-CSRF-Token': vCsrf })
+  t.same([r.status, r.json.message], [403, 'FORBIDDEN'], 'a viewer may not act')
+  r = await api(admin, 'DELETE', `/api/topics/${topic}`, undefined, { cookie: vCookie, 'X-CSRF-Token': vCsrf })
+  t.same([r.status, r.json.message], [403, 'FORBIDDEN'])
+  t.equal((await nsqdStats(a.httpAddress, topic)).topics[0].paused, false, 'nothing happened')
+
+  r = await api(admin, 'POST', '/api/login', { user: 'alice', password: 'alice-pw' })
+  t.equal(r.json.role, 'admin')
+  const aCsrf = r.json.csrf_token as string
+  const aCookie = cookieOf(r).split(';')[0] as string
+  r = await api(admin, 'POST', `/api/topics/${topic}`, { action: 'pause' }, { cookie: aCookie })
+  t.same([r.status, r.json.message], [403, 'CSRF_TOKEN_INVALID'], 'no CSRF token')
+  r = await api(admin, 'POST', `/api/topics/${topic}`, { action: 'pause' }, { cookie: aCookie, 'X-CSRF-Token': vCsrf })
+  t.same([r.status, r.json.message], [403, 'CSRF_TOKEN_INVALID'], 'another session\'s token')
+  t.equal((await nsqdStats(a.httpAddress, topic)).topics[0].paused, false)
+  r = await api(admin, 'POST', `/api/topics/${topic}`, { action: 'pause' }, { cookie: aCookie, 'X-CSRF-Token': aCsrf })
+  t.equal(r.status, 200, 'an admin with the token acts')
+  t.equal((await nsqdStats(a.httpAddress, topic)).topics[0].paused, true)
+  t.match((await admin.httpServer.inject({ url: '/', headers: { cookie: aCookie } })).body, /"IS_ADMIN":true/)
+
+  const [id] = aCookie.slice('nsqadmin_session='.length).split('.')
+  t.equal((await api(admin, 'GET', '/api/topics', undefined, { cookie: `nsqadmin_session=${id as string}.forged` })).status, 401, 'a bad signature is no session')
+
+  r = await api(admin, 'POST', '/api/logout', undefined, { cookie: vCookie })
+  t.equal(r.status, 403, 'logout needs the CSRF token too')
+  r = await api(admin, 'POST', '/api/logout', undefined, { cookie: vCookie, 'X-CSRF-Token': vCsrf })
+  t.equal(r.status, 200)
+  t.match(cookieOf(r), /^nsqadmin_session=; Path=\/; Max-Age=0; HttpOnly; SameSite=Strict/)
+  t.equal((await api(admin, 'GET', '/api/topics', undefined, { cookie: vCookie })).status, 401, 'the old cookie is dead after logout')
+  t.equal((await api(admin, 'GET', '/api/topics', undefined, { cookie: aCookie })).status, 200, 'other sessions live on')
+})
+
+t.test('login: failures rate-limited per user and per IP, and logged', async (t) => {
+  const file = await usersFile(t, [`alice:admin:${await hashPassword('alice-pw')}`, `victor:viewer:${await hashPassword('victor-pw')}`])
+  const admin = await startAdmin(t, { nsqdHttpAddresses: ['127.0.0.1:1'], usersFile: file })
+  const login = async (user: string, password: string, ip: string): Promise<{ status: number, message: string, retry: unknown }> => {
+    const res = await admin.httpServer.inject({ method: 'POST', url: '/api/login', remoteAddress: ip, headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ user, password }) })
+    return { status: res.statusCode, message: JSON.parse(res.body).message, retry: res.headers['retry-after'] }
+  }
+  for (let i = 0; i < MAX_FAILURES_PER_USER; i++) t.equal((await login('alice', `bad${i}`, `10.0.0.${i + 1}`)).status, 401)
+  let r = await login('alice', 'alice-pw', '10.0.0.50')
+  t.same([r.status, r.message], [429, 'TOO_MANY_ATTEMPTS'], 'per user: even the right password, from a new IP')
+  t.ok(Number(r.retry) > 0 && Number(r.retry) <= FAILURE_WINDOW_MS / 1000, 'Retry-After')
+  t.ok(admin.lines.some((l) => l.includes('LOGIN: refused "alice" from 10.0.0.50 - too many failed attempts')), 'refusal logged')
+  t.equal((await login('victor', 'victor-pw', '10.0.0.50')).status, 200, 'other users unaffected')
+
+  for (let i = 0; i < MAX_FAILURES_PER_IP; i++) t.equal((await login(`guess${i}`, 'x', '10.0.1.1')).status, 401)
+  r = await login('victor', 'victor-pw', '10.0.1.1')
+  t.same([r.status, r.message], [429, 'TOO_MANY_ATTEMPTS'], 'per IP: many names from one address')
+  t.equal((await login('victor', 'victor-pw', '10.0.1.2')).status, 200, 'other addresses unaffected')
+})
+
+t.test('login under --base-path: redirect, cookie path and routes follow the prefix', async (t) => {
+  const file = await usersFile(t, [`alice:admin:${await hashPassword('alice-pw')}`])
+  const admin = await startAdmin(t, { nsqdHttpAddresses: ['127.0.0.1:1'], usersFile: file, basePath: '/ops/admin/' })
+  const page = await admin.httpServer.inject({ url: '/ops/admin/nodes' })
+  t.same([page.statusCode, page.headers.location], [302, '/ops/admin/login'])
+  t.match((await admin.httpServer.inject({ url: '/ops/admin/login' })).body, /src="\/ops\/admin\/static\/js\/login\.js"/)
+  const r = await api(admin, 'POST', '/ops/admin/api/login', { user: 'alice', password: 'alice-pw' })
+  t.match(cookieOf(r), /; Path=\/ops\/admin; /)
+  const cookie = cookieOf(r).split(';')[0] as string
+  t.equal((await api(admin, 'GET', '/ops/admin/api/session', undefined, { cookie })).json.user, 'alice')
+  t.equal((await admin.httpServer.inject({ url: '/ops/admin/nodes', headers: { cookie } })).statusCode, 200)
 })

@@ -166,3 +166,44 @@ t.test('real nsqlookupd: consumer finds nsqds registered for the topic; nsq_tail
   }, 'messages from both nsqds via lookupd', 10000)
   t.same(c.connectedAddresses.sort(), [n1.tcpAddress, n2.tcpAddress].sort())
 })
+
+t.test('lookupd host name re-resolved at every poll: a lookupd that moved to a new IP is followed (nsq#1233)', async (t) => {
+  const topic = uniq()
+  const nodes = await Promise.all(Array.from({ length: 2 }, () => startNSQD(t)))
+  // Two scripted lookupds on the same port of 127.0.0.2 and 127.0.0.3, each listing a different nsqd;
+  // both stay up, so only a fresh resolution (not a reconnect forced by a dead socket) can move the poll.
+  const serve = (node: { tcpAddress: string }) => http.createServer((req, res) => {
+    const i = node.tcpAddress.lastIndexOf(':')
+    res.end(JSON.stringify({ channels: [], producers: [{ remote_address: 'x', hostname: 'h', broadcast_address: node.tcpAddress.slice(0, i), tcp_port: Number(node.tcpAddress.slice(i + 1)), http_port: 1, version: '1.3.0' }] }))
+  })
+  const a = serve(nodes[0]!)
+  await new Promise<void>((resolve) => a.listen(0, '127.0.0.2', resolve))
+  const port = (a.address() as AddressInfo).port
+  const b = serve(nodes[1]!)
+  await new Promise<void>((resolve, reject) => { b.once('error', reject); b.listen(port, '127.0.0.3', resolve) })
+  t.teardown(() => { for (const s of [a, b]) { s.closeAllConnections(); s.close() } })
+  let ip = '127.0.0.2'
+  const asked: string[] = []
+  const dnsLookup = ((host: string, opts: { all?: boolean }, cb: (err: Error | null, a: unknown, f?: number) => void): void => {
+    asked.push(host)
+    if (opts.all === true) cb(null, [{ address: ip, family: 4 }])
+    else cb(null, ip, 4)
+  }) as unknown as import('node:net').LookupFunction
+  const c = new Consumer({
+    ...quiet,
+    topic,
+    channel: 'ch',
+    lookupdHttpAddresses: [`lookupd.test:${port}`],
+    lookupdPollIntervalMs: 40,
+    lookupdPollJitter: 0,
+    lookupdDnsLookup: dnsLookup,
+    closeUnlisted: true
+  })
+  t.teardown(() => c.close())
+  await c.connect()
+  await until(() => c.connectedAddresses.length === 1, 'connected through the lookupd at 127.0.0.2')
+  t.same(c.connectedAddresses, [nodes[0]!.tcpAddress])
+  ip = '127.0.0.3'
+  await until(() => c.connectedAddresses.length === 1 && c.connectedAddresses[0] === nodes[1]!.tcpAddress, 'following the lookupd at 127.0.0.3', 5000)
+  t.ok(asked.every((h) => h === 'lookupd.test') && asked.length >= 2, 'the name was resolved at each poll')
+})

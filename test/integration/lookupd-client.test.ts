@@ -67,7 +67,8 @@ t.test('registers everything on connect, keeps pinging, follows notifications', 
   const l = await startLookupd(t, { inactiveProducerTimeoutMs: 400 })
   const regs: Registration[] = [{ topic: 'solo' }, { topic: 'orders', channel: 'billing' }, { topic: 'orders', channel: 'tmp#ephemeral' }]
   const peers = startPeers(t, [l.tcpAddress.address], regs)
-  await until(async () => (await get(l, '/topics')).topics.length === 2, 'topics registered')
+  // The REGISTERs go one at a time: wait for the last one before comparing.
+  await until(async () => (await get(l, '/channels?topic=orders')).channels?.length === 2, 'everything registered')
   t.same(sorted((await get(l, '/topics')).topics), ['orders', 'solo'])
   t.same(sorted((await get(l, '/channels?topic=orders')).channels), ['billing', 'tmp#ephemeral'])
   const lookup = await get(l, '/lookup?topic=solo')
@@ -107,6 +108,8 @@ t.test('re-registers after a lookupd restart on the same port', async (t) => {
   regs.push({ topic: 'added-while-down' })
   const l2 = await startLookupd(t, { tcpAddress: `127.0.0.1:${port}` })
   await until(async () => (await get(l2, '/lookup?topic=keep')).producers?.length === 1, 're-registration after restart')
+  // The REGISTERs after a reconnect go one at a time: wait for the last one before comparing.
+  await until(async () => (await get(l2, '/topics')).topics.length >= 2, 'every registration after restart')
   t.same(sorted((await get(l2, '/topics')).topics), ['added-while-down', 'keep'], 'current state registered, not a stale copy')
   t.same((await get(l2, '/channels?topic=keep')).channels, ['c'])
 })
@@ -168,4 +171,56 @@ t.test('lookupChannels right after start waits for the first IDENTIFY (beyond NS
   const peers = startPeers(t, [a.tcpAddress.address], [])
   t.equal(peers.httpAddresses.length, 0, 'not identified yet')
   t.same(await peers.lookupChannels('early'), ['alpha'], 'a topic created at start-up still gets its channels')
+})
+
+// nsq#1233: a lookupd host name is resolved again on every dial and at every PING. The stub stands
+// in for DNS: "lookupd.test" first answers 127.0.0.2, then 127.0.0.3 once the lookupd has moved.
+function movableResolver (): { lookup: import('node:net').LookupFunction, to: (ip: string) => void, calls: string[] } {
+  let ip = '127.0.0.2'
+  const calls: string[] = []
+  const lookup = ((host: string, opts: { all?: boolean }, cb: (err: Error | null, a: unknown, f?: number) => void): void => {
+    calls.push(host)
+    if (host !== 'lookupd.test') { cb(Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' }), ''); return }
+    if (opts.all === true) cb(null, [{ address: ip, family: 4 }])
+    else cb(null, ip, 4)
+  }) as unknown as import('node:net').LookupFunction
+  return { lookup, to: (next) => { ip = next }, calls }
+}
+
+t.test('a lookupd that moves to a new IP (restarted elsewhere) is found again on reconnect', async (t) => {
+  const l1 = await startLookupd(t, { tcpAddress: '127.0.0.2:0' })
+  const port = l1.tcpAddress.port
+  const dns = movableResolver()
+  const peers = startPeers(t, [`lookupd.test:${port}`], [{ topic: 'moving' }], { dnsLookup: dns.lookup })
+  await until(async () => (await get(l1, '/lookup?topic=moving')).producers?.length === 1, 'registered at 127.0.0.2')
+  await l1.close()
+  dns.to('127.0.0.3')
+  const l2 = await startLookupd(t, { tcpAddress: `127.0.0.3:${port}` })
+  await until(async () => (await get(l2, '/lookup?topic=moving')).producers?.length === 1, 'registered at 127.0.0.3')
+  t.same(peers.addresses, [`lookupd.test:${port}`], 'the configured name is kept')
+  t.ok(dns.calls.length >= 2, 'the name was resolved again')
+})
+
+t.test('a PING re-resolves the name and leaves a lookupd whose IP is no longer the answer', async (t) => {
+  const l1 = await startLookupd(t, { tcpAddress: '127.0.0.2:0' })
+  const port = l1.tcpAddress.port
+  const l2 = await startLookupd(t, { tcpAddress: `127.0.0.3:${port}` })
+  const dns = movableResolver()
+  const peers = startPeers(t, [`lookupd.test:${port}`], [{ topic: 'dns' }], { dnsLookup: dns.lookup })
+  await until(async () => (await get(l1, '/lookup?topic=dns')).producers?.length === 1, 'registered at 127.0.0.2')
+  t.equal((await get(l2, '/topics')).topics.length, 0, 'nothing at 127.0.0.3 yet')
+  dns.to('127.0.0.3') // the old lookupd stays up: only the re-resolution at the next PING can notice
+  await until(async () => (await get(l2, '/lookup?topic=dns')).producers?.length === 1, 'registered at 127.0.0.3 after a PING')
+  await until(async () => (await get(l1, '/nodes')).producers.length === 0, 'the connection to 127.0.0.2 was closed')
+  t.ok(peers.lines.some((x) => x.startsWith(`WARN: LOOKUP(lookupd.test:${port}): lookupd.test moved from 127.0.0.2 to 127.0.0.3`)), 'the move is logged')
+})
+
+t.test('an unchanged answer keeps the connection (no reconnect per PING)', async (t) => {
+  const l1 = await startLookupd(t, { tcpAddress: '127.0.0.2:0' })
+  const dns = movableResolver()
+  const peers = startPeers(t, [`lookupd.test:${l1.tcpAddress.port}`], [{ topic: 'stay' }], { dnsLookup: dns.lookup })
+  await until(async () => (await get(l1, '/lookup?topic=stay')).producers?.length === 1, 'registered')
+  const before = dns.calls.length
+  await until(() => dns.calls.length >= before + 3, 'three more PING re-resolutions')
+  t.equal(peers.lines.filter((x) => x.includes(': IDENTIFY')).length, 1, 'one IDENTIFY: the connection was kept')
 })

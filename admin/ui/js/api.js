@@ -16,7 +16,10 @@ async function call (method, path, body) {
   try {
     res = await fetch(base() + path, {
       method,
-      headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+      headers: {
+        ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+        ...(method !== 'GET' && window.NSQADMIN.CSRF_TOKEN ? { 'X-CSRF-Token': window.NSQADMIN.CSRF_TOKEN } : {})
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
       cache: 'no-store'
     })
@@ -26,6 +29,7 @@ async function call (method, path, body) {
   let data = null
   const text = await res.text()
   try { data = text === '' ? {} : JSON.parse(text) } catch { data = { message: text.slice(0, 200) } }
+  if (res.status === 401 && window.NSQADMIN.LOGIN_ENABLED) location.assign(`${base()}/login`)
   if (!res.ok) throw new ApiFailure(res.status, explain(res.status, data.message || res.statusText), data.errors)
   return data
 }
@@ -113,7 +117,10 @@ function confirmDialog (title, text, okLabel) {
  */
 export async function runAction ({ title, text, okLabel, method, path, body, done, after }) {
   if (!window.NSQADMIN.IS_ADMIN) {
-    flash('error', `${title}: ${explain(403, 'FORBIDDEN')}`)
+    const why = window.NSQADMIN.LOGIN_ENABLED
+      ? `Permission denied: ${window.NSQADMIN.USER} is a viewer; only admin users may do this.`
+      : explain(403, 'FORBIDDEN')
+    flash('error', `${title}: ${why}`)
     return false
   }
   if (!await confirmDialog(title, text, okLabel || title)) return false

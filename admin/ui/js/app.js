@@ -85,6 +85,19 @@ document.addEventListener('click', (ev) => {
 })
 window.addEventListener('popstate', route)
 
+// ---- login (--users-file) -----------------------------------------------------------------
+
+function showSession () {
+  const boot = window.NSQADMIN
+  if (!boot.LOGIN_ENABLED) return
+  const out = h('button', { class: 'btn', id: 'logout', onclick: async () => {
+    await fetch(`${base()}/api/logout`, { method: 'POST', headers: { 'X-CSRF-Token': boot.CSRF_TOKEN } })
+    location.assign(`${base()}/login`)
+  } }, 'Sign out')
+  const who = h('span', { class: 'session-user', id: 'session-user' }, `${boot.USER} (${boot.ROLE})`, out)
+  document.getElementById('version').after(who)
+}
+
 // ---- live updates ------------------------------------------------------------------------
 
 function connectLive () {
@@ -113,5 +126,6 @@ function connectLive () {
 }
 
 document.getElementById('version').textContent = `v${window.NSQADMIN.VERSION}`
+showSession()
 connectLive()
 route()
