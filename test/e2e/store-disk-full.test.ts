@@ -164,14 +164,20 @@ async function consumeAll (t: Test, tcp: string, topic: string, count: number): 
 
 const mountSkip = canMount()
 
-t.test('I/O error at start-up (disk full): clear exit, nothing changed, everything delivered once space is back', { skip: mountSkip ?? false, timeout: 60_000 }, async (t) => {
+/**
+ * The reported case: 14,000 acknowledged 1 KiB messages in durable mode, kill -9, a restart with
+ * little free space, where opening LevelDB must write the recovered log out as a table and fails
+ * with ENOSPC. `flags` picks LevelDB's write buffer: the report's 32 MiB (the whole log becomes one
+ * 14 MB table; 4 MiB free is too little) and today's default 4 MiB (smaller tables: 1 MiB free).
+ */
+async function diskFullAtStart (t: Test, flags: string[], leave: number): Promise<void> {
   const mnt = mountTmpfs(t, 80 * MiB)
   if (mnt === null) { t.fail('mount failed although the probe mount worked'); return }
   const dataPath = path.join(mnt, 'data')
   const store = path.join(dataPath, 'nsqd.leveldb')
   const N = 14_000
 
-  let p = await runNsqd(t, dataPath, DURABLE)
+  let p = await runNsqd(t, dataPath, [...DURABLE, ...flags])
   t.ok(p.tcp, 'nsqd started')
   const acked = await publish(t, p.tcp!, 'disk', N, 1024)
   t.equal(acked, N, `${N} x 1 KiB acknowledged in durable mode`)
@@ -179,10 +185,10 @@ t.test('I/O error at start-up (disk full): clear exit, nothing changed, everythi
   t.equal((await p.exit).signal, 'SIGKILL')
 
   const before = snapshot(store, isDataFile)
-  const filler = fill(mnt, 4 * MiB)
-  t.ok(freeBytes(mnt) <= 4 * MiB + 64 * 1024, `about 4 MiB free (${(freeBytes(mnt) / MiB).toFixed(1)} MiB)`)
+  const filler = fill(mnt, leave)
+  t.ok(freeBytes(mnt) <= leave + 64 * 1024, `about ${(leave / MiB).toFixed(0)} MiB free (${(freeBytes(mnt) / MiB).toFixed(1)} MiB)`)
 
-  p = await runNsqd(t, dataPath, DURABLE)
+  p = await runNsqd(t, dataPath, [...DURABLE, ...flags])
   if (p.tcp !== null) { p.child.kill('SIGKILL'); await p.exit }
   t.equal(p.tcp, null, `nsqd does not start ${p.tcp === null ? '' : p.output()}`)
   const ex = await p.exit
@@ -200,12 +206,20 @@ t.test('I/O error at start-up (disk full): clear exit, nothing changed, everythi
   t.same(snapshot(store, isDataFile), before, 'the store\'s data files are unchanged')
 
   fs.rmSync(filler)
-  p = await runNsqd(t, dataPath, DURABLE)
+  p = await runNsqd(t, dataPath, [...DURABLE, ...flags])
   t.ok(p.tcp, `nsqd starts once space is back ${p.tcp === null ? p.output() : ''}`)
   const seen = await consumeAll(t, p.tcp!, 'disk', N)
   t.equal(seen.size, N, `every acknowledged message delivered (${seen.size} of ${N})`)
   p.child.kill('SIGTERM')
   t.equal((await p.exit).code, 0, 'clean exit')
+}
+
+t.test('I/O error at start-up (disk full, the reported case: 32 MiB write buffer, 4 MiB free): clear exit, nothing changed, everything delivered once space is back', { skip: mountSkip ?? false, timeout: 60_000 }, async (t) => {
+  await diskFullAtStart(t, ['--store-write-buffer-size=33554432'], 4 * MiB)
+})
+
+t.test('I/O error at start-up (disk full, default flags, 1 MiB free): clear exit, nothing changed, everything delivered once space is back', { skip: mountSkip ?? false, timeout: 60_000 }, async (t) => {
+  await diskFullAtStart(t, [], 1 * MiB)
 })
 
 /** Overwrites the first bytes of the store's manifest: classic-level then reports LEVEL_CORRUPTION. */
