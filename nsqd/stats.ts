@@ -236,6 +236,14 @@ export function getStats (nsqd: NSQD, filter: StatsFilter, nowMs = Date.now()): 
       if (producers === null) producers = []
       producers.push(clientStats(c, topicFilter))
     }
+    // browser gateway connections that published (nsqd/gateway)
+    if (nsqd.gateway !== null) {
+      for (const c of nsqd.gateway.clients.values()) {
+        if (c.pubCounts.size === 0) continue
+        if (producers === null) producers = []
+        producers.push(clientStats(c, topicFilter))
+      }
+    }
   }
   return { topics, producers }
 }

@@ -249,6 +249,10 @@ t.test('WebSocket publish: single, deferred and batch, each acknowledged with it
   t.same(bodies.sort(), ['bye', 'hello', 'hi'])
   const doc = await (await fetch(`http://${nsqd.httpAddress}/stats?format=json&topic=${topic}`)).json() as any
   t.equal(doc.topics[0].channels[0].deferred_count, 1)
+  // the publishing socket is listed among the producers with its counts, as a TCP publisher is
+  const mine = doc.producers.filter((p: any) => p.user_agent === 'websocket')
+  t.equal(mine.length, 1)
+  t.same(mine[0].pub_counts, [{ topic, count: 4 }])
 })
 
 t.test('SSE: auto-finished UTF-8 events, multi-line bodies, format=json, stats', async (t) => {
@@ -325,6 +329,7 @@ t.test('limits: connection cap, allowed origins, write deadline for a reader tha
   const tp = nsqd.getTopic(topic)
   for (let i = 0; i < 200; i++) tp.put(tp.newMessage(Buffer.from(big), Date.now() * 1e6))
   await until(() => nsqd.gateway?.clients.size === 0, 'slow reader cut off', 5000)
+  t.ok((nsqd.logger as unknown as { lines: string[] }).lines.some((l) => l.includes('write timeout, closing')), 'by the write deadline')
   const ch = tp.getExistingChannel('slow')
   t.equal(ch?.clientCount, 0)
   t.ok((ch?.inFlight.size ?? 0) > 0, 'its messages are in flight, to be redelivered on timeout')
