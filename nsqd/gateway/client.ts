@@ -15,10 +15,10 @@ export { STATE_INIT, STATE_SUBSCRIBED, STATE_CLOSING }
 export interface GatewayTransport {
   /** 'websocket' or 'sse': the start of the user_agent /stats shows. */
   readonly kind: string
-  /** Formats one message for the wire. */
-  format (msg: Message): string
-  /** Writes the texts; false when the socket's buffer is full (wait for 'drain'). */
-  write (texts: string[]): boolean
+  /** Formats one message for the wire: a text, or (WebSocket binary form) bytes. */
+  format (msg: Message): string | Buffer
+  /** Writes the formatted messages; false when the socket's buffer is full (wait for 'drain'). */
+  write (texts: Array<string | Buffer>): boolean
   /** Sends a keep-alive (WS ping, SSE comment). */
   heartbeat (): void
   /** Ends the connection at once. */
@@ -70,7 +70,7 @@ export class GatewayClient implements Consumer {
 
   closed = false
   private writable = true
-  private pending: string[] = []
+  private pending: Array<string | Buffer> = []
   private pendingIds: string[] = []
   private flushScheduled = false
   private heartbeatTimer: NodeJS.Timeout | null = null

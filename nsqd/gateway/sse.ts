@@ -49,10 +49,10 @@ class SseTransport implements GatewayTransport {
     return sseEvent(msg.id, msg.body.toString(this.base64 ? 'base64' : 'utf8'))
   }
 
-  write (texts: string[]): boolean {
+  write (texts: Array<string | Buffer>): boolean {
     const raw = this.reply.raw
     if (raw.destroyed || raw.writableEnded) return true
-    return raw.write(texts.length === 1 ? texts[0] as string : texts.join(''))
+    return raw.write(texts.length === 1 ? texts[0] as string : (texts as string[]).join(''))
   }
 
   heartbeat (): void {

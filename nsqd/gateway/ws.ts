@@ -8,7 +8,7 @@ import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import type { WebSocket, RawData } from 'ws'
 import { isValidTopicName, isValidChannelName, goQuoteBytes } from '../../client/wire/names.js'
-import { MESSAGE_ID_LENGTH } from '../../client/wire/message.js'
+import { MESSAGE_ID_LENGTH, MESSAGE_HEADER_SIZE, writeMessageHeader } from '../../client/wire/message.js'
 import { nowNs, type Message } from '../core/message.js'
 import { GatewayClient, messageJson, STATE_INIT, STATE_SUBSCRIBED, STATE_CLOSING, type GatewayTransport } from './client.js'
 import type { Gateway } from './gateway.js'
@@ -16,6 +16,8 @@ import type { Gateway } from './gateway.js'
 class WsTransport implements GatewayTransport {
   readonly kind = 'websocket'
   base64 = false
+  /** Binary form: each message a binary frame laid out as NSQ's message (see README). */
+  binary = false
   private readonly ws: WebSocket
   private readonly socket: Socket
   constructor (ws: WebSocket, socket: Socket) {
@@ -23,11 +25,19 @@ class WsTransport implements GatewayTransport {
     this.socket = socket
   }
 
-  format (msg: Message): string { return messageJson(msg, this.base64) }
-  write (texts: string[]): boolean {
+  format (msg: Message): string | Buffer {
+    if (!this.binary) return messageJson(msg, this.base64)
+    const body = msg.body
+    const out = Buffer.allocUnsafe(MESSAGE_HEADER_SIZE + body.length)
+    writeMessageHeader(out, 0, msg.timestamp, msg.attempts, msg.id)
+    body.copy(out, MESSAGE_HEADER_SIZE)
+    return out
+  }
+
+  write (texts: Array<string | Buffer>): boolean {
     const ws = this.ws
     if (ws.readyState !== ws.OPEN) return true
-    for (let i = 0; i < texts.length; i++) ws.send(texts[i] as string)
+    for (let i = 0; i < texts.length; i++) ws.send(texts[i] as string | Buffer)
     return !this.socket.writableNeedDrain
   }
 
@@ -118,6 +128,7 @@ class WsSession {
       rdy = r
     }
     this.transport.base64 = f.encoding === 'base64'
+    this.transport.binary = f.format === 'binary'
     const topic = this.gw.nsqd.getTopic(topicName)
     if (topic.exiting) return this.fatal('E_SUB_FAILED', 'SUB failed exiting', ref)
     const channel = topic.getChannel(channelName)

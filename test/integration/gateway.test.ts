@@ -21,7 +21,7 @@ class WsClient {
 
   constructor (nsqd: NSQD, headers: Record<string, string> = {}) {
     this.ws = new WebSocket(`ws://${nsqd.httpAddress}/ws`, { headers })
-    this.ws.on('message', (d) => { this.frames.push(JSON.parse(d.toString())) })
+    this.ws.on('message', (d, isBinary) => { this.frames.push(isBinary ? { type: 'binary', data: d as Buffer } : JSON.parse(d.toString())) })
     this.ws.on('close', (code) => { this.closed = true; this.closeCode = code })
     this.ws.on('error', () => {})
   }
@@ -181,6 +181,23 @@ t.test('WebSocket: base64 bodies, ephemeral channels, TCP-fatal errors close the
   t.ok(nsqd.getExistingTopic(topic)?.getExistingChannel('tab1#ephemeral'), 'ephemeral channel exists')
   c.close()
   await until(() => nsqd.getExistingTopic(topic)?.getExistingChannel('tab1#ephemeral') === undefined, 'ephemeral channel gone')
+
+  // binary form: NSQ's message layout (8-byte ns timestamp, 2-byte attempts, 16-byte id, body)
+  const bin = await new WsClient(nsqd).open()
+  t.teardown(() => { bin.close() })
+  bin.send({ op: 'sub', topic, channel: 'bin', format: 'binary', rdy: 1 })
+  await bin.next((f) => f.type === 'ok')
+  const before = Date.now()
+  await publish(w, topic, ['\u0000\u0001raw'])
+  const bf = await bin.next((f) => f.type === 'binary', 'binary frame')
+  const data = bf.data as Buffer
+  const tsMs = (data.readUInt32BE(0) * 2 ** 32 + data.readUInt32BE(4)) / 1e6
+  t.ok(tsMs >= before - 5 && tsMs <= Date.now() + 5, 'nanosecond timestamp')
+  t.equal(data.readUInt16BE(8), 1, 'attempts')
+  t.match(data.subarray(10, 26).toString('latin1'), /^[0-9a-f]{16}$/)
+  t.same(data.subarray(26), Buffer.from('\u0000\u0001raw'))
+  bin.send({ op: 'fin', id: data.subarray(10, 26).toString('latin1'), ref: 'bf' })
+  t.same(await bin.next(), { type: 'ok', op: 'fin', ref: 'bf' })
 
   const bad = await new WsClient(nsqd).open()
   bad.send({ op: 'sub', topic: 'bad topic!', channel: 'c', ref: 9 })
