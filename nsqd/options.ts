@@ -317,7 +317,6 @@ export function validateOptions (opts: Options): void {
     throw new Error('cannot require TLS client connections without TLS key and cert')
   }
   if (opts.memQueueSize < 0) throw new Error('--mem-queue-size must be >= 0')
-  if (opts.httpGateway && opts.authHttpAddresses.length > 0) throw new Error('--http-gateway cannot be used with --auth-http-address yet (gateway connections are not authenticated)')
   if (opts.gatewayMaxConnections < 0) throw new Error('--gateway-max-connections must be >= 0')
   if (opts.maxRdyCount < 0) throw new Error('--max-rdy-count must be >= 0')
   if (opts.maxMsgSize <= 0) throw new Error('--max-msg-size must be > 0')

@@ -7,6 +7,7 @@ import type { Socket } from 'node:net'
 import type { Message } from '../core/message.js'
 import { nowNs } from '../core/message.js'
 import type { Channel, Consumer } from '../core/channel.js'
+import type { AuthState } from '../auth.js'
 import { STATE_INIT, STATE_SUBSCRIBED, STATE_CLOSING, hostPart } from '../tcp/client-v2.js'
 
 export { STATE_INIT, STATE_SUBSCRIBED, STATE_CLOSING }
@@ -51,9 +52,9 @@ export class GatewayClient implements Consumer {
   readonly tls: boolean
   readonly snappy = false
   readonly deflate = false
-  readonly authed = false
-  readonly authIdentity = ''
-  readonly authIdentityUrl = ''
+  authed = false
+  authIdentity = ''
+  authIdentityUrl = ''
   readonly tlsVersion = ''
   readonly tlsCipherSuite = ''
   readonly heartbeatIntervalMs: number
@@ -65,6 +66,8 @@ export class GatewayClient implements Consumer {
   requeueCount = 0
   readonly pubCounts = new Map<string, number>()
   channel: Channel | null = null
+  /** The auth server's answer, with --auth-http-address; null otherwise. */
+  authState: AuthState | null = null
   /** SSE default: each message is finished once handed to the socket. */
   autoFinish = false
 
@@ -173,6 +176,14 @@ export class GatewayClient implements Consumer {
   /** Something arrived from the peer: the read deadline starts again. */
   seen (): void {
     if (this.readTimer !== null) this.readTimer.refresh()
+  }
+
+  /** Records the auth server's answer (shown in /stats). */
+  setAuth (state: AuthState): void {
+    this.authState = state
+    this.authed = state.authorizations.length > 0
+    this.authIdentity = state.identity
+    this.authIdentityUrl = state.identityUrl
   }
 
   countPub (topic: string, n: number): void {

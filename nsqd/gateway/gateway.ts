@@ -9,6 +9,8 @@ import type { Socket } from 'node:net'
 import { WebSocketServer } from 'ws'
 import type { NSQD } from '../nsqd.js'
 import { HttpApiError } from '../http/errors.js'
+import { GoQuery } from '../../client/daemon/query.js'
+import type { AuthState } from '../auth.js'
 import type { GatewayClient, GatewayClientHost } from './client.js'
 import { acceptWebSocket } from './ws.js'
 
@@ -35,6 +37,33 @@ export class Gateway implements GatewayClientHost {
     return null
   }
 
+  /**
+   * With --auth-http-address: asks the auth server about the request's `auth_secret` query
+   * parameter (browsers cannot set headers on WebSocket or EventSource). Null when auth is off;
+   * an HttpApiError (401) when the secret is missing or refused.
+   */
+  async authenticate (url: string, socket: Socket): Promise<AuthState | HttpApiError | null> {
+    const client = this.nsqd.authClient
+    if (client === null) return null
+    const secret = GoQuery.fromUrl(url)?.get('auth_secret')
+    if (secret === undefined || secret === '') return new HttpApiError(401, 'AUTH_REQUIRED')
+    try {
+      const state = await client.query({ remoteIp: socket.remoteAddress ?? '', tls: isTls(socket), secret, commonName: '' })
+      if (state.authorizations.length === 0) return new HttpApiError(401, 'AUTH_FAILED')
+      return state
+    } catch (err) {
+      this.nsqd.logger.warn(`GATEWAY: [${socket.remoteAddress ?? ''}] AUTH failed ${(err as Error).message}`)
+      return new HttpApiError(401, 'AUTH_FAILED')
+    }
+  }
+
+  /** Asks the auth server again with the secret of the connection's first answer (TTL expired). */
+  async reauthenticate (url: string, socket: Socket): Promise<AuthState> {
+    const got = await this.authenticate(url, socket)
+    if (got === null || got instanceof HttpApiError) throw new Error('AUTH failed')
+    return got
+  }
+
   /** The HTTP server's 'upgrade' event. */
   handleUpgrade (req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const url = req.url ?? ''
@@ -48,12 +77,20 @@ export class Gateway implements GatewayClientHost {
     const settle = (): void => { if (!settled) { settled = true; this.opening-- } }
     // a failed handshake answers and closes the socket itself: its slot is freed then
     socket.once('close', settle)
-    this.wss.handleUpgrade(req, socket, head, (ws) => {
-      settle()
-      socket.off('close', settle)
-      if (this.closing) { ws.terminate(); return }
-      acceptWebSocket(this, ws, req, socket as Socket)
-    })
+    const upgrade = (auth: AuthState | null): void => {
+      this.wss.handleUpgrade(req, socket, head, (ws) => {
+        settle()
+        socket.off('close', settle)
+        if (this.closing) { ws.terminate(); return }
+        acceptWebSocket(this, ws, req, socket as Socket, auth)
+      })
+    }
+    if (this.nsqd.authClient === null) { upgrade(null); return }
+    this.authenticate(url, socket as Socket).then((got) => {
+      if (got instanceof HttpApiError) { refuse(socket, got.statusCode, got.token); return }
+      if (socket.destroyed) return
+      upgrade(got)
+    }, () => { socket.destroy() })
   }
 
   register (client: GatewayClient): void {
@@ -84,6 +121,10 @@ export function allowedOrigins (entries: readonly string[]): string[] {
 
 function refuse (socket: Duplex, status: number, token: string): void {
   const body = JSON.stringify({ message: token })
-  const reason = status === 403 ? 'Forbidden' : status === 404 ? 'Not Found' : 'Service Unavailable'
+  const reason = status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : status === 404 ? 'Not Found' : 'Service Unavailable'
   socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`)
+}
+
+export function isTls (socket: Socket): boolean {
+  return 'encrypted' in socket && (socket as { encrypted?: boolean }).encrypted === true
 }

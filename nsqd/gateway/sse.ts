@@ -95,11 +95,14 @@ export function gatewayRoutes (gw: Gateway) {
       }
       const no = gw.admit(req.headers.origin)
       if (no !== null) throw no
+      const socket = req.raw.socket as Socket
+      const auth = await gw.authenticate(req.url, socket)
+      if (auth instanceof HttpApiError) throw auth
+      if (auth !== null && !auth.isAllowed(topicName, channelName)) throw new HttpApiError(403, 'UNAUTHORIZED')
       const topic = gw.nsqd.getTopic(topicName)
       if (topic.exiting) throw new HttpApiError(503, 'EXITING')
       const channel = topic.getChannel(channelName)
       const transport = new SseTransport(reply, str(q.format) === 'json', str(q.encoding) === 'base64')
-      const socket = req.raw.socket as Socket
       const client = new GatewayClient(gw.nsqd.nextClientId(), socket, transport, gw, {
         msgTimeoutMs: o.msgTimeoutMs,
         heartbeatIntervalMs: o.clientTimeoutMs / 2,
@@ -108,6 +111,7 @@ export function gatewayRoutes (gw: Gateway) {
         readDeadline: false
       })
       client.autoFinish = str(q.ack) !== 'manual'
+      if (auth !== null) client.setAuth(auth)
       const err = channel.addConsumer(client)
       if (err !== null) { client.cleanup(); throw new HttpApiError(503, 'SUB_FAILED') }
       gw.register(client)
@@ -137,6 +141,10 @@ export function gatewayRoutes (gw: Gateway) {
       if (!isValidTopicName(topicName)) throw new HttpApiError(400, 'INVALID_TOPIC')
       if (!isValidChannelName(channelName)) throw new HttpApiError(400, 'INVALID_CHANNEL')
       if (id.length !== MESSAGE_ID_LENGTH) throw new HttpApiError(400, 'INVALID_MESSAGE_ID')
+      // with --auth-http-address the request needs an auth_secret allowed to subscribe there
+      const auth = await gw.authenticate(req.url, req.raw.socket as Socket)
+      if (auth instanceof HttpApiError) throw auth
+      if (auth !== null && !auth.isAllowed(topicName, channelName)) throw new HttpApiError(403, 'UNAUTHORIZED')
       const ch = gw.nsqd.getExistingTopic(topicName)?.getExistingChannel(channelName)
       if (ch === undefined) throw new HttpApiError(404, 'CHANNEL_NOT_FOUND')
       const msg = ch.inFlight.get(id)

@@ -12,6 +12,7 @@ import { MESSAGE_ID_LENGTH, MESSAGE_HEADER_SIZE, writeMessageHeader } from '../.
 import { nowNs, type Message } from '../core/message.js'
 import { GatewayClient, messageJson, STATE_INIT, STATE_SUBSCRIBED, STATE_CLOSING, type GatewayTransport } from './client.js'
 import type { Gateway } from './gateway.js'
+import type { AuthState } from '../auth.js'
 
 class WsTransport implements GatewayTransport {
   readonly kind = 'websocket'
@@ -51,13 +52,18 @@ class WsSession {
   readonly client: GatewayClient
   private readonly transport: WsTransport
   private pendingAcks = 0
+  /** The upgrade request's URL (its auth_secret is asked about again when the answer expires). */
+  private readonly url: string
+  /** Frames that arrived while the auth server was being asked again; handled in order after. */
+  private backlog: Frame[] | null = null
 
   private readonly gw: Gateway
   private readonly ws: WebSocket
 
-  constructor (gw: Gateway, ws: WebSocket, req: IncomingMessage, socket: Socket) {
+  constructor (gw: Gateway, ws: WebSocket, req: IncomingMessage, socket: Socket, auth: AuthState | null) {
     this.gw = gw
     this.ws = ws
+    this.url = req.url ?? ''
     const o = gw.nsqd.options
     this.transport = new WsTransport(ws, socket)
     this.client = new GatewayClient(gw.nsqd.nextClientId(), socket, this.transport, gw, {
@@ -67,6 +73,7 @@ class WsSession {
       tls: 'encrypted' in socket && (socket as { encrypted?: boolean }).encrypted === true,
       readDeadline: true
     })
+    if (auth !== null) this.client.setAuth(auth)
     gw.register(this.client)
     ws.on('message', (data, isBinary) => { this.onMessage(data, isBinary) })
     ws.on('pong', () => { this.client.seen() })
@@ -98,6 +105,11 @@ class WsSession {
     } catch {}
     if (typeof f !== 'object' || f === null || Array.isArray(f)) return this.fatal('E_INVALID', 'invalid frame: a JSON object is expected', undefined)
     const frame = f as Frame
+    if (this.backlog !== null) { this.backlog.push(frame); return }
+    this.dispatch(frame)
+  }
+
+  private dispatch (frame: Frame): void {
     const ref = frame.ref
     switch (frame.op) {
       case 'sub': return this.sub(frame, ref)
@@ -111,6 +123,41 @@ class WsSession {
       case 'nop': return
       default: return this.fatal('E_INVALID', `invalid command ${String(frame.op)}`, ref)
     }
+  }
+
+  /**
+   * With --auth-http-address, as TCP's check of SUB/PUB/MPUB/DPUB: true when allowed; false after
+   * an error (fatal for SUB, answered for publishes); null when the answer expired and the auth
+   * server is asked again, after which this frame and those that came meanwhile are handled.
+   */
+  private allowed (verb: string, topic: string, channel: string, f: Frame): boolean | null {
+    const c = this.client
+    const state = c.authState
+    if (state === null) return true
+    if (state.isExpired(Date.now())) {
+      this.backlog = [f]
+      this.gw.reauthenticate(this.url, c.socket).then((next) => {
+        if (c.closed) return
+        c.setAuth(next)
+        const list = this.backlog ?? []
+        this.backlog = null
+        for (let i = 0; i < list.length; i++) {
+          if (c.closed) return
+          if (this.backlog !== null) { (this.backlog as Frame[]).push(...list.slice(i)); return }
+          this.dispatch(list[i] as Frame)
+        }
+      }, (err: Error) => {
+        if (c.closed) return
+        this.gw.nsqd.logger.warn(`GATEWAY: [${c.remoteAddress}] AUTH failed - ${err.message}`)
+        this.fatal('E_AUTH_FAILED', 'AUTH failed', f.ref)
+      })
+      return null
+    }
+    if (state.isAllowed(topic, channel)) return true
+    const message = `AUTH failed for ${verb} on ${goQuoteBytes(topic)} ${goQuoteBytes(channel)}`
+    if (verb === 'SUB') this.fatal('E_UNAUTHORIZED', message, f.ref)
+    else this.fail('E_UNAUTHORIZED', message, f.ref)
+    return false
   }
 
   private sub (f: Frame, ref: unknown): void {
@@ -127,6 +174,7 @@ class WsSession {
       if (r < 0) return
       rdy = r
     }
+    if (this.allowed('SUB', topicName, channelName, f) !== true) return
     this.transport.base64 = f.encoding === 'base64'
     this.transport.binary = f.format === 'binary'
     const topic = this.gw.nsqd.getTopic(topicName)
@@ -204,6 +252,7 @@ class WsSession {
     if (typeof deferMs !== 'number' || !Number.isInteger(deferMs) || deferMs < 0 || deferMs > max) return this.fail('E_INVALID', `DPUB timeout ${String(deferMs)} out of range 0-${max}`, ref)
     const body = this.body(f.body, f.encoding === 'base64', verb)
     if (typeof body === 'string') return this.fail('E_BAD_MESSAGE', body, ref)
+    if (this.allowed(verb, topicName, '', f) !== true) return
     const topic = this.gw.nsqd.getTopic(topicName)
     if (!topic.put(topic.newMessage(body, nowNs(), deferMs))) return this.fail(`E_${verb}_FAILED`, `${verb} failed ${topic.exiting ? 'exiting' : 'write error'}`, ref)
     this.client.countPub(topicName, 1)
@@ -215,6 +264,7 @@ class WsSession {
     if (typeof topicName !== 'string' || !isValidTopicName(topicName)) return this.fail('E_BAD_TOPIC', `E_BAD_TOPIC MPUB topic name ${goQuoteBytes(String(topicName))} is not valid`, ref)
     const bodies = f.bodies
     if (!Array.isArray(bodies) || bodies.length === 0) return this.fail('E_BAD_BODY', 'MPUB invalid body size 0', ref)
+    if (this.allowed('MPUB', topicName, '', f) !== true) return
     const base64 = f.encoding === 'base64'
     const topic = this.gw.nsqd.getTopic(topicName)
     const ts = nowNs()
@@ -245,7 +295,7 @@ class WsSession {
   }
 }
 
-export function acceptWebSocket (gw: Gateway, ws: WebSocket, req: IncomingMessage, socket: Socket): void {
-  const s = new WsSession(gw, ws, req, socket)
+export function acceptWebSocket (gw: Gateway, ws: WebSocket, req: IncomingMessage, socket: Socket, auth: AuthState | null): void {
+  const s = new WsSession(gw, ws, req, socket, auth)
   s.client.seen()
 }

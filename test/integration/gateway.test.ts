@@ -7,7 +7,8 @@ import t from 'tap'
 import nsq from 'nsqjs'
 import WebSocket from 'ws'
 import { startNSQD, uniq, until, hostPort } from '../helpers/nsqd.js'
-import { NSQD } from '../../nsqd/nsqd.js'
+import type { NSQD } from '../../nsqd/nsqd.js'
+import http from 'node:http'
 import { sseEvent } from '../../nsqd/gateway/sse.js'
 
 interface Frame { type: string, [k: string]: any }
@@ -120,8 +121,6 @@ t.test('off by default: /ws and /sse are 404 and an upgrade is refused', async (
   const c = new WsClient(nsqd)
   await t.rejects(c.open(), 'the upgrade fails')
   t.equal(nsqd.gateway, null)
-  // gateway connections are not authenticated yet: the two cannot be combined
-  t.throws(() => new NSQD({ httpGateway: true, authHttpAddresses: ['127.0.0.1:1'] }), /--http-gateway cannot be used with --auth-http-address/)
 })
 
 t.test('WebSocket: subscribe, receive TCP publishes, fin / req / touch, credit and /stats', async (t) => {
@@ -360,4 +359,75 @@ t.test('WebSocket heartbeats: the server pings, a client that answers stays conn
   c.ws.on('ping', () => { pings++ })
   await until(() => pings >= 3, 'three pings')
   t.notOk(c.closed, 'pongs (sent by ws automatically) keep it open past the 200 ms read deadline')
+})
+
+/** A local auth server: secret -> JSON answer; counts the queries. */
+async function authServer (t: any): Promise<{ addr: string, answers: Map<string, string>, queries: () => number }> {
+  const answers = new Map<string, string>()
+  let n = 0
+  const server = http.createServer((req, res) => {
+    n++
+    const secret = new URL(req.url ?? '/', 'http://x').searchParams.get('secret') ?? ''
+    const body = answers.get(secret)
+    res.writeHead(body === undefined ? 403 : 200, { 'Content-Type': 'application/json' })
+    res.end(body ?? '{"message":"FORBIDDEN"}')
+  })
+  await new Promise<void>((resolve) => { server.listen(0, '127.0.0.1', resolve) })
+  t.teardown(async () => { server.closeAllConnections(); await new Promise((resolve) => server.close(resolve)) })
+  return { addr: `127.0.0.1:${(server.address() as { port: number }).port}`, answers, queries: () => n }
+}
+
+function grant (ttl: number, auths: unknown[]): string {
+  return JSON.stringify({ ttl, identity: 'alice', identity_url: 'http://id/alice', authorizations: auths })
+}
+
+t.test('auth: auth_secret is asked about; SUB and publishes are checked as on TCP; /stats shows the identity', async (t) => {
+  const as = await authServer(t)
+  as.answers.set('s1', grant(1, [
+    { topic: '^orders$', channels: ['^billing$'], permissions: ['subscribe'] },
+    { topic: '^events$', channels: ['.*'], permissions: ['publish'] }
+  ]))
+  const nsqd = await startNSQD(t, { httpGateway: true, authHttpAddresses: [as.addr] })
+  await t.rejects(new WsClient(nsqd).open(), /status 401/, 'no secret')
+  const refused = new WebSocket(`ws://${nsqd.httpAddress}/ws?auth_secret=nope`)
+  refused.on('error', () => {})
+  t.equal(await new Promise((resolve) => { refused.once('unexpected-response', (_q, res) => { resolve(res.statusCode) }) }), 401, 'refused secret')
+
+  const ws = new WebSocket(`ws://${nsqd.httpAddress}/ws?auth_secret=s1`)
+  const frames: Frame[] = []
+  ws.on('message', (d) => { frames.push(JSON.parse(d.toString())) })
+  await new Promise<void>((resolve, reject) => { ws.once('open', () => { resolve() }); ws.once('error', reject) })
+  t.teardown(() => { ws.terminate() })
+  const next = async (): Promise<Frame> => { await until(() => frames.length > 0, 'frame'); return frames.shift() as Frame }
+  ws.send(JSON.stringify({ op: 'pub', topic: 'orders', body: 'x', ref: 1 }))
+  t.same(await next(), { type: 'error', code: 'E_UNAUTHORIZED', message: 'AUTH failed for PUB on "orders" ""', ref: 1 })
+  ws.send(JSON.stringify({ op: 'pub', topic: 'events', body: 'x', ref: 2 }))
+  t.same(await next(), { type: 'ack', ref: 2 })
+  ws.send(JSON.stringify({ op: 'sub', topic: 'orders', channel: 'billing', ref: 3 }))
+  t.same(await next(), { type: 'ok', op: 'sub', ref: 3 })
+  const st = await channelStats(nsqd, 'orders', 'billing')
+  t.match(st.clients[0], { authed: true, auth_identity: 'alice', auth_identity_url: 'http://id/alice' })
+
+  // an expired answer (ttl 1 s) is asked for again before the next checked command
+  const other = new WebSocket(`ws://${nsqd.httpAddress}/ws?auth_secret=s1`)
+  const oframes: Frame[] = []
+  other.on('message', (d) => { oframes.push(JSON.parse(d.toString())) })
+  other.on('error', () => {})
+  await new Promise<void>((resolve) => { other.once('open', () => { resolve() }) })
+  const before = as.queries()
+  const end = Date.now() + 1100
+  await until(() => Date.now() > end, 'ttl passed', 3000, 50)
+  other.send(JSON.stringify({ op: 'sub', topic: 'orders', channel: 'shipping', ref: 4 }))
+  await until(() => oframes.length > 0, 'answer')
+  t.equal(as.queries(), before + 1, 'asked again')
+  t.same(oframes[0], { type: 'error', code: 'E_UNAUTHORIZED', message: 'AUTH failed for SUB on "orders" "shipping"', ref: 4 })
+  await until(() => other.readyState === other.CLOSED, 'SUB refusal is fatal')
+
+  // SSE: the same secret parameter; a channel it may not read is 403
+  t.equal((await fetch(`http://${nsqd.httpAddress}/sse?topic=orders&channel=billing`)).status, 401)
+  t.equal((await fetch(`http://${nsqd.httpAddress}/sse?topic=orders&channel=shipping&auth_secret=s1`)).status, 403)
+  const s = await SseReader.open(nsqd, 'topic=orders&channel=billing&auth_secret=s1&ack=manual')
+  t.teardown(() => { s.close() })
+  t.equal(s.res.status, 200)
+  t.equal((await fetch(`http://${nsqd.httpAddress}/sse/fin?topic=orders&channel=billing&id=0123456789abcdef`, { method: 'POST' })).status, 401, 'fin needs the secret too')
 })
