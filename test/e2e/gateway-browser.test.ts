@@ -96,6 +96,35 @@ async function run (): Promise<void> {
     t.match(st.clients[0], { user_agent: /^sse \(Mozilla/, message_count: 2 })
   })
 
+  await t.test('the typed helper (client/browser/gateway-client.ts) runs in the page as it is', async (t) => {
+    // the module has no imports: esbuild only strips its types (an IIFE exposing its exports)
+    const { transform } = await import('esbuild')
+    const src = fs.readFileSync(new URL('../../client/browser/gateway-client.ts', import.meta.url), 'utf8')
+    const js = (await transform(src, { loader: 'ts', format: 'iife', globalName: 'NsqGw', target: 'es2022' })).code
+    const topic = uniq('helper')
+    const page = await ctx.newPage()
+    t.teardown(() => page.close())
+    await page.goto(`${base}/ping`)
+    await page.addScriptTag({ content: js })
+    // a string, not a function: tsx would wrap the named callbacks in a helper the page lacks
+    await page.evaluate(`
+      window.got = []
+      window.client = new window.NsqGw.NsqGatewayClient({
+        url: 'ws://' + location.host + '/ws',
+        subscribe: { topic: ${JSON.stringify(topic)}, channel: 'page', rdy: 4 },
+        onOpen: () => { window.subscribed = true },
+        onMessage: (m) => { window.got.push(m.body); m.finish() }
+      })
+    `)
+    await until(async () => await page.evaluate(() => (window as any).subscribed === true), 'helper subscribed', 10_000)
+    await publish(topic, ['from tcp'])
+    await page.evaluate(async ({ topic }) => { await (window as any).client.publish(topic, ['from page 1', 'from page 2']) }, { topic })
+    await until(async () => (await page.evaluate(() => (window as any).got.length)) === 3, 'three messages in the page', 10_000)
+    t.same((await page.evaluate(() => (window as any).got)).sort(), ['from page 1', 'from page 2', 'from tcp'])
+    const st = await until(async () => { const s = await channelStats(topic, 'page'); return s.clients[0].finish_count === 3 ? s : null }, 'three FINs from the page', 10_000)
+    t.match(st.clients[0], { ready_count: 4, user_agent: /^websocket \(Mozilla/ })
+  })
+
   await t.test('a tab closed mid-flight: its messages are delivered to another subscriber', async (t) => {
     const topic = uniq('tab')
     const page = await ctx.newPage()
@@ -121,3 +150,4 @@ async function run (): Promise<void> {
     t.ok(again.every((m) => m.attempts === 2))
   })
 }
+

@@ -431,3 +431,37 @@ t.test('auth: auth_secret is asked about; SUB and publishes are checked as on TC
   t.equal(s.res.status, 200)
   t.equal((await fetch(`http://${nsqd.httpAddress}/sse/fin?topic=orders&channel=billing&id=0123456789abcdef`, { method: 'POST' })).status, 401, 'fin needs the secret too')
 })
+
+t.test('browser helper (client/browser/gateway-client.ts): subscribe, finish, publish with acks, reconnect and resubscribe', async (t) => {
+  const { NsqGatewayClient, GatewayPublishError } = await import('../../client/browser/gateway-client.js')
+  const nsqd = await startNSQD(t, { httpGateway: true })
+  const topic = uniq()
+  const got: string[] = []
+  let opens = 0
+  let closes = 0
+  const client = new NsqGatewayClient({
+    url: `ws://${nsqd.httpAddress}/ws`,
+    WebSocket: WebSocket as never,
+    subscribe: { topic, channel: 'helper', rdy: 5 },
+    reconnectMinMs: 20,
+    onOpen: () => { opens++ },
+    onClose: () => { closes++ },
+    onMessage: (m) => { got.push(`${m.body}/${m.attempts}`); m.finish() }
+  })
+  t.teardown(() => { client.close() })
+  await until(() => opens === 1, 'subscribed')
+  await client.publish(topic, 'one')
+  await client.publish(topic, ['two', 'three'])
+  await until(() => got.length === 3, 'three messages')
+  t.same(got, ['one/1', 'two/1', 'three/1'])
+  const err = await client.publish('bad topic', 'x').catch((e: unknown) => e)
+  t.ok(err instanceof GatewayPublishError)
+  t.equal((err as InstanceType<typeof GatewayPublishError>).code, 'E_BAD_TOPIC')
+  await until(async () => (await channelStats(nsqd, topic, 'helper'))?.clients?.[0]?.finish_count === 3, 'three FINs')
+  // deleting the channel closes its consumers: the helper reconnects and subscribes again
+  t.equal((await fetch(`http://${nsqd.httpAddress}/channel/delete?topic=${topic}&channel=helper`, { method: 'POST' })).status, 200)
+  await until(() => closes === 1 && opens === 2, 'reconnected and subscribed again')
+  await client.publish(topic, 'four')
+  await until(() => got.length === 4, 'a message after the reconnect')
+  t.equal(got[3], 'four/1')
+})
