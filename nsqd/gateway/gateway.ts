@@ -13,6 +13,7 @@ import { GoQuery } from '../../client/daemon/query.js'
 import type { AuthState } from '../auth.js'
 import type { GatewayClient, GatewayClientHost } from './client.js'
 import { acceptWebSocket } from './ws.js'
+import { UserPush } from './user-push.js'
 
 export class Gateway implements GatewayClientHost {
   readonly nsqd: NSQD
@@ -21,9 +22,12 @@ export class Gateway implements GatewayClientHost {
   private opening = 0
   private readonly wss: WebSocketServer
   private closing = false
+  /** --gateway-user-push: the user.U consumers; null when off. */
+  readonly userPush: UserPush | null
 
   constructor (nsqd: NSQD) {
     this.nsqd = nsqd
+    this.userPush = nsqd.options.gatewayUserPush ? new UserPush(nsqd) : null
     this.wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: nsqd.options.maxBodySize })
   }
 
@@ -108,6 +112,7 @@ export class Gateway implements GatewayClientHost {
   close (): void {
     this.closing = true
     for (const c of [...this.clients.values()]) c.close()
+    if (this.userPush !== null) this.userPush.close()
     this.wss.close()
   }
 }

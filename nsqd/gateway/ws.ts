@@ -13,6 +13,9 @@ import { nowNs, type Message } from '../core/message.js'
 import { GatewayClient, messageJson, STATE_INIT, STATE_SUBSCRIBED, STATE_CLOSING, type GatewayTransport } from './client.js'
 import type { Gateway } from './gateway.js'
 import type { AuthState } from '../auth.js'
+import type { PushSink } from './user-push.js'
+import type { Message as ClientMessage } from '../../client/message.js'
+import { GoQuery } from '../../client/daemon/query.js'
 
 class WsTransport implements GatewayTransport {
   readonly kind = 'websocket'
@@ -48,7 +51,7 @@ class WsTransport implements GatewayTransport {
 
 type Frame = Record<string, unknown>
 
-class WsSession {
+class WsSession implements PushSink {
   readonly client: GatewayClient
   private readonly transport: WsTransport
   private pendingAcks = 0
@@ -75,10 +78,31 @@ class WsSession {
     })
     if (auth !== null) this.client.setAuth(auth)
     gw.register(this.client)
+    // --gateway-user-push: messages for user.<identity> from anywhere in the cluster
+    const push = gw.userPush
+    if (push !== null && auth !== null && auth.identity !== '') {
+      const identity = auth.identity
+      push.add(identity, GoQuery.fromUrl(this.url)?.get('auth_secret') ?? '', this)
+      ws.on('close', () => { push.remove(identity, this) })
+    }
     ws.on('message', (data, isBinary) => { this.onMessage(data, isBinary) })
     ws.on('pong', () => { this.client.seen() })
     ws.on('close', () => { this.client.cleanup() })
     ws.on('error', () => { this.client.close() })
+  }
+
+  /** A message of user.<identity>, pushed as a "push" frame; false when the socket is not open. */
+  push (topic: string, msg: ClientMessage<Buffer>): boolean {
+    if (this.ws.readyState !== this.ws.OPEN || this.client.closed) return false
+    this.ws.send(JSON.stringify({
+      type: 'push',
+      topic,
+      id: msg.id,
+      attempts: msg.attempts,
+      timestamp: Math.floor(msg.timestamp / 1e6),
+      body: msg.body.toString(this.transport.base64 ? 'base64' : 'utf8')
+    }))
+    return true
   }
 
   private send (frame: Frame): void {

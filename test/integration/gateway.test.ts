@@ -7,7 +7,7 @@ import t from 'tap'
 import nsq from 'nsqjs'
 import WebSocket from 'ws'
 import { startNSQD, uniq, until, hostPort } from '../helpers/nsqd.js'
-import type { NSQD } from '../../nsqd/nsqd.js'
+import { NSQD } from '../../nsqd/nsqd.js'
 import http from 'node:http'
 import { sseEvent } from '../../nsqd/gateway/sse.js'
 
@@ -464,4 +464,35 @@ t.test('browser helper (client/browser/gateway-client.ts): subscribe, finish, pu
   await client.publish(topic, 'four')
   await until(() => got.length === 4, 'a message after the reconnect')
   t.equal(got[3], 'four/1')
+})
+
+t.test('targeted push: a message published to user.U on node A reaches U connected to node B; waits while U is offline', async (t) => {
+  const { startLookupd } = await import('../helpers/admin-cluster.js')
+  const lookupd = await startLookupd(t)
+  const as = await authServer(t)
+  as.answers.set('u-secret', JSON.stringify({ ttl: 3600, identity: 'u42', identity_url: '', authorizations: [{ topic: '^user\\.u42$', channels: ['.*'], permissions: ['subscribe', 'publish'] }] }))
+  const cluster = { lookupdTcpAddresses: [lookupd.tcpAddress.address], broadcastAddress: '127.0.0.1', lookupdPingIntervalMs: 200 }
+  const a = await startNSQD(t, cluster)
+  const b = await startNSQD(t, { ...cluster, httpGateway: true, gatewayUserPush: true, gatewayUserPushPollMs: 100, authHttpAddresses: [as.addr] })
+  t.throws(() => new NSQD({ httpGateway: true, gatewayUserPush: true }), /--gateway-user-push needs --http-gateway and --auth-http-address/)
+  // published on A while U is connected nowhere: it waits there
+  t.equal((await fetch(`http://${a.httpAddress}/pub?topic=user.u42`, { method: 'POST', body: 'while offline' })).status, 200)
+  const frames: Frame[] = []
+  const ws = new WebSocket(`ws://${b.httpAddress}/ws?auth_secret=u-secret`)
+  ws.on('message', (d) => { frames.push(JSON.parse(d.toString())) })
+  await new Promise<void>((resolve, reject) => { ws.once('open', () => { resolve() }); ws.once('error', reject) })
+  t.teardown(() => { ws.terminate() })
+  await until(() => frames.length >= 1, 'the waiting message pushed', 10_000)
+  t.match(frames[0], { type: 'push', topic: 'user.u42', attempts: 1, body: 'while offline' })
+  t.equal((await fetch(`http://${a.httpAddress}/pub?topic=user.u42`, { method: 'POST', body: 'while online' })).status, 200)
+  await until(() => frames.length >= 2, 'the live message pushed', 10_000)
+  t.match(frames[1], { type: 'push', topic: 'user.u42', body: 'while online' })
+  const st = await channelStats(a, 'user.u42', 'gateway')
+  await until(async () => (await channelStats(a, 'user.u42', 'gateway')).message_count === 2 && (await channelStats(a, 'user.u42', 'gateway')).in_flight_count === 0, 'finished on A', 5000)
+  t.equal(st.depth, 0)
+  // U leaves: B stops consuming, later messages wait on A
+  ws.terminate()
+  await until(async () => ((await channelStats(a, 'user.u42', 'gateway'))?.clients?.length ?? 0) === 0, 'B stopped consuming', 10_000)
+  await fetch(`http://${a.httpAddress}/pub?topic=user.u42`, { method: 'POST', body: 'later' })
+  await until(async () => (await channelStats(a, 'user.u42', 'gateway')).depth === 1, 'waiting on A', 5000)
 })
