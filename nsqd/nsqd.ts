@@ -20,6 +20,7 @@ import { StatsdPusher } from './statsd.js'
 import { LookupPeers, type Registration } from './lookup/lookup-peers.js'
 import { loadTlsSettings, tlsMinVersion, Upgrader, type TlsSettings } from './tcp/transport.js'
 import { AuthClient } from './auth.js'
+import { Gateway } from './gateway/gateway.js'
 
 export type ChangeKind = 'topic-created' | 'topic-deleted' | 'channel-created' | 'channel-deleted' | 'paused' | 'unpaused'
 export type ChangeListener = (kind: ChangeKind, topic: Topic, channel: Channel | null) => void
@@ -58,6 +59,8 @@ export class NSQD implements TcpHost, TopicContext {
   /** The auth server client (--auth-http-address); null when auth is off. */
   readonly authClient: AuthClient | null
   private statsd: StatsdPusher | null = null
+  /** The browser gateway (--http-gateway, nsqd/gateway); null when off. */
+  readonly gateway: Gateway | null
   /** Registration with the nsqlookupds (--lookupd-tcp-address), running between start() and close(). */
   lookup: LookupPeers | null = null
   /** The node's LevelDB (nsqd/store), open between start() and close(). */
@@ -74,6 +77,7 @@ export class NSQD implements TcpHost, TopicContext {
     this.tlsSettings = loadTlsSettings(this.opts)
     this.upgrader = new Upgrader(this.tlsSettings, this.logger)
     this.authClient = this.makeAuthClient()
+    this.gateway = this.opts.httpGateway ? new Gateway(this) : null
     this.tcpServer = net.createServer((socket) => { handleConnection(this, socket) })
     this.e2e = new E2eLatency(this.opts.e2eProcessingLatencyPercentiles, this.opts.e2eProcessingLatencyWindowTimeMs)
     if (this.e2e.enabled) this.latencySink = (channel, latencyNs) => { this.e2e.record(channel, latencyNs) }
@@ -357,6 +361,7 @@ export class NSQD implements TcpHost, TopicContext {
     if (this.scanTimer !== null) clearInterval(this.scanTimer)
     if (this.lookup !== null) this.lookup.close()
     if (this.statsd !== null) this.statsd.stop()
+    if (this.gateway !== null) this.gateway.close()
     if (this.http !== null) await this.http.close().catch(() => {})
     if (this.https !== null) await this.https.close().catch(() => {})
     const closed = new Promise<void>((resolve) => { this.tcpServer.close(() => { resolve() }) })

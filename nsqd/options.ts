@@ -32,6 +32,16 @@ export interface Options {
   authHttpRequestMethod: string
   /** Beyond NSQ: '' (off), 'publish' (/pub, /mpub) or 'all' (also topic/channel actions, PUT /config) need AUTH. */
   httpAuth: string
+  /** Beyond NSQ: the browser gateway (/ws, /sse) on the HTTP port (nsqd/gateway); off by default. */
+  httpGateway: boolean
+  /** Most gateway connections (WebSocket + SSE) at once; 0: no limit. */
+  gatewayMaxConnections: number
+  /** Origins allowed to open gateway connections (empty: any). */
+  wsAllowedOrigins: string[]
+  /** Beyond NSQ: consume user.<identity> for authenticated WebSocket connections (nsqd/gateway). */
+  gatewayUserPush: boolean
+  /** Not a flag: how often those consumers ask lookupd for new producers (tests shorten it). */
+  gatewayUserPushPollMs: number
 
   dataPath: string
   memQueueSize: number
@@ -124,6 +134,11 @@ export function defaultOptions (): Options {
     authHttpAddresses: [],
     authHttpRequestMethod: 'get',
     httpAuth: '',
+    httpGateway: false,
+    gatewayMaxConnections: 1000,
+    wsAllowedOrigins: [],
+    gatewayUserPush: false,
+    gatewayUserPushPollMs: 5000,
 
     dataPath: '',
     memQueueSize: 10000,
@@ -223,6 +238,10 @@ export const FLAG_BINDINGS: readonly FlagBinding[] = [
   b('auth-http-address', 'strings', 'authHttpAddresses', '<addr>:<port> or a full url to query auth server (may be given multiple times)', 'auth_http_addresses'),
   b('auth-http-request-method', 'string', 'authHttpRequestMethod', 'HTTP method to use for auth server requests (get or post)'),
   b('http-auth', 'string', 'httpAuth', 'authenticate HTTP requests (Authorization: Bearer <secret>) against the auth server: publish (/pub, /mpub) or all (also topic/channel actions and PUT /config); not in NSQ, off by default'),
+  b('http-gateway', 'bool', 'httpGateway', 'serve the browser gateway (WebSocket at /ws, Server-Sent Events at /sse) on the HTTP port; not in NSQ, off by default'),
+  b('gateway-max-connections', 'int', 'gatewayMaxConnections', 'maximum number of browser gateway connections (WebSocket and SSE) at once; 0 for no limit'),
+  b('gateway-user-push', 'bool', 'gatewayUserPush', 'while a gateway WebSocket authenticated as identity U is connected, consume topic user.U (channel gateway) from the cluster through lookupd and push its messages to U; needs --http-gateway and --auth-http-address'),
+  b('ws-allowed-origins', 'strings', 'wsAllowedOrigins', 'Origin allowed to open a gateway connection (may be given multiple times, or comma separated; default: any)'),
 
   b('data-path', 'string', 'dataPath', 'path to store disk-backed messages'),
   b('mem-queue-size', 'int', 'memQueueSize', 'number of messages to keep in memory (per topic/channel)'),
@@ -315,6 +334,8 @@ export function validateOptions (opts: Options): void {
   if (opts.memQueueSize < 0) throw new Error('--mem-queue-size must be >= 0')
   if (opts.storeBacklogSize <= 0) throw new Error('--store-backlog-size must be > 0')
   if (opts.storeWriteBufferSize < 64 * 1024) throw new Error('--store-write-buffer-size must be >= 65536')
+  if (opts.gatewayUserPush && (!opts.httpGateway || opts.authHttpAddresses.length === 0)) throw new Error('--gateway-user-push needs --http-gateway and --auth-http-address')
+  if (opts.gatewayMaxConnections < 0) throw new Error('--gateway-max-connections must be >= 0')
   if (opts.maxRdyCount < 0) throw new Error('--max-rdy-count must be >= 0')
   if (opts.maxMsgSize <= 0) throw new Error('--max-msg-size must be > 0')
   if (opts.maxBodySize <= 0) throw new Error('--max-body-size must be > 0')

@@ -8,6 +8,7 @@ import type { NSQD } from './nsqd.js'
 import type { Topic } from './core/topic.js'
 import type { Channel } from './core/channel.js'
 import { ClientV2 } from './tcp/client-v2.js'
+import { GatewayClient } from './gateway/client.js'
 import { differsFromGo, goJson } from '../client/wire/go-json.js'
 import type { LatencyResult } from './e2e-latency.js'
 
@@ -112,7 +113,10 @@ function byName<T extends { name: string }> (a: T, b: T): number {
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0
 }
 
-export function clientStats (c: ClientV2, topicFilter: string): ClientStats {
+/** What /stats reads from a client: a TCP client or a browser gateway client. */
+export type StatsClient = Pick<ClientV2, 'clientId' | 'hostname' | 'remoteAddress' | 'state' | 'readyCount' | 'inFlightCount' | 'messageCount' | 'finishCount' | 'requeueCount' | 'connectTs' | 'sampleRate' | 'deflate' | 'snappy' | 'userAgent' | 'topologyZone' | 'topologyRegion' | 'tls' | 'tlsCipherSuite' | 'tlsVersion' | 'authed' | 'authIdentity' | 'authIdentityUrl' | 'pubCounts'>
+
+export function clientStats (c: StatsClient, topicFilter: string): ClientStats {
   const s: ClientStats = {
     client_id: c.clientId,
     hostname: c.hostname,
@@ -162,7 +166,7 @@ export function channelStats (nsqd: NSQD, ch: Channel, includeClients: boolean, 
   let clients: ClientStats[] | null = null
   if (includeClients) {
     clients = []
-    for (const c of ch.clients) if (c instanceof ClientV2) clients.push(clientStats(c, topicFilter))
+    for (const c of ch.clients) if (c instanceof ClientV2 || c instanceof GatewayClient) clients.push(clientStats(c, topicFilter))
   }
   const stats: ChannelStats = {
     channel_name: ch.name,
@@ -231,6 +235,14 @@ export function getStats (nsqd: NSQD, filter: StatsFilter, nowMs = Date.now()): 
       if (c.pubCounts.size === 0) continue
       if (producers === null) producers = []
       producers.push(clientStats(c, topicFilter))
+    }
+    // browser gateway connections that published (nsqd/gateway)
+    if (nsqd.gateway !== null) {
+      for (const c of nsqd.gateway.clients.values()) {
+        if (c.pubCounts.size === 0) continue
+        if (producers === null) producers = []
+        producers.push(clientStats(c, topicFilter))
+      }
     }
   }
   return { topics, producers }

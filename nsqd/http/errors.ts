@@ -28,7 +28,19 @@ export const HTTP_ERRORS = {
   INTERNAL_ERROR: [500],
   EXITING: [503],
   /** Replication: too few replicas in sync, or this node stopped being the primary. */
-  NOT_ENOUGH_REPLICAS: [503]
+  NOT_ENOUGH_REPLICAS: [503],
+  /** The browser gateway (nsqd/gateway), not in NSQ. */
+  UPGRADE_REQUIRED: [426],
+  INVALID_CHANNEL: [400],
+  INVALID_RDY: [400],
+  INVALID_DELAY: [400],
+  INVALID_MESSAGE_ID: [400],
+  FIN_FAILED: [400],
+  REQ_FAILED: [400],
+  TOUCH_FAILED: [400],
+  ORIGIN_NOT_ALLOWED: [403],
+  SUB_FAILED: [503],
+  TOO_MANY_CONNECTIONS: [503]
 } as const
 
 export type HttpErrorToken = keyof typeof HTTP_ERRORS

@@ -23,6 +23,7 @@ import { channelRoutes, CHANNEL_ROUTES } from './channel.js'
 import { configRoutes, CONFIG_ROUTES } from './config.js'
 import { metricsRoutes, METRICS_ROUTES } from './metrics.js'
 import { answerUnrouted, GoRouter, goRouterFastifyOptions } from '../../client/daemon/http-router.js'
+import { gatewayRoutes, GATEWAY_ROUTES } from '../gateway/sse.js'
 import { goClientErrorHandler, installGoRequestChecks } from '../../client/daemon/go-client-error.js'
 
 export const ROUTES: readonly RouteSpec[] = [
@@ -43,7 +44,8 @@ function sendError (reply: FastifyReply, status: number, token: string): Fastify
 
 /** The app behind --http-address, or behind --https-address when `tls` is given (same routes). */
 export function buildHttpApp (nsqd: NSQD, tls: TlsSettings | null = null): FastifyInstance {
-  const router = new GoRouter(ROUTES)
+  const gateway = nsqd.gateway
+  const router = new GoRouter(gateway === null ? ROUTES : [...ROUTES, ...GATEWAY_ROUTES])
   const base = { logger: false, exposeHeadRoutes: false, return503OnClosing: false, forceCloseConnections: true, clientErrorHandler: goClientErrorHandler, ...goRouterFastifyOptions(router) } as const
   const app = (tls === null ? Fastify(base) : Fastify({ ...base, https: tls.serverOptions })) as unknown as FastifyInstance
   // Go's server keeps an idle connection open with no time limit and sends no Keep-Alive header
@@ -96,6 +98,11 @@ export function buildHttpApp (nsqd: NSQD, tls: TlsSettings | null = null): Fasti
   app.register(channelRoutes, opts)
   app.register(configRoutes, opts)
   app.register(metricsRoutes, opts)
+  // beyond NSQ: --http-gateway (nsqd/gateway)
+  if (gateway !== null) {
+    app.register(gatewayRoutes(gateway))
+    app.server.on('upgrade', (req, socket, head) => { gateway.handleUpgrade(req, socket, head) })
+  }
   return app
 }
 
