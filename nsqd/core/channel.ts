@@ -290,13 +290,20 @@ export class Channel {
       return `consumers for ${this.topicName}:${this.name} exceeds limit of ${max}`
     }
     this.consumers.set(c.id, c)
-    this.consumerList = [...this.consumers.values()]
+    // in place (no copy of the whole list per subscriber), unless a pump is walking the list
+    if (this.pumping) this.consumerList = [...this.consumerList, c]
+    else this.consumerList.push(c)
     return null
   }
 
   removeConsumer (c: Consumer): void {
-    if (!this.consumers.delete(c.id)) return
-    this.consumerList = [...this.consumers.values()]
+    const stored = this.consumers.get(c.id)
+    if (stored === undefined) return
+    this.consumers.delete(c.id)
+    const list = this.pumping ? this.consumerList.slice() : this.consumerList
+    const i = list.indexOf(stored)
+    if (i >= 0) list.splice(i, 1)
+    this.consumerList = list
     if (this.ephemeral && this.consumers.size === 0 && !this.exiting) this.ctx.ephemeralChannelEmpty(this)
   }
 
