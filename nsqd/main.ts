@@ -23,7 +23,7 @@ main({
   start: async (n) => { await n.start() },
   listening: (n) => (n.httpAddress !== '' ? `tcp=${n.tcpAddress} http=${n.httpAddress}` : `tcp=${n.tcpAddress}`) +
     (n instanceof ReplicatedNode ? ` replication=${n.replicationAddress}` : ''),
-  onSignal: (n, signal) => { n.logger.info(`NSQ: received ${signal}, shutting down`) },
+  onSignal: (n, signal) => { n.logger.info(signal === 'drained' ? 'NSQ: drain finished, shutting down' : `NSQ: received ${signal}, shutting down`) },
   started: (n, stop) => {
     if (!(n instanceof NSQD)) return
     n.drain.onDrained = () => { if (n.options.drainExit) stop('drained') }
