@@ -302,6 +302,25 @@ export class ClusterInfo {
     return { value: null, errors: r.errors, attempted: refs.length }
   }
 
+  /** PUT a body to one nsqd (PUT /config/draining). */
+  async nsqdPut (ref: NodeRef, path: string, body: string): Promise<PartialResult<null>> {
+    const r = await this.each('nsqd', [ref.httpAddress], async (a) => { await this.http.request('PUT', `http://${a}${path}`, Buffer.from(body), null) })
+    return { value: null, errors: r.errors, attempted: 1 }
+  }
+
+  /**
+   * Marks the nodes that are draining (drain mode, nsqd/drain.ts) from each one's /info, asked
+   * fresh (no cache): a node that does not answer, or an NSQ nsqd without the field, is not marked.
+   */
+  async markDraining (nodes: Producer[]): Promise<void> {
+    await Promise.all(nodes.map(async (p) => {
+      try {
+        const v = await this.http.getJson(joinHostPort(p.broadcast_address, p.http_port), '/info')
+        if (isObject(v) && v.draining === true) p.draining = true
+      } catch {}
+    }))
+  }
+
   private async postOk (addr: string, path: string, ignore404: boolean): Promise<void> {
     try {
       await this.http.post(addr, path)

@@ -72,6 +72,10 @@ export interface NsqdStats {
   producers?: unknown[] | null
   /** A replicated nsqd (nsqd/replication): role, group, epoch, in-sync set, standbys and their lag. */
   replication?: Record<string, unknown>
+  /** Drain mode (nsqd/drain.ts): present only while the node drains. */
+  draining?: boolean
+  drain_remaining?: number
+  drain_stuck_topics?: string[]
 }
 
 export interface NsqdInfo {
@@ -113,6 +117,8 @@ export interface Producer {
   topology_region?: string
   topics: Array<{ topic: string, tombstoned: boolean }>
   out_of_date: boolean
+  /** Drain mode (nsqd/drain.ts), not in NSQ: present (true) only for a node that is draining. */
+  draining?: true
 }
 
 /** A failure of one upstream host; the rest of the answer is still good. */

@@ -3,6 +3,8 @@
 // machine-readable line to stdout:
 //   nsqd listening tcp=127.0.0.1:4150 http=127.0.0.1:4151
 // SIGINT/SIGTERM shut down cleanly (queues, in-flight and deferred messages are stored), then exit 0.
+// SIGUSR2 starts a drain (nsqd/drain.ts, as PUT /config/draining `true`); once drained the process
+// shuts down cleanly and exits 0, unless --drain-exit=false.
 
 import { main } from '../client/daemon/main.js'
 import { FLAG_SPECS, optionsFromFlags, VERSION } from './options.js'
@@ -21,6 +23,11 @@ main({
   start: async (n) => { await n.start() },
   listening: (n) => (n.httpAddress !== '' ? `tcp=${n.tcpAddress} http=${n.httpAddress}` : `tcp=${n.tcpAddress}`) +
     (n instanceof ReplicatedNode ? ` replication=${n.replicationAddress}` : ''),
-  onSignal: (n, signal) => { n.logger.info(`NSQ: received ${signal}, shutting down`) },
+  onSignal: (n, signal) => { n.logger.info(signal === 'drained' ? 'NSQ: drain finished, shutting down' : `NSQ: received ${signal}, shutting down`) },
+  started: (n, stop) => {
+    if (!(n instanceof NSQD)) return
+    n.drain.onDrained = () => { if (n.options.drainExit) stop('drained') }
+    process.on('SIGUSR2', () => { n.drain.start('SIGUSR2') })
+  },
   close: async (n) => { await n.close() }
 })

@@ -21,6 +21,7 @@ import { LookupPeers, type Registration } from './lookup/lookup-peers.js'
 import { loadTlsSettings, tlsMinVersion, Upgrader, type TlsSettings } from './tcp/transport.js'
 import { AuthClient } from './auth.js'
 import { Gateway } from './gateway/gateway.js'
+import { Drain } from './drain.js'
 
 export type ChangeKind = 'topic-created' | 'topic-deleted' | 'channel-created' | 'channel-deleted' | 'paused' | 'unpaused'
 export type ChangeListener = (kind: ChangeKind, topic: Topic, channel: Channel | null) => void
@@ -69,6 +70,8 @@ export class NSQD implements TcpHost, TopicContext {
   replicationInfo: (() => Record<string, unknown>) | null = null
   /** Tests: store hooks (write-failure injection). */
   storeOptions: NodeStoreOptions = {}
+  /** Drain mode (nsqd/drain.ts): PUT /config/draining, SIGUSR2. */
+  readonly drain: Drain = new Drain(this)
 
   constructor (options: Partial<Options> = {}) {
     this.opts = { ...defaultOptions(), ...options }
@@ -130,6 +133,25 @@ export class NSQD implements TcpHost, TopicContext {
     return this.exiting
   }
 
+  /** Drain mode (nsqd/drain.ts): publishes and new SUBs are refused. */
+  get draining (): boolean {
+    return this.drain.draining
+  }
+
+  /** Drain mode: the lookupds forget (false) or list again (true) every topic and channel. */
+  setListed (listed: boolean): void {
+    const lookup = this.lookup
+    if (lookup === null) return
+    const regs = this.allRegistrations()
+    if (listed) {
+      for (const r of regs) lookup.notify('register', r.topic, r.channel)
+      return
+    }
+    // channels first, then each topic (as NSQ's lookupd, UNREGISTER of a topic also drops its channels)
+    for (const r of regs) if (r.channel !== undefined) lookup.notify('unregister', r.topic, r.channel)
+    for (const t of this.topics.keys()) lookup.notify('unregister', t)
+  }
+
   async start (): Promise<void> {
     // the store locks --data-path and restores topics, channels and paused flags before listening
     this.store = await NodeStore.open(this, this.storeOptions)
@@ -172,6 +194,7 @@ export class NSQD implements TcpHost, TopicContext {
     }, () => this.registrations())
     this.lookup = lookup
     this.onChange((kind, topic, channel) => {
+      if (this.drain.draining) return
       if (kind === 'topic-created') lookup.notify('register', topic.name)
       else if (kind === 'topic-deleted') lookup.notify('unregister', topic.name)
       else if (kind === 'channel-created' && channel !== null) lookup.notify('register', topic.name, channel.name)
@@ -183,6 +206,10 @@ export class NSQD implements TcpHost, TopicContext {
 
   /** Every topic (alone when it has no channels) and channel, for lookupd registration. */
   registrations (): Registration[] {
+    return this.drain.draining ? [] : this.allRegistrations()
+  }
+
+  private allRegistrations (): Registration[] {
     const out: Registration[] = []
     for (const t of this.topics.values()) {
       if (t.channels.size === 0) out.push({ topic: t.name })
@@ -359,6 +386,7 @@ export class NSQD implements TcpHost, TopicContext {
     if (this.exiting) return
     this.exiting = true
     if (this.scanTimer !== null) clearInterval(this.scanTimer)
+    this.drain.close()
     if (this.lookup !== null) this.lookup.close()
     if (this.statsd !== null) this.statsd.stop()
     if (this.gateway !== null) this.gateway.close()

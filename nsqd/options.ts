@@ -34,6 +34,8 @@ export interface Options {
   httpAuth: string
   /** Beyond NSQ: the browser gateway (/ws, /sse) on the HTTP port (nsqd/gateway); off by default. */
   httpGateway: boolean
+  /** Beyond NSQ: after a drain (PUT /config/draining, SIGUSR2) completes, the process exits 0 (nsqd/drain.ts). */
+  drainExit: boolean
   /** Most gateway connections (WebSocket + SSE) at once; 0: no limit. */
   gatewayMaxConnections: number
   /** Origins allowed to open gateway connections (empty: any). */
@@ -135,6 +137,7 @@ export function defaultOptions (): Options {
     authHttpRequestMethod: 'get',
     httpAuth: '',
     httpGateway: false,
+    drainExit: true,
     gatewayMaxConnections: 1000,
     wsAllowedOrigins: [],
     gatewayUserPush: false,
@@ -238,6 +241,7 @@ export const FLAG_BINDINGS: readonly FlagBinding[] = [
   b('auth-http-address', 'strings', 'authHttpAddresses', '<addr>:<port> or a full url to query auth server (may be given multiple times)', 'auth_http_addresses'),
   b('auth-http-request-method', 'string', 'authHttpRequestMethod', 'HTTP method to use for auth server requests (get or post)'),
   b('http-auth', 'string', 'httpAuth', 'authenticate HTTP requests (Authorization: Bearer <secret>) against the auth server: publish (/pub, /mpub) or all (also topic/channel actions and PUT /config); not in NSQ, off by default'),
+  b('drain-exit', 'bool', 'drainExit', 'exit 0 once a drain (PUT /config/draining, SIGUSR2) has delivered every message; false keeps the empty node running; not in NSQ'),
   b('http-gateway', 'bool', 'httpGateway', 'serve the browser gateway (WebSocket at /ws, Server-Sent Events at /sse) on the HTTP port; not in NSQ, off by default'),
   b('gateway-max-connections', 'int', 'gatewayMaxConnections', 'maximum number of browser gateway connections (WebSocket and SSE) at once; 0 for no limit'),
   b('gateway-user-push', 'bool', 'gatewayUserPush', 'while a gateway WebSocket authenticated as identity U is connected, consume topic user.U (channel gateway) from the cluster through lookupd and push its messages to U; needs --http-gateway and --auth-http-address'),

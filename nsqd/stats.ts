@@ -107,6 +107,10 @@ export interface StatsDocument {
   producers: ClientStats[] | null
   /** Replication (nsqd/replication) only. */
   replication?: Record<string, unknown>
+  /** Drain mode (nsqd/drain.ts) only, while draining. */
+  draining?: true
+  drain_remaining?: number
+  drain_stuck_topics?: string[]
 }
 
 function byName<T extends { name: string }> (a: T, b: T): number {
@@ -261,6 +265,8 @@ export function statsDocument (nsqd: NSQD, version: string, filter: StatsFilter,
     ? { version, health, start_time: startTime, topics: snap.topics, memory: memStats(), producers: snap.producers }
     : { version, health, start_time: startTime, topics: snap.topics, producers: snap.producers }
   if (nsqd.replicationInfo !== null) doc.replication = nsqd.replicationInfo()
+  // drain mode (nsqd/drain.ts): draining, drain_remaining, drain_stuck_topics, only while draining
+  if (nsqd.draining) Object.assign(doc, nsqd.drain.statsFields())
   return doc
 }
 

@@ -146,6 +146,21 @@ export function registerActionRoutes (app: FastifyInstance, ctx: AdminContext): 
   })
 
   route(app, '/api/nodes/:node', {
+    // beyond NSQ: {"action":"drain"} starts a drain on that nsqd (PUT /config/draining true, nsqd/drain.ts)
+    POST: async (req, reply) => {
+      requireAdmin(ctx, req)
+      const node = (req.params as Record<string, string>).node ?? ''
+      if (str(jsonBody(req).action) !== 'drain') throw new ApiError(400, 'INVALID_ACTION')
+      const refs = await ctx.cluster.nodeRefs()
+      const ref = refs.value.find((x) => x.node === node)
+      if (ref === undefined) {
+        requireSome(refs)
+        throw new ApiError(404, 'NODE_NOT_FOUND', refs.errors)
+      }
+      const errors = combine(refs.errors, await ctx.cluster.nsqdPut(ref, '/config/draining', 'true'))
+      notify(ctx, req, 'drain_node', '', '', node)
+      return sendPartial(reply, {}, errors)
+    },
     DELETE: async (req, reply) => {
       requireAdmin(ctx, req)
       const node = (req.params as Record<string, string>).node ?? ''

@@ -126,6 +126,7 @@ export function registerReadRoutes (app: FastifyInstance, ctx: AdminContext): vo
     GET: async (_req, reply) => {
       const r = await ctx.cluster.nodes()
       requireSome(r)
+      await ctx.cluster.markDraining(r.value)
       const present = new Set(r.value.map((p) => `${p.broadcast_address.includes(':') ? `[${p.broadcast_address}]` : p.broadcast_address}:${p.http_port}`))
       const missing = [...ctx.sampler.seen.values()].filter((s) => !present.has(s.node))
         .map((s) => ({ node: s.node, hostname: s.hostname, last_seen: Math.floor(s.lastSeenMs / 1000) }))
@@ -162,7 +163,8 @@ export function registerReadRoutes (app: FastifyInstance, ctx: AdminContext): vo
         topics,
         total_messages: totalMessages,
         total_clients: totalClients,
-        ...(stats.replication !== undefined ? { replication: stats.replication } : {})
+        ...(stats.replication !== undefined ? { replication: stats.replication } : {}),
+        ...(stats.draining === true ? { draining: true, drain_remaining: stats.drain_remaining ?? 0, drain_stuck_topics: stats.drain_stuck_topics ?? [] } : {})
       }, refs.errors)
     }
   })

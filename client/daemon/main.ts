@@ -17,6 +17,11 @@ export interface DaemonSpec<D> {
   close (daemon: D): Promise<void>
   /** Optional: log the received signal before closing. */
   onSignal? (daemon: D, signal: string): void
+  /**
+   * Optional: runs once the daemon is listening; `stop(reason)` closes it cleanly and exits 0, as
+   * SIGTERM does (nsqd: the end of a drain, and SIGUSR2 to start one).
+   */
+  started? (daemon: D, stop: (reason: string) => void): void
 }
 
 function fail (msg: string, code = 1): never {
@@ -76,6 +81,7 @@ export async function runDaemon<D> (spec: DaemonSpec<D>, argv: string[]): Promis
   }
   process.on('SIGINT', () => { stop('SIGINT') })
   process.on('SIGTERM', () => { stop('SIGTERM') })
+  spec.started?.(daemon, stop)
 }
 
 /** Runs `runDaemon` as a program: an unexpected error is fatal. */

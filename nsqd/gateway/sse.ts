@@ -99,6 +99,7 @@ export function gatewayRoutes (gw: Gateway) {
       const auth = await gw.authenticate(req.url, socket)
       if (auth instanceof HttpApiError) throw auth
       if (auth !== null && !auth.isAllowed(topicName, channelName)) throw new HttpApiError(403, 'UNAUTHORIZED')
+      if (gw.nsqd.draining) throw new HttpApiError(503, 'DRAINING')
       const topic = gw.nsqd.getTopic(topicName)
       if (topic.exiting) throw new HttpApiError(503, 'EXITING')
       const channel = topic.getChannel(channelName)

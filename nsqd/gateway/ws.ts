@@ -201,6 +201,7 @@ class WsSession implements PushSink {
     if (this.allowed('SUB', topicName, channelName, f) !== true) return
     this.transport.base64 = f.encoding === 'base64'
     this.transport.binary = f.format === 'binary'
+    if (this.gw.nsqd.draining) return this.fatal('E_SUB_FAILED', 'SUB failed draining', ref)
     const topic = this.gw.nsqd.getTopic(topicName)
     if (topic.exiting) return this.fatal('E_SUB_FAILED', 'SUB failed exiting', ref)
     const channel = topic.getChannel(channelName)
@@ -277,6 +278,7 @@ class WsSession implements PushSink {
     const body = this.body(f.body, f.encoding === 'base64', verb)
     if (typeof body === 'string') return this.fail('E_BAD_MESSAGE', body, ref)
     if (this.allowed(verb, topicName, '', f) !== true) return
+    if (this.gw.nsqd.draining) return this.fail(`E_${verb}_FAILED`, `${verb} failed draining`, ref)
     const topic = this.gw.nsqd.getTopic(topicName)
     if (!topic.put(topic.newMessage(body, nowNs(), deferMs))) return this.fail(`E_${verb}_FAILED`, `${verb} failed ${topic.exiting ? 'exiting' : 'write error'}`, ref)
     this.client.countPub(topicName, 1)
@@ -290,6 +292,7 @@ class WsSession implements PushSink {
     if (!Array.isArray(bodies) || bodies.length === 0) return this.fail('E_BAD_BODY', 'MPUB invalid body size 0', ref)
     if (this.allowed('MPUB', topicName, '', f) !== true) return
     const base64 = f.encoding === 'base64'
+    if (this.gw.nsqd.draining) return this.fail('E_MPUB_FAILED', 'MPUB failed draining', ref)
     const topic = this.gw.nsqd.getTopic(topicName)
     const ts = nowNs()
     const msgs: Message[] = new Array(bodies.length)

@@ -122,8 +122,25 @@ export function applyConfigPut (o: Options, name: string, body: Buffer): Options
   }
 }
 
+/** Drain mode (nsqd/drain.ts), not an NSQ option: GET reads it, PUT `true` starts, `false` cancels. */
+const DRAINING = 'draining'
+
+function putDraining (nsqd: NSQD, reply: FastifyReply, body: Buffer): FastifyReply {
+  const v = body.toString('utf8').trim()
+  if (v === 'true') {
+    nsqd.drain.start('PUT /config/draining')
+  } else if (v === 'false') {
+    // a finished drain cannot be undone: the node is empty and may be exiting
+    if (!nsqd.drain.cancel()) throw new HttpApiError(400, 'INVALID_VALUE')
+  } else {
+    throw new HttpApiError(400, 'INVALID_VALUE')
+  }
+  return sendValue(reply, nsqd.draining)
+}
+
 export async function configRoutes (app: FastifyInstance, { nsqd }: RouteOptions): Promise<void> {
   app.get<{ Params: { opt: string } }>('/config/:opt', async (req, reply) => {
+    if (req.params.opt === DRAINING) return sendValue(reply, nsqd.draining)
     return sendValue(reply, configValue(nsqd.options, req.params.opt, boundPorts(nsqd)))
   })
 
@@ -131,6 +148,7 @@ export async function configRoutes (app: FastifyInstance, { nsqd }: RouteOptions
     const body = await readLimited(req, nsqd.options.maxMsgSize)
     if (body.over || body.data.length === 0) throw new HttpApiError(413, 'INVALID_VALUE', body.over)
     const name = req.params.opt
+    if (name === DRAINING) return putDraining(nsqd, reply, body.data)
     nsqd.swapOptions(applyConfigPut(nsqd.options, name, body.data))
     nsqd.logger.info(`HTTP: config ${name} set to ${body.data.toString('utf8')}`)
     return sendValue(reply, configValue(nsqd.options, name, boundPorts(nsqd)))

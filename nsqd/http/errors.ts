@@ -29,6 +29,8 @@ export const HTTP_ERRORS = {
   EXITING: [503],
   /** Replication: too few replicas in sync, or this node stopped being the primary. */
   NOT_ENOUGH_REPLICAS: [503],
+  /** Drain mode (nsqd/drain.ts), not in NSQ: the node refuses publishes while it drains. */
+  DRAINING: [503],
   /** The browser gateway (nsqd/gateway), not in NSQ. */
   UPGRADE_REQUIRED: [426],
   INVALID_CHANNEL: [400],

@@ -49,7 +49,9 @@ export async function pingRoutes (app: FastifyInstance, { nsqd }: RouteOptions):
       max_deflate_level: o.maxDeflateLevel,
       topology_zone: o.topologyZone,
       topology_region: o.topologyRegion,
-      ...(nsqd.replicationInfo !== null ? { replication: nsqd.replicationInfo() } : {})
+      ...(nsqd.replicationInfo !== null ? { replication: nsqd.replicationInfo() } : {}),
+      // drain mode (nsqd/drain.ts): present only while draining, so a normal node answers as NSQ does
+      ...(nsqd.draining ? { draining: true } : {})
     }))
   })
 }

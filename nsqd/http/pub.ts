@@ -59,6 +59,8 @@ function storeRefusal (nsqd: NSQD): HttpApiError {
 function topicFromQuery (nsqd: NSQD, req: FastifyRequest): { topic: Topic, query: ReturnType<typeof queryOf> } {
   const query = queryOf(req)
   const name = validTopicArg(query)
+  // drain mode (nsqd/drain.ts): this node takes no new messages; publish elsewhere
+  if (nsqd.draining) throw new HttpApiError(503, 'DRAINING')
   return { topic: nsqd.getTopic(name), query }
 }
 

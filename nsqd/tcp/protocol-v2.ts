@@ -33,6 +33,8 @@ export interface ProtocolHost extends ClientHost {
   readonly upgrader?: Upgrader | null
   /** The auth server client, when --auth-http-address is set (nsqd/auth.ts). */
   readonly authClient?: AuthClient | null
+  /** Drain mode (nsqd/drain.ts): publishes and new SUBs are refused. */
+  readonly draining?: boolean
 }
 
 const NO_UPGRADES = { tls: false, deflate: false, snappy: false }
@@ -394,6 +396,7 @@ export class ProtocolV2 implements CommandHandler, Upgradable {
       const allowed = this.checkAuth('SUB', topicName, channelName, () => this.sub(params))
       if (allowed !== true) return allowed === null
     }
+    if (this.host.draining === true) return this.fatal('E_SUB_FAILED', 'SUB failed draining')
     const topic = this.host.getTopic(topicName)
     if (topic.exiting) return this.fatal('E_SUB_FAILED', 'SUB failed exiting')
     const channel = topic.getChannel(channelName)
@@ -521,6 +524,7 @@ export class ProtocolV2 implements CommandHandler, Upgradable {
       const allowed = this.checkAuth('MPUB', topicName, '', () => this.preMpub(params))
       if (allowed !== true) return allowed === null
     }
+    if (this.host.draining === true) return this.fatal('E_MPUB_FAILED', 'MPUB failed draining')
     const topic = this.host.getTopic(topicName)
     if (topic.exiting) return this.fatal('E_MPUB_FAILED', 'MPUB failed exiting')
     return true
@@ -533,6 +537,7 @@ export class ProtocolV2 implements CommandHandler, Upgradable {
       const allowed = this.checkAuth(verb, topicName, '', () => this.pub(params, body, deferMs))
       if (allowed !== true) return allowed === null
     }
+    if (this.host.draining === true) return this.fatal(verb === 'PUB' ? 'E_PUB_FAILED' : 'E_DPUB_FAILED', `${verb} failed draining`)
     const topic = this.host.getTopic(topicName)
     const msg = topic.newMessage(body, nowNs(), deferMs)
     if (!topic.put(msg)) {
@@ -567,6 +572,7 @@ export class ProtocolV2 implements CommandHandler, Upgradable {
 
   private mpub (params: string[], bodies: Buffer[]): boolean {
     const topicName = params[1] as string
+    if (this.host.draining === true) return this.fatal('E_MPUB_FAILED', 'MPUB failed draining')
     const topic = this.host.getTopic(topicName)
     const ts = nowNs()
     const msgs: Message[] = new Array(bodies.length)

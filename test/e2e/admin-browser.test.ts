@@ -236,5 +236,22 @@ async function run (): Promise<void> {
     t.same(errors, [], 'no script errors')
   })
 
+  await t.test('node page: Drain asks for confirmation, then the node drains and both pages mark it', async (t) => {
+    await page.goto(`${base}/nodes/${a.node}`)
+    await page.waitForSelector('#btn-drain')
+    await page.click('#btn-drain')
+    await page.waitForSelector('dialog#confirm[open]')
+    t.match(await page.locator('#confirm-text').textContent(), new RegExp(`Drain ${a.node}\\?`))
+    await shot('16-drain-confirm')
+    await page.click('#confirm-ok')
+    await page.waitForSelector('.page-head .badge:has-text("draining")')
+    t.equal(a.nsqd.draining, true, 'nsqd is draining')
+    t.equal(await page.locator('#btn-drain').count(), 0, 'no Drain button on a draining node')
+    await shot('17-node-draining')
+    await page.goto(`${base}/nodes`)
+    await page.waitForSelector(`#nodes-table tr[data-node="${a.node}"] .badge:has-text("draining")`)
+    await shot('18-nodes-draining')
+  })
+
   t.same(pageErrors, [], 'no script errors in the pages')
 }

@@ -189,6 +189,36 @@ t.test('actions reach nsqd and lookupd: create, pause/unpause, empty, delete, to
   t.notOk((await lookupdJson(lookupd.httpAddress.address, '/topics')).topics.includes(topic2), 'and in lookupd')
 })
 
+t.test('drain action: POST /api/nodes/:node {"action":"drain"} puts that nsqd in drain mode; nodes list and node page mark it', async (t) => {
+  const lookupd = await startLookupd(t)
+  const [a, b] = await Promise.all([startNode(t, [lookupd]), startNode(t, [lookupd])])
+  const topic = uniq('drain')
+  await fetch(`http://${a.httpAddress}/topic/create?topic=${topic}`, { method: 'POST' })
+  await fetch(`http://${a.httpAddress}/channel/create?topic=${topic}&channel=ch`, { method: 'POST' })
+  await publish(a.httpAddress, topic, 'left')
+  const admin = await startAdmin(t, { lookupdHttpAddresses: [lookupd.httpAddress.address] })
+  await until(async () => (await api(admin, 'GET', '/api/nodes')).json.nodes?.length === 2, 'both nodes registered')
+  for (const n of (await api(admin, 'GET', '/api/nodes')).json.nodes) t.notOk('draining' in n, 'no draining field on a normal node')
+  t.notOk('draining' in (await api(admin, 'GET', `/api/nodes/${a.node}`)).json)
+
+  t.same((await api(admin, 'POST', `/api/nodes/${a.node}`, { action: 'undrain' })).status, 400)
+  t.same((await api(admin, 'POST', '/api/nodes/127.0.0.1:1', { action: 'drain' })).json.message, 'NODE_NOT_FOUND')
+  t.equal(a.nsqd.draining, false, 'refused actions changed nothing')
+
+  const r = await api(admin, 'POST', `/api/nodes/${a.node}`, { action: 'drain' })
+  t.same([r.status, r.json.message], [200, ''])
+  t.equal(a.nsqd.draining, true, 'the nsqd is draining')
+  t.equal(b.nsqd.draining, false, 'the other node is not')
+  t.equal((await fetch(`http://${a.httpAddress}/pub?topic=${topic}`, { method: 'POST', body: 'x' })).status, 503)
+
+  const nodes = (await api(admin, 'GET', '/api/nodes')).json.nodes
+  t.same(nodes.filter((n: any) => n.draining === true).map((n: any) => `127.0.0.1:${n.http_port}`), [a.node], 'only the draining node is marked')
+  const page = (await api(admin, 'GET', `/api/nodes/${a.node}`)).json
+  t.equal(page.draining, true)
+  t.equal(page.drain_remaining, 1, 'one message still to deliver')
+  t.same(page.drain_stuck_topics, [])
+})
+
 t.test('admin users: non-admins are refused, admins pass; every action is notified', async (t) => {
   const lookupd = await startLookupd(t)
   const a = await startNode(t, [lookupd])

@@ -239,6 +239,25 @@ t.test('a WebSocket client that vanishes mid-flight: its messages go to another 
   t.equal(st.clients.length, 1)
 })
 
+t.test('drain mode: gateway publishes and new subscriptions are refused as over TCP', async (t) => {
+  const nsqd = await startNSQD(t, { httpGateway: true })
+  const topic = uniq()
+  const c = await new WsClient(nsqd).open()
+  t.teardown(() => { c.close() })
+  nsqd.drain.start('test')
+  c.send({ op: 'pub', topic, body: 'x', ref: 'd1' })
+  c.send({ op: 'pub', topic, body: 'x', defer: 1000, ref: 'd2' })
+  c.send({ op: 'mpub', topic, bodies: ['a', 'b'], ref: 'd3' })
+  t.same(await c.next((f) => f.ref === 'd1'), { type: 'error', code: 'E_PUB_FAILED', message: 'PUB failed draining', ref: 'd1' })
+  t.same(await c.next((f) => f.ref === 'd2'), { type: 'error', code: 'E_DPUB_FAILED', message: 'DPUB failed draining', ref: 'd2' })
+  t.same(await c.next((f) => f.ref === 'd3'), { type: 'error', code: 'E_MPUB_FAILED', message: 'MPUB failed draining', ref: 'd3' })
+  c.send({ op: 'sub', topic, channel: 'ch', ref: 'd4' })
+  t.match(await c.next((f) => f.ref === 'd4'), { type: 'error', code: 'E_SUB_FAILED', message: 'SUB failed draining' })
+  const sse = await fetch(`http://${nsqd.httpAddress}/sse?topic=${topic}&channel=ch`)
+  t.same([sse.status, await sse.text()], [503, '{"message":"DRAINING"}'])
+  t.notOk(nsqd.topics.has(topic), 'no topic was created')
+})
+
 t.test('WebSocket publish: single, deferred and batch, each acknowledged with its ref', async (t) => {
   const nsqd = await startNSQD(t, { httpGateway: true })
   const topic = uniq()

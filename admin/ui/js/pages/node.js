@@ -39,6 +39,13 @@ export function create (main, [node], app) {
     okLabel: 'Tombstone', method: 'DELETE', path: `/api/nodes/${ne}`, body: { topic }, done: `Topic ${topic} tombstoned on ${node}`, after: app.refresh
   })
 
+  // drain mode (nsqd/drain.ts): the node refuses publishes and new consumers, delivers what it has, then exits
+  const drain = () => runAction({
+    title: 'Drain node',
+    text: `Drain ${node}? It refuses new publishes and new consumers, lookupd stops listing it, its connected consumers receive every message it holds, and then it shuts down (unless started with --drain-exit=false). A drain cannot be undone from here.`,
+    okLabel: 'Drain node', method: 'POST', path: `/api/nodes/${ne}`, body: { action: 'drain' }, done: `${node} is draining`, after: app.refresh
+  })
+
   return {
     async refresh () {
       let n
@@ -58,8 +65,10 @@ export function create (main, [node], app) {
       }
       charts.style.display = ''
       showNodeErrors(page, n.errors)
-      clear(head).append(h('h1', null, n.hostname, h('span', { class: 'muted title-sub' }, ` ${node}`)),
-        h('div', { class: 'muted' }, `nsqd v${n.version} · health ${n.health} · up ${fmt.duration(Date.now() / 1000 - n.start_time)}`))
+      clear(head).append(h('h1', null, n.hostname, h('span', { class: 'muted title-sub' }, ` ${node}`), n.draining ? badge('draining', 'badge-warn') : null),
+        h('div', { class: 'muted' }, `nsqd v${n.version} · health ${n.health} · up ${fmt.duration(Date.now() / 1000 - n.start_time)}` +
+          (n.draining ? (n.drain_remaining === 0 ? ' · drained: every message delivered' : ` · draining: ${fmt.num(n.drain_remaining)} messages left`) + ((n.drain_stuck_topics || []).length > 0 ? ` (topics without channels: ${n.drain_stuck_topics.join(', ')})` : '') : '')),
+        h('div', { class: 'actions' }, n.draining ? null : h('button', { class: 'btn btn-danger', id: 'btn-drain', onclick: drain }, 'Drain')))
       let channels = 0
       for (const t of n.topics) channels += (t.channels || []).length
       clear(stats).append(stat('topics', fmt.num(n.topics.length)), stat('channels', fmt.num(channels)),

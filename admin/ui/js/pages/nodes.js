@@ -24,7 +24,7 @@ export function create (main) {
         const conns = n.remote_addresses || []
         return h('tr', { dataset: { node }, class: n.out_of_date ? 'warn-row' : '' },
           h('td', null, n.hostname),
-          h('td', null, link(`/nodes/${encodeURIComponent(node)}`, node)),
+          h('td', null, link(`/nodes/${encodeURIComponent(node)}`, node), n.draining ? badge('draining', 'badge-warn') : null),
           numCell(n.tcp_port),
           numCell(n.http_port),
           h('td', null, n.version, n.out_of_date ? badge('out of date', 'badge-warn') : null),

@@ -1,0 +1,109 @@
+// Drain mode for decommissioning a node (not in NSQ; issue 17). PUT /config/draining `true` or
+// SIGUSR2 starts it:
+//   - new PUB/MPUB/DPUB are refused (TCP E_PUB_FAILED "PUB failed draining" etc.; HTTP 503 DRAINING),
+//     new SUBs are refused (E_SUB_FAILED "SUB failed draining"); connected consumers go on;
+//   - the node UNREGISTERs every channel and topic with its lookupds (and registers nothing new, even
+//     after a reconnect), so lookupd stops listing it for the topic while it stays in /nodes;
+//   - it is drained when no topic holds a message and no channel holds a queued, in-flight or
+//     deferred one. A topic without channels that holds messages (nowhere to deliver them) or a
+//     paused topic/channel holding messages keeps the drain waiting: /stats lists such topics;
+//   - once drained, `onDrained` runs (the nsqd binary then exits 0 unless --drain-exit=false).
+// PUT /config/draining `false` cancels a drain that has not finished: the node registers again.
+
+import type { Topic } from './core/topic.js'
+import type { Logger } from './logger.js'
+
+export interface DrainHost {
+  readonly topics: ReadonlyMap<string, Topic>
+  readonly logger: Logger
+  /** Tells the lookupds to forget (true) or list again (false) everything this node has. */
+  setListed (listed: boolean): void
+}
+
+/** How often the drained condition is checked (ms). */
+const CHECK_INTERVAL_MS = 100
+
+export class Drain {
+  private active = false
+  private finished = false
+  private timer: NodeJS.Timeout | null = null
+  /** Called once when a drain finishes (the binary exits here unless --drain-exit=false). */
+  onDrained: (() => void) | null = null
+
+  private readonly host: DrainHost
+
+  constructor (host: DrainHost) {
+    this.host = host
+  }
+
+  /** True from the start of a drain on (also once finished), until it is cancelled. */
+  get draining (): boolean {
+    return this.active
+  }
+
+  /** True once a drain has delivered everything. */
+  get drained (): boolean {
+    return this.finished
+  }
+
+  start (reason: string): void {
+    if (this.active) return
+    this.active = true
+    this.finished = false
+    this.host.logger.info(`NSQ: draining (${reason}): refusing publishes and new consumers`)
+    this.host.setListed(false)
+    this.timer = setInterval(() => { this.check() }, CHECK_INTERVAL_MS)
+    this.timer.unref()
+    this.check()
+  }
+
+  /** Cancels a drain that has not finished; false when it has (the node may already be going). */
+  cancel (): boolean {
+    if (!this.active) return true
+    if (this.finished) return false
+    this.stopTimer()
+    this.active = false
+    this.host.logger.info('NSQ: drain cancelled')
+    this.host.setListed(true)
+    return true
+  }
+
+  /** Messages still on the node: topic queues, channel queues, in flight and deferred. */
+  remaining (): number {
+    let n = 0
+    for (const t of this.host.topics.values()) {
+      n += t.depth
+      for (const ch of t.channelsList) n += ch.depth + ch.inFlightPQ.length + ch.deferredPQ.length
+    }
+    return n
+  }
+
+  /** Topics holding messages with no channel to deliver them to: they keep a drain waiting. */
+  stuckTopics (): string[] {
+    const out: string[] = []
+    for (const t of this.host.topics.values()) if (t.channels.size === 0 && t.depth > 0) out.push(t.name)
+    return out
+  }
+
+  /** The fields /stats adds while draining (absent otherwise). */
+  statsFields (): { draining: true, drain_remaining: number, drain_stuck_topics: string[] } {
+    return { draining: true, drain_remaining: this.remaining(), drain_stuck_topics: this.stuckTopics() }
+  }
+
+  close (): void {
+    this.stopTimer()
+  }
+
+  private stopTimer (): void {
+    if (this.timer !== null) clearInterval(this.timer)
+    this.timer = null
+  }
+
+  private check (): void {
+    if (!this.active || this.finished || this.remaining() > 0) return
+    this.finished = true
+    this.stopTimer()
+    this.host.logger.info('NSQ: drained: every message delivered')
+    if (this.onDrained !== null) this.onDrained()
+  }
+}
