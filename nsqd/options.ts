@@ -72,6 +72,10 @@ export interface Options {
   minOutputBufferTimeoutMs: number
   outputBufferTimeoutMs: number
   maxChannelConsumers: number
+  /** Deliveries per message before it goes to its channel's dead-letter topic; 0 = unlimited (not in NSQ). */
+  maxAttempts: number
+  /** Ms a message may wait before delivery; older ones are dead-lettered or dropped; 0 = none (not in NSQ). */
+  messageTtlMs: number
 
   statsdAddress: string
   statsdIntervalMs: number
@@ -165,6 +169,8 @@ export function defaultOptions (): Options {
     minOutputBufferTimeoutMs: 25,
     outputBufferTimeoutMs: 250,
     maxChannelConsumers: 0,
+    maxAttempts: 0,
+    messageTtlMs: 0,
 
     statsdAddress: '',
     statsdIntervalMs: 60_000,
@@ -266,6 +272,8 @@ export const FLAG_BINDINGS: readonly FlagBinding[] = [
   b('min-output-buffer-timeout', 'duration', 'minOutputBufferTimeoutMs', 'minimum client configurable duration of time between flushing to a client'),
   b('output-buffer-timeout', 'duration', 'outputBufferTimeoutMs', 'default duration of time between flushing data to clients'),
   b('max-channel-consumers', 'int', 'maxChannelConsumers', 'maximum channel consumer connection count per nsqd instance (default 0, i.e., unlimited)'),
+  b('max-attempts', 'int', 'maxAttempts', 'deliveries per message; the next one is published to the channel\'s dead-letter topic (<topic>.dead) instead (0 = unlimited, as NSQ; not in NSQ)'),
+  b('message-ttl', 'duration', 'messageTtlMs', 'a message older than this at delivery is not delivered: dead-lettered where dead-lettering is on, else dropped (0 = none; not in NSQ)'),
 
   b('statsd-address', 'string', 'statsdAddress', 'UDP <addr>:<port> of a statsd daemon for pushing stats'),
   b('statsd-interval', 'duration', 'statsdIntervalMs', 'duration between pushing to statsd'),
@@ -332,6 +340,8 @@ export function validateOptions (opts: Options): void {
     throw new Error('cannot require TLS client connections without TLS key and cert')
   }
   if (opts.memQueueSize < 0) throw new Error('--mem-queue-size must be >= 0')
+  if (!Number.isInteger(opts.maxAttempts) || opts.maxAttempts < 0 || opts.maxAttempts > 65535) throw new Error('--max-attempts must be between 0 and 65535')
+  if (opts.messageTtlMs < 0) throw new Error('--message-ttl must be >= 0')
   if (opts.storeBacklogSize <= 0) throw new Error('--store-backlog-size must be > 0')
   if (opts.storeWriteBufferSize < 64 * 1024) throw new Error('--store-write-buffer-size must be >= 65536')
   if (opts.gatewayUserPush && (!opts.httpGateway || opts.authHttpAddresses.length === 0)) throw new Error('--gateway-user-push needs --http-gateway and --auth-http-address')

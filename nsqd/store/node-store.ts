@@ -108,6 +108,7 @@ export class NodeStore {
       const topic = nsqd.getTopic(t.name)
       for (const c of t.channels) {
         const ch = topic.getChannel(c.name)
+        if (c.config !== undefined) ch.setPolicyConfig(c.config)
         if (c.paused) ch.pause()
       }
       if (t.paused) topic.pause()
@@ -139,7 +140,7 @@ export class NodeStore {
     const topics = []
     for (const t of this.nsqd.topics.values()) {
       const channels = []
-      for (const c of t.channels.values()) channels.push({ name: c.name, paused: c.paused })
+      for (const c of t.channels.values()) channels.push({ name: c.name, paused: c.paused, config: c.policyConfig })
       topics.push({ name: t.name, paused: t.paused, channels })
     }
     saveMetadata(this.store, { topics }).catch((err: Error) => {
