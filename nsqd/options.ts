@@ -62,6 +62,8 @@ export interface Options {
   maxMsgSize: number
   maxBodySize: number
   maxReqTimeoutMs: number
+  /** Cap on DPUB and /pub, /mpub `defer`; 0 = --max-req-timeout, as NSQ (not in NSQ 1.3). */
+  maxDeferTimeoutMs: number
   /** NSQ's ClientTimeout (fixed 60 s; the default heartbeat is half of it). */
   clientTimeoutMs: number
 
@@ -160,6 +162,7 @@ export function defaultOptions (): Options {
     maxMsgSize: 1024 * 1024,
     maxBodySize: 5 * 1024 * 1024,
     maxReqTimeoutMs: 60 * 60_000,
+    maxDeferTimeoutMs: 0,
     clientTimeoutMs: 60_000,
 
     maxHeartbeatIntervalMs: 60_000,
@@ -264,6 +267,7 @@ export const FLAG_BINDINGS: readonly FlagBinding[] = [
   b('max-msg-size', 'int', 'maxMsgSize', 'maximum size of a single message in bytes'),
   b('max-body-size', 'int', 'maxBodySize', 'maximum size of a single command body'),
   b('max-req-timeout', 'duration', 'maxReqTimeoutMs', 'maximum requeuing timeout for a message'),
+  b('max-defer-timeout', 'duration', 'maxDeferTimeoutMs', 'maximum publish deferral (DPUB, /pub?defer=, /mpub?defer=); 0 = --max-req-timeout, as NSQ 1.3, where /mpub ignores defer (not in NSQ 1.3)'),
 
   b('max-heartbeat-interval', 'duration', 'maxHeartbeatIntervalMs', 'maximum client configurable duration of time between client heartbeats'),
   b('max-rdy-count', 'int', 'maxRdyCount', 'maximum RDY count for a client'),
@@ -342,6 +346,7 @@ export function validateOptions (opts: Options): void {
   if (opts.memQueueSize < 0) throw new Error('--mem-queue-size must be >= 0')
   if (!Number.isInteger(opts.maxAttempts) || opts.maxAttempts < 0 || opts.maxAttempts > 65535) throw new Error('--max-attempts must be between 0 and 65535')
   if (opts.messageTtlMs < 0) throw new Error('--message-ttl must be >= 0')
+  if (opts.maxDeferTimeoutMs < 0) throw new Error('--max-defer-timeout must be >= 0')
   if (opts.storeBacklogSize <= 0) throw new Error('--store-backlog-size must be > 0')
   if (opts.storeWriteBufferSize < 64 * 1024) throw new Error('--store-write-buffer-size must be >= 65536')
   if (opts.gatewayUserPush && (!opts.httpGateway || opts.authHttpAddresses.length === 0)) throw new Error('--gateway-user-push needs --http-gateway and --auth-http-address')
@@ -357,4 +362,9 @@ export function validateOptions (opts: Options): void {
     if (opts.replicaLagTimeoutMs <= 0) throw new Error('--replica-lag-timeout must be > 0')
     if (opts.etcdEndpoints.length === 0) throw new Error('--etcd-endpoints is required with --replication-group')
   }
+}
+
+/** The cap on a publish deferral: --max-defer-timeout when set, else --max-req-timeout (NSQ). */
+export function deferCapMs (opts: Options): number {
+  return opts.maxDeferTimeoutMs > 0 ? opts.maxDeferTimeoutMs : opts.maxReqTimeoutMs
 }

@@ -221,3 +221,38 @@ t.test('--message-ttl node-wide expires a deferred message at its delivery', asy
   t.equal(ch.deadLetterCount, 0)
   t.equal(nsqd.getExistingTopic(`${topic}.dead`), undefined, 'dropped: dead-lettering is off')
 })
+
+t.test('--max-defer-timeout: DPUB, /pub?defer= and /mpub?defer= up to it; REQ keeps --max-req-timeout', async (t) => {
+  const hour = 3600_000
+  const nsqd = await startNSQD(t, { maxDeferTimeoutMs: 2 * hour })
+  const topic = uniq('defer')
+  await createChannel(nsqd, topic, 'ch')
+  const ch = nsqd.getExistingTopic(topic)!.getExistingChannel('ch')!
+  const pub = await RawConn.connect(t, nsqd.tcpAddress)
+  pub.write(cmd.dpub(topic, 1.5 * hour, 'long'))
+  t.equal(await pub.response(), 'OK', 'DPUB past --max-req-timeout')
+  t.equal((await http(nsqd, 'POST', `/pub?topic=${topic}&defer=${1.5 * hour}`, 'p')).status, 200)
+  t.equal((await http(nsqd, 'POST', `/mpub?topic=${topic}&defer=${hour + 1}`, 'a\nb')).status, 200)
+  t.same(JSON.parse((await http(nsqd, 'POST', `/mpub?topic=${topic}&defer=${2 * hour + 1}`, 'c')).text), { message: 'INVALID_DEFER' })
+  t.same(JSON.parse((await http(nsqd, 'POST', `/pub?topic=${topic}&defer=${2 * hour + 1}`, 'c')).text), { message: 'INVALID_DEFER' })
+  await until(() => ch.deferred.size === 4, 'four deferred messages')
+  t.equal(ch.depth, 0, 'none delivered early')
+  pub.write(cmd.dpub(topic, 2 * hour + 1, 'too long'))
+  t.equal((await pub.error()), `E_INVALID DPUB timeout ${2 * hour + 1} out of range 0-${2 * hour}`)
+  await pub.waitClosed()
+  t.equal(nsqd.options.maxReqTimeoutMs, hour, 'REQ keeps its own cap')
+})
+
+t.test('without --max-defer-timeout: NSQ 1.3 (DPUB capped by --max-req-timeout, /mpub ignores defer)', async (t) => {
+  const hour = 3600_000
+  const nsqd = await startNSQD(t)
+  const topic = uniq('defer0')
+  await createChannel(nsqd, topic, 'ch')
+  const ch = nsqd.getExistingTopic(topic)!.getExistingChannel('ch')!
+  t.equal((await http(nsqd, 'POST', `/mpub?topic=${topic}&defer=5000`, 'a\nb')).status, 200)
+  await until(() => ch.depth === 2, 'delivered at once')
+  t.equal(ch.deferred.size, 0)
+  const pub = await RawConn.connect(t, nsqd.tcpAddress)
+  pub.write(cmd.dpub(topic, hour + 1, 'x'))
+  t.equal(await pub.error(), `E_INVALID DPUB timeout ${hour + 1} out of range 0-${hour}`)
+})
