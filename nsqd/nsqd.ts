@@ -275,10 +275,14 @@ export class NSQD implements TcpHost, TopicContext {
   deadLetter (channel: Channel, topicName: string, msg: Message, reason: 'max_attempts' | 'ttl'): boolean {
     if (this.exiting || topicName === channel.topicName || !isValidTopicName(topicName)) return false
     const topic = this.getTopic(topicName)
-    const body = channel.policyConfig.dead_letter_envelope === 'json'
+    const body = channel.deadLetterJson
       ? deadLetterEnvelope({ topic: channel.topicName, channel: channel.name, id: msg.id, attempts: msg.attempts, timestampNs: msg.timestamp, reason }, msg.body)
       : msg.body
     return topic.put(topic.newMessage(body, nowNs()))
+  }
+
+  topicPolicyChanged (topic: Topic): void {
+    this.emitChange('policy', topic, null)
   }
 
   policyChanged (channel: Channel): void {

@@ -89,6 +89,10 @@ export class Channel {
 
   /** The config set over HTTP (POST /channel/config); empty when none. */
   policyConfig: ChannelPolicyConfig = {}
+  /** The topic's config (POST /topic/config), set by the topic; the channel's own keys win. */
+  topicPolicyConfig: ChannelPolicyConfig = {}
+  /** Dead letters are the JSON envelope rather than the plain body. */
+  deadLetterJson = false
   /** Effective policy (config, else node-wide flag); policyOn is the pump's one branch. */
   policyOn = false
   maxAttempts = 0
@@ -119,10 +123,13 @@ export class Channel {
   /** Effective policy from the channel's config and the node-wide flags. */
   refreshPolicy (): void {
     const c = this.policyConfig
-    this.maxAttempts = c.max_attempts ?? this.ctx.maxAttempts ?? 0
-    this.messageTtlMs = c.message_ttl_ms ?? this.ctx.messageTtlMs ?? 0
-    this.deadLetterTopic = c.dead_letter_topic ?? `${this.topicName}.dead`
-    this.deadLettering = this.ctx.deadLetter !== undefined && (this.maxAttempts > 0 || c.dead_letter_topic !== undefined)
+    const t = this.topicPolicyConfig
+    this.maxAttempts = c.max_attempts ?? t.max_attempts ?? this.ctx.maxAttempts ?? 0
+    this.messageTtlMs = c.message_ttl_ms ?? t.message_ttl_ms ?? this.ctx.messageTtlMs ?? 0
+    const dlt = c.dead_letter_topic ?? t.dead_letter_topic
+    this.deadLetterTopic = dlt ?? `${this.topicName}.dead`
+    this.deadLetterJson = (c.dead_letter_envelope ?? t.dead_letter_envelope) === 'json'
+    this.deadLettering = this.ctx.deadLetter !== undefined && (this.maxAttempts > 0 || dlt !== undefined)
     this.policyOn = this.maxAttempts > 0 || this.messageTtlMs > 0
   }
 

@@ -9,7 +9,7 @@ import { HttpApiError } from './errors.js'
 import { queryOf, topicChannelArgs } from './args.js'
 import { adminAction, sendEmpty, sendJson, type RouteOptions, type RouteSpec } from './respond.js'
 import { readLimited } from './body.js'
-import { parsePolicyConfig, type PolicyError } from '../core/policy.js'
+import { parsePolicyConfig, type ChannelPolicyConfig, type PolicyError } from '../core/policy.js'
 import { isValidTopicName } from '../../client/wire/names.js'
 
 export const CHANNEL_ROUTES: readonly RouteSpec[] = [
@@ -35,6 +35,28 @@ function policyError (token: PolicyError): HttpApiError {
     case 'INVALID_MESSAGE_TTL': return new HttpApiError(400, 'INVALID_MESSAGE_TTL')
     case 'INVALID_ENVELOPE': return new HttpApiError(400, 'INVALID_ENVELOPE')
   }
+}
+
+/**
+ * Reads and validates a policy config body (POST /channel/config and /topic/config) for a channel
+ * of `topicName` or the topic itself; throws the 400 (or 413) on bad input.
+ */
+export async function readPolicyConfig (req: FastifyRequest, topicName: string): Promise<ChannelPolicyConfig> {
+  const body = await readLimited(req, CONFIG_BODY_LIMIT)
+  if (body.over) throw new HttpApiError(413, 'BODY_TOO_BIG', true)
+  let raw: unknown
+  try {
+    raw = JSON.parse(body.data.toString('utf8'))
+  } catch {
+    throw new HttpApiError(400, 'INVALID_JSON')
+  }
+  const config = parsePolicyConfig(raw, topicName)
+  if (typeof config === 'string') throw policyError(config)
+  if (config.dead_letter_topic === undefined && (config.max_attempts ?? 0) > 0 && !isValidTopicName(`${topicName}.dead`)) {
+    // the default `<topic>.dead` is not a valid name (too long, or an #ephemeral topic): name one
+    throw new HttpApiError(400, 'INVALID_DEAD_LETTER_TOPIC')
+  }
+  return config
 }
 
 function target (nsqd: NSQD, req: FastifyRequest): { topic: Topic, channel: string } {
@@ -84,11 +106,12 @@ export async function channelRoutes (app: FastifyInstance, { nsqd }: RouteOption
   // values; POST replaces the config with the JSON body (an empty object clears it).
   const policyView = (ch: Channel): string => JSON.stringify({
     config: ch.policyConfig,
+    topic_config: ch.topicPolicyConfig,
     effective: {
       max_attempts: ch.maxAttempts,
       dead_letter_topic: ch.deadLettering ? ch.deadLetterTopic : '',
       message_ttl_ms: ch.messageTtlMs,
-      dead_letter_envelope: ch.policyConfig.dead_letter_envelope ?? 'none'
+      dead_letter_envelope: ch.deadLetterJson ? 'json' : 'none'
     },
     dead_letter_count: ch.deadLetterCount,
     expired_count: ch.expiredCount
@@ -102,20 +125,7 @@ export async function channelRoutes (app: FastifyInstance, { nsqd }: RouteOption
   app.post('/channel/config', async (req, reply) => {
     const { topic, channel } = target(nsqd, req)
     const ch = existingChannel(topic, channel)
-    const body = await readLimited(req, CONFIG_BODY_LIMIT)
-    if (body.over) throw new HttpApiError(413, 'BODY_TOO_BIG', true)
-    let raw: unknown
-    try {
-      raw = JSON.parse(body.data.toString('utf8'))
-    } catch {
-      throw new HttpApiError(400, 'INVALID_JSON')
-    }
-    const config = parsePolicyConfig(raw, topic.name)
-    if (typeof config === 'string') throw policyError(config)
-    if (config.dead_letter_topic === undefined && (config.max_attempts ?? 0) > 0 && !isValidTopicName(`${topic.name}.dead`)) {
-      // the default `<topic>.dead` is not a valid name (too long, or an #ephemeral topic): name one
-      throw new HttpApiError(400, 'INVALID_DEAD_LETTER_TOPIC')
-    }
+    const config = await readPolicyConfig(req, topic.name)
     ch.setPolicyConfig(config)
     return sendJson(reply, policyView(ch))
   })

@@ -18,6 +18,8 @@ export interface ChannelMeta {
 export interface TopicMeta {
   name: string
   paused: boolean
+  /** Delivery policy defaults for its channels, set over POST /topic/config (absent when none). */
+  config?: ChannelPolicyConfig
   channels: ChannelMeta[]
 }
 
@@ -38,7 +40,8 @@ export function encodeMetadata (meta: Metadata): Buffer {
       if (c.config !== undefined && Object.keys(c.config).length > 0) channels.push({ name: c.name, paused: c.paused, config: c.config })
       else channels.push({ name: c.name, paused: c.paused })
     }
-    topics.push({ name: t.name, paused: t.paused, channels })
+    if (t.config !== undefined && Object.keys(t.config).length > 0) topics.push({ name: t.name, paused: t.paused, config: t.config, channels })
+    else topics.push({ name: t.name, paused: t.paused, channels })
   }
   return packr.pack({ version: METADATA_VERSION, topics })
 }
@@ -58,7 +61,7 @@ export function decodeMetadata (value: Buffer, logger?: StoreLogger): Metadata |
     return undefined
   }
   const topics: TopicMeta[] = []
-  for (const t of obj.topics as Array<{ name?: unknown, paused?: unknown, channels?: unknown }>) {
+  for (const t of obj.topics as Array<{ name?: unknown, paused?: unknown, channels?: unknown, config?: unknown }>) {
     if (typeof t?.name !== 'string' || !isValidTopicName(t.name)) {
       logger?.warn(`NSQ: skipping topic ${JSON.stringify(t?.name)} - invalid name`)
       continue
@@ -77,7 +80,13 @@ export function decodeMetadata (value: Buffer, logger?: StoreLogger): Metadata |
       }
       channels.push(meta)
     }
-    topics.push({ name: t.name, paused: t.paused === true, channels })
+    const topic: TopicMeta = { name: t.name, paused: t.paused === true, channels }
+    if (t.config !== undefined) {
+      const config = parsePolicyConfig(t.config, t.name)
+      if (typeof config === 'string') logger?.warn(`NSQ: ignoring the stored config of topic ${t.name} - ${config}`)
+      else topic.config = config
+    }
+    topics.push(topic)
   }
   return { topics }
 }

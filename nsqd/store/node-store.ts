@@ -111,6 +111,7 @@ export class NodeStore {
         if (c.config !== undefined) ch.setPolicyConfig(c.config)
         if (c.paused) ch.pause()
       }
+      if (t.config !== undefined) topic.setPolicyConfig(t.config)
       if (t.paused) topic.pause()
     }
     const n = meta.topics.length
@@ -141,7 +142,7 @@ export class NodeStore {
     for (const t of this.nsqd.topics.values()) {
       const channels = []
       for (const c of t.channels.values()) channels.push({ name: c.name, paused: c.paused, config: c.policyConfig })
-      topics.push({ name: t.name, paused: t.paused, channels })
+      topics.push({ name: t.name, paused: t.paused, config: t.policyConfig, channels })
     }
     saveMetadata(this.store, { topics }).catch((err: Error) => {
       this.nsqd.logger.error(`NSQ: failed to persist metadata - ${err.message}`)
