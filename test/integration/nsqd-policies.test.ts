@@ -286,3 +286,15 @@ t.test('/topic/config: defaults for every channel of the topic, a channel key wi
   t.same(await failRepeatedly(cb, 3), [1, 2, 3], 'b keeps redelivering')
   await until(() => nsqd.getExistingTopic(topic)!.getExistingChannel('a')!.deadLetterCount === 1, 'a dead-letters')
 })
+
+t.test('metadata: configs round-trip; a damaged stored config is ignored with a warning, the channel kept', async (t) => {
+  const { encodeMetadata, decodeMetadata } = await import('../../nsqd/store/metadata.js')
+  const { Packr } = await import('msgpackr')
+  const meta = { topics: [{ name: 'a', paused: false, config: { message_ttl_ms: 5 }, channels: [{ name: 'c', paused: true, config: { max_attempts: 2, dead_letter_envelope: 'json' as const } }, { name: 'd', paused: false }] }] }
+  t.same(decodeMetadata(encodeMetadata(meta)), meta)
+  const warnings: string[] = []
+  const logger = { info: () => {}, warn: (m: string) => { warnings.push(m) }, error: () => {} }
+  const bad = new Packr({ useRecords: false }).pack({ version: 1, topics: [{ name: 'a', paused: false, channels: [{ name: 'c', paused: false, config: { max_attempts: -3 } }] }] })
+  t.same(decodeMetadata(bad, logger as never), { topics: [{ name: 'a', paused: false, channels: [{ name: 'c', paused: false }] }] })
+  t.match(warnings.join('\n'), /ignoring the stored config of channel a:c - INVALID_MAX_ATTEMPTS/)
+})
