@@ -22,8 +22,11 @@ import { loadTlsSettings, tlsMinVersion, Upgrader, type TlsSettings } from './tc
 import { AuthClient } from './auth.js'
 import { Gateway } from './gateway/gateway.js'
 import { Drain } from './drain.js'
+import { nowNs, type Message } from './core/message.js'
+import { deadLetterEnvelope } from './core/policy.js'
+import { isValidTopicName } from '../client/wire/names.js'
 
-export type ChangeKind = 'topic-created' | 'topic-deleted' | 'channel-created' | 'channel-deleted' | 'paused' | 'unpaused'
+export type ChangeKind = 'topic-created' | 'topic-deleted' | 'channel-created' | 'channel-deleted' | 'paused' | 'unpaused' | 'policy'
 export type ChangeListener = (kind: ChangeKind, topic: Topic, channel: Channel | null) => void
 
 export class NSQD implements TcpHost, TopicContext {
@@ -287,6 +290,32 @@ export class NSQD implements TcpHost, TopicContext {
   get memQueueSize (): number { return this.opts.memQueueSize }
   get maxMsgTimeoutMs (): number { return this.opts.maxMsgTimeoutMs }
   get maxChannelConsumers (): number { return this.opts.maxChannelConsumers }
+  get maxAttempts (): number { return this.opts.maxAttempts }
+  get messageTtlMs (): number { return this.opts.messageTtlMs }
+
+  /**
+   * Publishes a message leaving `channel` to its dead-letter topic (created if needed): a new
+   * message (new id, attempts 0, timestamp now) with the same body, or the JSON envelope when the
+   * channel asks for it. Runs in the tick that took the message from the channel's queue, so the
+   * store writes both in one batch.
+   */
+  deadLetter (channel: Channel, topicName: string, msg: Message, reason: 'max_attempts' | 'ttl'): boolean {
+    if (this.exiting || topicName === channel.topicName || !isValidTopicName(topicName)) return false
+    const topic = this.getTopic(topicName)
+    const body = channel.deadLetterJson
+      ? deadLetterEnvelope({ topic: channel.topicName, channel: channel.name, id: msg.id, attempts: msg.attempts, timestampNs: msg.timestamp, reason }, msg.body)
+      : msg.body
+    return topic.put(topic.newMessage(body, nowNs()))
+  }
+
+  topicPolicyChanged (topic: Topic): void {
+    this.emitChange('policy', topic, null)
+  }
+
+  policyChanged (channel: Channel): void {
+    const topic = this.topics.get(channel.topicName)
+    if (topic !== undefined) this.emitChange('policy', topic, channel)
+  }
 
   makeBackend (queueName: string, ephemeral: boolean): BackendQueue {
     if (ephemeral) return new DummyBackendQueue()

@@ -64,6 +64,8 @@ export interface Options {
   maxMsgSize: number
   maxBodySize: number
   maxReqTimeoutMs: number
+  /** Cap on DPUB and /pub, /mpub `defer`; 0 = --max-req-timeout, as NSQ (not in NSQ 1.3). */
+  maxDeferTimeoutMs: number
   /** NSQ's ClientTimeout (fixed 60 s; the default heartbeat is half of it). */
   clientTimeoutMs: number
 
@@ -74,6 +76,10 @@ export interface Options {
   minOutputBufferTimeoutMs: number
   outputBufferTimeoutMs: number
   maxChannelConsumers: number
+  /** Deliveries per message before it goes to its channel's dead-letter topic; 0 = unlimited (not in NSQ). */
+  maxAttempts: number
+  /** Ms a message may wait before delivery; older ones are dead-lettered or dropped; 0 = none (not in NSQ). */
+  messageTtlMs: number
 
   statsdAddress: string
   statsdIntervalMs: number
@@ -159,6 +165,7 @@ export function defaultOptions (): Options {
     maxMsgSize: 1024 * 1024,
     maxBodySize: 5 * 1024 * 1024,
     maxReqTimeoutMs: 60 * 60_000,
+    maxDeferTimeoutMs: 0,
     clientTimeoutMs: 60_000,
 
     maxHeartbeatIntervalMs: 60_000,
@@ -168,6 +175,8 @@ export function defaultOptions (): Options {
     minOutputBufferTimeoutMs: 25,
     outputBufferTimeoutMs: 250,
     maxChannelConsumers: 0,
+    maxAttempts: 0,
+    messageTtlMs: 0,
 
     statsdAddress: '',
     statsdIntervalMs: 60_000,
@@ -262,6 +271,7 @@ export const FLAG_BINDINGS: readonly FlagBinding[] = [
   b('max-msg-size', 'int', 'maxMsgSize', 'maximum size of a single message in bytes'),
   b('max-body-size', 'int', 'maxBodySize', 'maximum size of a single command body'),
   b('max-req-timeout', 'duration', 'maxReqTimeoutMs', 'maximum requeuing timeout for a message'),
+  b('max-defer-timeout', 'duration', 'maxDeferTimeoutMs', 'maximum publish deferral (DPUB, /pub?defer=, /mpub?defer=); 0 = --max-req-timeout, as NSQ 1.3, where /mpub ignores defer (not in NSQ 1.3)'),
 
   b('max-heartbeat-interval', 'duration', 'maxHeartbeatIntervalMs', 'maximum client configurable duration of time between client heartbeats'),
   b('max-rdy-count', 'int', 'maxRdyCount', 'maximum RDY count for a client'),
@@ -270,6 +280,8 @@ export const FLAG_BINDINGS: readonly FlagBinding[] = [
   b('min-output-buffer-timeout', 'duration', 'minOutputBufferTimeoutMs', 'minimum client configurable duration of time between flushing to a client'),
   b('output-buffer-timeout', 'duration', 'outputBufferTimeoutMs', 'default duration of time between flushing data to clients'),
   b('max-channel-consumers', 'int', 'maxChannelConsumers', 'maximum channel consumer connection count per nsqd instance (default 0, i.e., unlimited)'),
+  b('max-attempts', 'int', 'maxAttempts', 'deliveries per message; the next one is published to the channel\'s dead-letter topic (<topic>.dead) instead (0 = unlimited, as NSQ; not in NSQ)'),
+  b('message-ttl', 'duration', 'messageTtlMs', 'a message older than this at delivery is not delivered: dead-lettered where dead-lettering is on, else dropped (0 = none; not in NSQ)'),
 
   b('statsd-address', 'string', 'statsdAddress', 'UDP <addr>:<port> of a statsd daemon for pushing stats'),
   b('statsd-interval', 'duration', 'statsdIntervalMs', 'duration between pushing to statsd'),
@@ -336,6 +348,9 @@ export function validateOptions (opts: Options): void {
     throw new Error('cannot require TLS client connections without TLS key and cert')
   }
   if (opts.memQueueSize < 0) throw new Error('--mem-queue-size must be >= 0')
+  if (!Number.isInteger(opts.maxAttempts) || opts.maxAttempts < 0 || opts.maxAttempts > 65535) throw new Error('--max-attempts must be between 0 and 65535')
+  if (opts.messageTtlMs < 0) throw new Error('--message-ttl must be >= 0')
+  if (opts.maxDeferTimeoutMs < 0) throw new Error('--max-defer-timeout must be >= 0')
   if (opts.storeBacklogSize <= 0) throw new Error('--store-backlog-size must be > 0')
   if (opts.storeWriteBufferSize < 64 * 1024) throw new Error('--store-write-buffer-size must be >= 65536')
   if (opts.gatewayUserPush && (!opts.httpGateway || opts.authHttpAddresses.length === 0)) throw new Error('--gateway-user-push needs --http-gateway and --auth-http-address')
@@ -351,4 +366,9 @@ export function validateOptions (opts: Options): void {
     if (opts.replicaLagTimeoutMs <= 0) throw new Error('--replica-lag-timeout must be > 0')
     if (opts.etcdEndpoints.length === 0) throw new Error('--etcd-endpoints is required with --replication-group')
   }
+}
+
+/** The cap on a publish deferral: --max-defer-timeout when set, else --max-req-timeout (NSQ). */
+export function deferCapMs (opts: Options): number {
+  return opts.maxDeferTimeoutMs > 0 ? opts.maxDeferTimeoutMs : opts.maxReqTimeoutMs
 }

@@ -54,6 +54,9 @@ export interface ChannelStats {
   global_msg_count?: number
   requeue_count: number
   timeout_count: number
+  /** Delivery policies (not in NSQ): present only when the channel has one. */
+  dead_letter_count?: number
+  expired_count?: number
   client_count: number
   clients: ClientStats[] | null
   paused: boolean
@@ -181,6 +184,8 @@ export function channelStats (nsqd: NSQD, ch: Channel, includeClients: boolean, 
     message_count: ch.messageCount,
     requeue_count: ch.requeueCount,
     timeout_count: ch.timeoutCount,
+    // not in NSQ, so only where a policy is set: a node without policies answers exactly as NSQ
+    ...(ch.hasPolicy || ch.deadLetterCount > 0 || ch.expiredCount > 0 ? { dead_letter_count: ch.deadLetterCount, expired_count: ch.expiredCount } : {}),
     client_count: ch.clientCount,
     clients,
     paused: ch.paused,

@@ -9,6 +9,7 @@ import { MessageHeap } from './pqueue.js'
 import { InFlightQueue } from './inflight-queue.js'
 import { journalOf, type BackendQueue, type JournalingBackendQueue } from '../store/backend-queue.js'
 import { isEphemeral } from '../../client/wire/names.js'
+import type { ChannelPolicyConfig } from './policy.js'
 
 /** What a channel needs from a subscribed connection. Implemented by the TCP client. */
 export interface Consumer {
@@ -36,6 +37,14 @@ export interface ChannelContext {
   recordLatency (channel: Channel, latencyNs: number): void
   /** Set when a backend write fails (health). */
   backendPutFailed (queueName: string): void
+  /** Node-wide --max-attempts (0 = unlimited); absent in contexts without policies. */
+  readonly maxAttempts?: number
+  /** Node-wide --message-ttl in ms (0 = none). */
+  readonly messageTtlMs?: number
+  /** Publishes a dead letter to `topic`; false when it could not be stored (the message is then delivered). */
+  deadLetter? (channel: Channel, topic: string, msg: Message, reason: 'max_attempts' | 'ttl'): boolean
+  /** A channel's policy config changed (metadata). */
+  policyChanged? (channel: Channel): void
 }
 
 export const ERR_NOT_IN_FLIGHT = 'ID not in flight'
@@ -73,6 +82,24 @@ export class Channel {
   timeoutCount = 0
   /** Messages dropped because an ephemeral channel's memory was full. */
   droppedCount = 0
+  /** Messages moved to the dead-letter topic (max attempts, or TTL with dead-lettering on). */
+  deadLetterCount = 0
+  /** Messages not delivered because they outlived their TTL (dead-lettered or dropped). */
+  expiredCount = 0
+
+  /** The config set over HTTP (POST /channel/config); empty when none. */
+  policyConfig: ChannelPolicyConfig = {}
+  /** The topic's config (POST /topic/config), set by the topic; the channel's own keys win. */
+  topicPolicyConfig: ChannelPolicyConfig = {}
+  /** Dead letters are the JSON envelope rather than the plain body. */
+  deadLetterJson = false
+  /** Effective policy (config, else node-wide flag); policyOn is the pump's one branch. */
+  policyOn = false
+  maxAttempts = 0
+  messageTtlMs = 0
+  deadLetterTopic = ''
+  /** Dead-lettering is on: max attempts set, or a dead-letter topic configured. */
+  deadLettering = false
 
   constructor (topicName: string, name: string, backend: BackendQueue, ctx: ChannelContext) {
     this.topicName = topicName
@@ -82,6 +109,33 @@ export class Channel {
     this.journal = journalOf(backend)
     this.ctx = ctx
     backend.onReadable = () => { this.pump() }
+    this.refreshPolicy()
+  }
+
+  /** Replaces the channel's policy config (already validated) and recomputes the effective policy. */
+  setPolicyConfig (config: ChannelPolicyConfig): void {
+    this.policyConfig = config
+    this.refreshPolicy()
+    if (this.ctx.policyChanged !== undefined) this.ctx.policyChanged(this)
+    this.pump()
+  }
+
+  /** Effective policy from the channel's config and the node-wide flags. */
+  refreshPolicy (): void {
+    const c = this.policyConfig
+    const t = this.topicPolicyConfig
+    this.maxAttempts = c.max_attempts ?? t.max_attempts ?? this.ctx.maxAttempts ?? 0
+    this.messageTtlMs = c.message_ttl_ms ?? t.message_ttl_ms ?? this.ctx.messageTtlMs ?? 0
+    const dlt = c.dead_letter_topic ?? t.dead_letter_topic
+    this.deadLetterTopic = dlt ?? `${this.topicName}.dead`
+    this.deadLetterJson = (c.dead_letter_envelope ?? t.dead_letter_envelope) === 'json'
+    this.deadLettering = this.ctx.deadLetter !== undefined && (this.maxAttempts > 0 || dlt !== undefined)
+    this.policyOn = this.maxAttempts > 0 || this.messageTtlMs > 0
+  }
+
+  /** True when the policy is configured here or node-wide (its counters are then shown in /stats). */
+  get hasPolicy (): boolean {
+    return this.policyOn || this.deadLettering
   }
 
   get depth (): number {
@@ -164,6 +218,7 @@ export class Channel {
         if (msg !== undefined) this.globalMsgCount++
         else msg = this.backend.shift()
         if (msg === undefined) break
+        if (this.policyOn && this.applyPolicy(msg, now)) continue
         const consumer = list[idx] as Consumer
         this.rr = idx + 1 < list.length ? idx + 1 : 0
         const rate = consumer.sampleRate
@@ -180,6 +235,32 @@ export class Channel {
     } finally {
       this.pumping = false
     }
+  }
+
+  /**
+   * The slow path when a policy is set: true when `msg` is not to be delivered (dead-lettered or
+   * expired). Runs before the attempt is counted, so attempt max_attempts + 1 never reaches a client.
+   * The dead-letter publish happens in the same tick as the read from this channel's queue, so both
+   * land in the same store batch.
+   */
+  private applyPolicy (msg: Message, now: number): boolean {
+    const ttl = this.messageTtlMs
+    if (ttl > 0 && now - msg.timestamp / 1e6 > ttl) {
+      if (this.deadLettering && !this.sendDeadLetter(msg, 'ttl')) return false
+      this.expiredCount++
+      return true
+    }
+    if (this.maxAttempts > 0 && msg.attempts >= this.maxAttempts && this.deadLettering) {
+      return this.sendDeadLetter(msg, 'max_attempts')
+    }
+    return false
+  }
+
+  private sendDeadLetter (msg: Message, reason: 'max_attempts' | 'ttl'): boolean {
+    const dl = this.ctx.deadLetter
+    if (dl === undefined || !dl.call(this.ctx, this, this.deadLetterTopic, msg, reason)) return false
+    this.deadLetterCount++
+    return true
   }
 
   /** Index of the next consumer, round-robin from `rr`, that can take a message; -1 if none. */

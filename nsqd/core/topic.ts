@@ -6,6 +6,7 @@ import { Message, compactBody } from './message.js'
 import { Fifo } from './fifo.js'
 import { GuidFactory } from './guid.js'
 import { Channel, type ChannelContext } from './channel.js'
+import type { ChannelPolicyConfig } from './policy.js'
 import type { BackendQueue } from '../store/backend-queue.js'
 import { isEphemeral } from '../../client/wire/names.js'
 
@@ -16,6 +17,8 @@ export interface TopicContext extends ChannelContext {
   makeBackend (queueName: string, ephemeral: boolean): BackendQueue
   channelCreated (topic: Topic, channel: Channel): void
   channelDeleted (topic: Topic, channel: Channel): void
+  /** The topic's policy config changed (metadata). */
+  topicPolicyChanged? (topic: Topic): void
   /** An ephemeral topic lost its last channel through a deletion. */
   ephemeralTopicEmpty (topic: Topic): void
   /** A promise while the store's unwritten backlog is over its bound (--store-backlog-size), else null. */
@@ -159,12 +162,32 @@ export class Topic {
     this.scheduleDrain()
   }
 
+  // ---- delivery policies (issue 16) -------------------------------------------------------------
+
+  /** Defaults for this topic's channels (POST /topic/config); a channel's own keys win. */
+  policyConfig: ChannelPolicyConfig = {}
+
+  get hasPolicyConfig (): boolean {
+    return Object.keys(this.policyConfig).length > 0
+  }
+
+  setPolicyConfig (config: ChannelPolicyConfig): void {
+    this.policyConfig = config
+    for (const ch of this.channelList) {
+      ch.topicPolicyConfig = config
+      ch.refreshPolicy()
+      ch.pump()
+    }
+    if (this.ctx.topicPolicyChanged !== undefined) this.ctx.topicPolicyChanged(this)
+  }
+
   // ---- channels --------------------------------------------------------------------------------
 
   getChannel (name: string): Channel {
     let ch = this.channels.get(name)
     if (ch !== undefined) return ch
     ch = new Channel(this.name, name, this.ctx.makeBackend(`${this.name}:${name}`, this.ephemeral || isEphemeral(name)), this.ctx)
+    if (this.hasPolicyConfig) { ch.topicPolicyConfig = this.policyConfig; ch.refreshPolicy() }
     this.channels.set(name, ch)
     this.channelList = [...this.channels.values()]
     this.ctx.channelCreated(this, ch)

@@ -75,6 +75,8 @@ const CHANNEL_FAMILIES: readonly ChannelFamily[] = [
   channelFamily('counter', 'nsq_channel_messages_total', 'Messages the channel received from its topic since start', (c) => c.message_count),
   channelFamily('counter', 'nsq_channel_requeues_total', 'Explicit REQs since start', (c) => c.requeue_count),
   channelFamily('counter', 'nsq_channel_timeouts_total', 'In-flight timeouts since start', (c) => c.timeout_count),
+  channelFamily('counter', 'nsq_channel_dead_letters_total', 'Messages moved to the dead-letter topic since start (max attempts or TTL)', (c) => c.dead_letter_count ?? 0),
+  channelFamily('counter', 'nsq_channel_expired_total', 'Messages not delivered because they outlived their TTL, since start', (c) => c.expired_count ?? 0),
   channelFamily('gauge', 'nsq_channel_clients', 'Connected subscribers', (c) => c.client_count),
   channelFamily('gauge', 'nsq_channel_paused', '1 when the channel is paused', (c) => c.paused ? 1 : 0)
 ]

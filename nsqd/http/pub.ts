@@ -11,6 +11,7 @@ import { HttpApiError, type HttpErrorToken } from './errors.js'
 import { contentLength, readLimited } from './body.js'
 import { queryOf, validTopicArg } from './args.js'
 import { sendText, type RouteOptions, type RouteSpec } from './respond.js'
+import { deferCapMs } from '../options.js'
 
 export const PUB_ROUTES: readonly RouteSpec[] = [
   { method: 'POST', url: '/pub' },
@@ -116,7 +117,7 @@ export async function pubRoutes (app: FastifyInstance, { nsqd }: RouteOptions): 
     if (body.over) throw new HttpApiError(413, 'MSG_TOO_BIG', true)
     if (body.data.length === 0) throw new HttpApiError(400, 'MSG_EMPTY')
     const { topic, query } = topicFromQuery(nsqd, req)
-    const deferMs = parseDefer(query.get('defer'), o.maxReqTimeoutMs)
+    const deferMs = parseDefer(query.get('defer'), deferCapMs(o))
     await publish(nsqd, topic, [body.data], deferMs)
     return sendText(reply, 'OK')
   })
@@ -144,7 +145,9 @@ export async function pubRoutes (app: FastifyInstance, { nsqd }: RouteOptions): 
     } else {
       bodies = splitLines(body.data, o.maxBodySize + 1, o.maxMsgSize, body.over)
     }
-    if (bodies.length > 0) await publish(nsqd, topic, bodies, 0)
+    // /mpub?defer= only with --max-defer-timeout set (NSQ 1.3 ignores defer on /mpub)
+    const deferMs = o.maxDeferTimeoutMs > 0 ? parseDefer(query.get('defer'), o.maxDeferTimeoutMs) : 0
+    if (bodies.length > 0) await publish(nsqd, topic, bodies, deferMs)
     return sendText(reply, 'OK')
   })
 }

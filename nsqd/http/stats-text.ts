@@ -96,7 +96,8 @@ export function statsText (version: string, snap: StatsSnapshot, mem: MemStats |
     for (const c of t.channels) {
       out.push(`${c.paused ? '   *P ' : '      '}[${padEnd(c.channel_name, 25)}] depth: ${padEnd(c.depth, 5)} be-depth: ${padEnd(c.backend_depth, 5)} ` +
         `inflt: ${padEnd(c.in_flight_count, 4)} def: ${padEnd(c.deferred_count, 4)} re-q: ${padEnd(c.requeue_count, 5)} ` +
-        `timeout: ${padEnd(c.timeout_count, 5)} msgs: ${padEnd(c.message_count, 8)} e2e%: ${e2eText(c.e2e_processing_latency)}\n`)
+        `timeout: ${padEnd(c.timeout_count, 5)} msgs: ${padEnd(c.message_count, 8)} e2e%: ${e2eText(c.e2e_processing_latency)}` +
+        (c.dead_letter_count !== undefined ? ` dead: ${c.dead_letter_count} expired: ${c.expired_count ?? 0}\n` : '\n'))
       for (const client of c.clients ?? []) out.push(`        ${clientLine(client, nowMs)}\n`)
     }
   }

@@ -6,14 +6,17 @@ import type { NSQD } from '../nsqd.js'
 import type { Topic } from '../core/topic.js'
 import { HttpApiError } from './errors.js'
 import { queryOf, topicArg, validTopicArg } from './args.js'
-import { adminAction, sendEmpty, type RouteOptions, type RouteSpec } from './respond.js'
+import { adminAction, sendEmpty, sendJson, type RouteOptions, type RouteSpec } from './respond.js'
+import { readPolicyConfig } from './channel.js'
 
 export const TOPIC_ROUTES: readonly RouteSpec[] = [
   { method: 'POST', url: '/topic/create' },
   { method: 'POST', url: '/topic/delete' },
   { method: 'POST', url: '/topic/empty' },
   { method: 'POST', url: '/topic/pause' },
-  { method: 'POST', url: '/topic/unpause' }
+  { method: 'POST', url: '/topic/unpause' },
+  { method: 'GET', url: '/topic/config' },
+  { method: 'POST', url: '/topic/config' }
 ]
 
 function existing (nsqd: NSQD, name: string): Topic {
@@ -48,4 +51,16 @@ export async function topicRoutes (app: FastifyInstance, { nsqd }: RouteOptions)
       return sendEmpty(reply)
     })
   }
+
+  // Delivery policy defaults for the topic's channels (issue 16, not in NSQ; nsqd/http/README.md)
+  app.get('/topic/config', async (req, reply) => {
+    const t = existing(nsqd, validTopicArg(queryOf(req)))
+    return sendJson(reply, JSON.stringify({ config: t.policyConfig }))
+  })
+
+  app.post('/topic/config', async (req, reply) => {
+    const t = existing(nsqd, validTopicArg(queryOf(req)))
+    t.setPolicyConfig(await readPolicyConfig(req, t.name))
+    return sendJson(reply, JSON.stringify({ config: t.policyConfig }))
+  })
 }

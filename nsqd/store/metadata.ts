@@ -6,15 +6,20 @@ import { Packr } from 'msgpackr'
 import { isEphemeral, isValidChannelName, isValidTopicName } from '../../client/wire/names.js'
 import { KEY_META } from './records.js'
 import type { Store, StoreLogger } from './store.js'
+import { parsePolicyConfig, type ChannelPolicyConfig } from '../core/policy.js'
 
 export interface ChannelMeta {
   name: string
   paused: boolean
+  /** Delivery policy set over POST /channel/config (absent when none). */
+  config?: ChannelPolicyConfig
 }
 
 export interface TopicMeta {
   name: string
   paused: boolean
+  /** Delivery policy defaults for its channels, set over POST /topic/config (absent when none). */
+  config?: ChannelPolicyConfig
   channels: ChannelMeta[]
 }
 
@@ -31,9 +36,12 @@ export function encodeMetadata (meta: Metadata): Buffer {
     if (isEphemeral(t.name)) continue
     const channels = []
     for (const c of t.channels) {
-      if (!isEphemeral(c.name)) channels.push({ name: c.name, paused: c.paused })
+      if (isEphemeral(c.name)) continue
+      if (c.config !== undefined && Object.keys(c.config).length > 0) channels.push({ name: c.name, paused: c.paused, config: c.config })
+      else channels.push({ name: c.name, paused: c.paused })
     }
-    topics.push({ name: t.name, paused: t.paused, channels })
+    if (t.config !== undefined && Object.keys(t.config).length > 0) topics.push({ name: t.name, paused: t.paused, config: t.config, channels })
+    else topics.push({ name: t.name, paused: t.paused, channels })
   }
   return packr.pack({ version: METADATA_VERSION, topics })
 }
@@ -53,20 +61,32 @@ export function decodeMetadata (value: Buffer, logger?: StoreLogger): Metadata |
     return undefined
   }
   const topics: TopicMeta[] = []
-  for (const t of obj.topics as Array<{ name?: unknown, paused?: unknown, channels?: unknown }>) {
+  for (const t of obj.topics as Array<{ name?: unknown, paused?: unknown, channels?: unknown, config?: unknown }>) {
     if (typeof t?.name !== 'string' || !isValidTopicName(t.name)) {
       logger?.warn(`NSQ: skipping topic ${JSON.stringify(t?.name)} - invalid name`)
       continue
     }
     const channels: ChannelMeta[] = []
-    for (const c of (Array.isArray(t.channels) ? t.channels : []) as Array<{ name?: unknown, paused?: unknown }>) {
+    for (const c of (Array.isArray(t.channels) ? t.channels : []) as Array<{ name?: unknown, paused?: unknown, config?: unknown }>) {
       if (typeof c?.name !== 'string' || !isValidChannelName(c.name)) {
         logger?.warn(`NSQ: skipping channel ${JSON.stringify(c?.name)} of topic ${t.name} - invalid name`)
         continue
       }
-      channels.push({ name: c.name, paused: c.paused === true })
+      const meta: ChannelMeta = { name: c.name, paused: c.paused === true }
+      if (c.config !== undefined) {
+        const config = parsePolicyConfig(c.config, t.name)
+        if (typeof config === 'string') logger?.warn(`NSQ: ignoring the stored config of channel ${t.name}:${c.name} - ${config}`)
+        else meta.config = config
+      }
+      channels.push(meta)
     }
-    topics.push({ name: t.name, paused: t.paused === true, channels })
+    const topic: TopicMeta = { name: t.name, paused: t.paused === true, channels }
+    if (t.config !== undefined) {
+      const config = parsePolicyConfig(t.config, t.name)
+      if (typeof config === 'string') logger?.warn(`NSQ: ignoring the stored config of topic ${t.name} - ${config}`)
+      else topic.config = config
+    }
+    topics.push(topic)
   }
   return { topics }
 }

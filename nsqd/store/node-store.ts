@@ -108,8 +108,10 @@ export class NodeStore {
       const topic = nsqd.getTopic(t.name)
       for (const c of t.channels) {
         const ch = topic.getChannel(c.name)
+        if (c.config !== undefined) ch.setPolicyConfig(c.config)
         if (c.paused) ch.pause()
       }
+      if (t.config !== undefined) topic.setPolicyConfig(t.config)
       if (t.paused) topic.pause()
     }
     const n = meta.topics.length
@@ -139,8 +141,8 @@ export class NodeStore {
     const topics = []
     for (const t of this.nsqd.topics.values()) {
       const channels = []
-      for (const c of t.channels.values()) channels.push({ name: c.name, paused: c.paused })
-      topics.push({ name: t.name, paused: t.paused, channels })
+      for (const c of t.channels.values()) channels.push({ name: c.name, paused: c.paused, config: c.policyConfig })
+      topics.push({ name: t.name, paused: t.paused, config: t.policyConfig, channels })
     }
     saveMetadata(this.store, { topics }).catch((err: Error) => {
       this.nsqd.logger.error(`NSQ: failed to persist metadata - ${err.message}`)

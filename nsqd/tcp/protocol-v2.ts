@@ -11,7 +11,7 @@ import { goJson } from '../../client/wire/go-json.js'
 import { MESSAGE_ID_LENGTH } from '../../client/wire/message.js'
 import { nowNs, type Message } from '../core/message.js'
 import type { Topic } from '../core/topic.js'
-import { TLS_NOT_REQUIRED, type Options } from '../options.js'
+import { TLS_NOT_REQUIRED, deferCapMs, type Options } from '../options.js'
 import type { Logger } from '../logger.js'
 import { ClientV2, STATE_INIT, STATE_SUBSCRIBED, STATE_CLOSING, type ClientHost } from './client-v2.js'
 import { decodeIdentify, validateIdentify, negotiate, identifyResponse } from './identify.js'
@@ -508,7 +508,7 @@ export class ProtocolV2 implements CommandHandler, Upgradable {
     const token = params[2] as string
     const u = parseDecimal(token)
     if (u === -1) return this.fatal('E_INVALID', `DPUB could not parse timeout ${token}`)
-    const max = this.host.options.maxReqTimeoutMs
+    const max = deferCapMs(this.host.options)
     // as nsqd: the range check is on the wrapped int64 ns duration, the text shows the uint64 ms
     const ms = goDurationMs(u, max)
     if (ms === DURATION_NEGATIVE || ms === DURATION_TOO_LONG) return this.fatal('E_INVALID', `DPUB timeout ${u} out of range 0-${Math.floor(max)}`)

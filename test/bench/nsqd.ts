@@ -6,6 +6,7 @@
 // Run: npm run bench -- nsqd   (or: npx tsx test/bench/nsqd.ts [--quick] [--seconds N] [--runs N]
 //      [--only mpub-100|mpub-1024|pub-100|pub-1024|sub-100|sub-1024] [--config mem-1m|default])
 // --quick: 2 s runs, the whole table in about a minute. --runs N: N rounds, medians reported.
+// --nsqd-arg FLAG (repeatable): an extra nsqd flag, e.g. --nsqd-arg --max-attempts=5 (policy cost).
 
 import { spawn } from 'node:child_process'
 import fs from 'node:fs'
@@ -22,6 +23,7 @@ const seconds = Number(flag('--seconds') ?? 0) || (quick ? 2 : 10)
 const runs = Number(flag('--runs') ?? 0) || 1
 const only = flag('--only')
 const onlyConfig = flag('--config')
+const extraArgs = argv.flatMap((a, i) => argv[i - 1] === '--nsqd-arg' ? [a] : [])
 
 interface Result { msgs: number, bytes: number, ms: number }
 
@@ -87,14 +89,14 @@ async function runConfig (config: typeof CONFIGS[number], size: number): Promise
   const want = (name: string): boolean => only === undefined || only === name
   if (want(`pub-${size}`)) {
     // one message in flight on each of 4 connections (one worker process)
-    const n = await startNsqdProcess([...config.args])
+    const n = await startNsqdProcess([...config.args, ...extraArgs])
     record(config.key, `pub-${size}`, await worker(['pub', n.tcp, 'bench_pub', String(size), String(seconds), '4']), peakRssMB(n.proc.pid!))
     await stop(n)
   }
   if (want(`mpub-${size}`) || want(`sub-${size}`)) {
     // two workers × two connections publishing MPUB batches of 200, then two RDY 2500 consumers
     // drain the channel; the consume row's RSS is nsqd's peak over both phases
-    const n = await startNsqdProcess([...config.args])
+    const n = await startNsqdProcess([...config.args, ...extraArgs])
     const pubR = await workers(2, ['mpub', n.tcp, 'bench', String(size), String(seconds), '2', '200'])
     record(config.key, `mpub-${size}`, pubR, peakRssMB(n.proc.pid!))
     const subR = await workers(2, ['sub', n.tcp, 'bench', String(size), String(Math.floor(pubR.msgs / 2))])

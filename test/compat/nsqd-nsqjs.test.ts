@@ -121,3 +121,33 @@ t.test('two channels each get every message; two Readers on one channel share wi
   t.equal(new Set([...b1, ...b2]).size, N, 'channel B got every message')
   t.ok(b1.length > 0 && b2.length > 0, `both B readers got a share (${b1.length}/${b2.length})`)
 })
+
+t.test('delivery policies: an always-failing nsqjs handler sees exactly max_attempts deliveries, then the message is in <topic>.dead', async (t) => {
+  const nsqd = await startNSQD(t, { maxAttempts: 3 })
+  const topic = uniq()
+  const w = await writer(t, nsqd)
+  await publish(w, topic, 'doomed')
+  const attempts: number[] = []
+  const errors: Error[] = []
+  const r = reader(t, nsqd, topic, 'ch')
+  r.on('error', (e: Error) => { errors.push(e) })
+  r.on('message', (m: NsqjsMessage) => {
+    if (m.body.toString() === 'doomed') { attempts.push(m.attempts); m.requeue(0, false) } else m.finish()
+  })
+  r.connect()
+  await until(() => nsqd.getExistingTopic(topic)?.getExistingChannel('ch') !== undefined, 'the channel')
+  const ch = nsqd.getExistingTopic(topic)!.getExistingChannel('ch')!
+  await until(() => ch.deadLetterCount === 1, 'the dead letter', 10_000)
+  t.same(attempts, [1, 2, 3], 'exactly max_attempts deliveries')
+  const dead = reader(t, nsqd, `${topic}.dead`, 'inspect')
+  const body = await new Promise<string>((resolve) => {
+    dead.on('message', (m: NsqjsMessage) => { m.finish(); resolve(m.body.toString()) })
+    dead.connect()
+  })
+  t.equal(body, 'doomed', 'the plain body, readable by nsqjs')
+  // the failing reader is still healthy: a later message reaches it and is FINed
+  await publish(w, topic, 'fine')
+  await until(() => ch.messageCount === 2 && ch.depth === 0 && ch.inFlight.size === 0, 'the next message consumed', 10_000)
+  t.same(attempts, [1, 2, 3], 'no further delivery of the dead letter')
+  t.same(errors, [], 'no error on the nsqjs reader')
+})

@@ -1,0 +1,71 @@
+// Per-channel delivery policies (issue 16; not in NSQ, all off by default): max attempts with a
+// dead-letter topic, and a message TTL. The config set over HTTP (POST /channel/config) is kept in
+// the metadata; the node-wide flags (--max-attempts, --message-ttl) apply where a channel sets none.
+
+import { isValidTopicName } from '../../client/wire/names.js'
+
+/** What a channel's config may set; an absent field falls back to the node-wide flag. */
+export interface ChannelPolicyConfig {
+  /** Deliveries allowed; the one after the last goes to the dead-letter topic. 0 = unlimited. */
+  max_attempts?: number
+  /** Dead-letter topic; default `<topic>.dead`. */
+  dead_letter_topic?: string
+  /** Milliseconds a message may wait from its publish to its delivery. 0 = none. */
+  message_ttl_ms?: number
+  /** 'json': dead letters are a JSON object with their origin; 'none' (default): the plain body. */
+  dead_letter_envelope?: 'none' | 'json'
+}
+
+/** Attempts are a u16 on the wire. */
+export const MAX_ATTEMPTS_LIMIT = 65535
+
+/** Why a config is refused: the HTTP error token. */
+export type PolicyError = 'INVALID_JSON' | 'INVALID_MAX_ATTEMPTS' | 'INVALID_DEAD_LETTER_TOPIC' | 'INVALID_MESSAGE_TTL' | 'INVALID_ENVELOPE' | 'INVALID_CONFIG_KEY'
+
+const KEYS = new Set(['max_attempts', 'dead_letter_topic', 'message_ttl_ms', 'dead_letter_envelope'])
+
+function isCount (v: unknown, max: number): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max
+}
+
+/**
+ * Validates a config object for channel `channel` of `topic` (from JSON or the metadata). Returns the
+ * normalised config or the error token; nothing is applied on error.
+ */
+export function parsePolicyConfig (raw: unknown, topic: string): ChannelPolicyConfig | PolicyError {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return 'INVALID_JSON'
+  const o = raw as Record<string, unknown>
+  for (const k of Object.keys(o)) if (!KEYS.has(k)) return 'INVALID_CONFIG_KEY'
+  const out: ChannelPolicyConfig = {}
+  if (o.max_attempts !== undefined) {
+    if (!isCount(o.max_attempts, MAX_ATTEMPTS_LIMIT)) return 'INVALID_MAX_ATTEMPTS'
+    out.max_attempts = o.max_attempts
+  }
+  if (o.dead_letter_topic !== undefined) {
+    const t = o.dead_letter_topic
+    if (typeof t !== 'string' || !isValidTopicName(t) || t === topic) return 'INVALID_DEAD_LETTER_TOPIC'
+    out.dead_letter_topic = t
+  }
+  if (o.message_ttl_ms !== undefined) {
+    if (!isCount(o.message_ttl_ms, Number.MAX_SAFE_INTEGER)) return 'INVALID_MESSAGE_TTL'
+    out.message_ttl_ms = o.message_ttl_ms
+  }
+  if (o.dead_letter_envelope !== undefined) {
+    if (o.dead_letter_envelope !== 'none' && o.dead_letter_envelope !== 'json') return 'INVALID_ENVELOPE'
+    out.dead_letter_envelope = o.dead_letter_envelope
+  }
+  return out
+}
+
+/** The JSON envelope of a dead letter (dead_letter_envelope: 'json'). */
+export function deadLetterEnvelope (origin: { topic: string, channel: string, id: string, attempts: number, timestampNs: number, reason: string }, body: Buffer): Buffer {
+  return Buffer.from(JSON.stringify({
+    topic: origin.topic,
+    channel: origin.channel,
+    id: origin.id,
+    attempts: origin.attempts,
+    timestamp: origin.timestampNs,
+    reason: origin.reason,
+    body: body.toString('base64')
+  }))
+}
