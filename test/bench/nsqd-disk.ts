@@ -3,23 +3,21 @@
 // in durable mode (--mem-queue-size=0 --sync-every=1), and consuming a 1 M-message disk backlog.
 // Run: npx tsx test/bench/nsqd-disk.ts [--seconds N] [--backlog N]
 
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import * as cmd from '../../client/wire/commands.js'
 import { MAGIC_V2 } from '../../client/wire/frames.js'
-import { startNsqdProcess, type NsqdProcess } from './spawn.js'
+import { startNsqdProcess, type NsqdProcess, runLoadWorker, runLoadWorkers, type LoadResult } from './spawn.js'
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const argv = process.argv.slice(2)
 const arg = (name: string, dflt: number): number => argv.includes(name) ? Number(argv[argv.indexOf(name) + 1]) : dflt
 const seconds = arg('--seconds', 8)
 const backlog = arg('--backlog', 1_000_000)
 
-interface Result { msgs: number, bytes: number, ms: number }
+type Result = LoadResult
 
 function startNSQD (extra: string[]): Promise<NsqdProcess> {
   return startNsqdProcess(extra, fs.mkdtempSync(path.join(os.tmpdir(), 'nsq-bench-disk-')))
@@ -43,19 +41,9 @@ async function holdChannel (addr: string, topic: string): Promise<net.Socket> {
   return s
 }
 
-async function worker (args: string[]): Promise<Result> {
-  return await new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'test/bench/disk-load-worker.ts'), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
-    let out = ''
-    p.stdout.on('data', (c: Buffer) => { out += c.toString() })
-    p.on('exit', (code) => { code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop() ?? '{}') as Result) : reject(new Error(`worker exited ${code}`)) })
-  })
-}
 
-async function workers (n: number, args: string[]): Promise<Result> {
-  const rs = await Promise.all(Array.from({ length: n }, async () => await worker(args)))
-  return { msgs: rs.reduce((a, r) => a + r.msgs, 0), bytes: rs.reduce((a, r) => a + r.bytes, 0), ms: Math.max(...rs.map((r) => r.ms)) }
-}
+const worker = async (args: string[]): Promise<Result> => await runLoadWorker('disk-load-worker', args)
+const workers = async (n: number, args: string[]): Promise<Result> => await runLoadWorkers('disk-load-worker', n, args)
 
 function report (name: string, r: Result): number {
   const rate = r.msgs / (r.ms / 1000)

@@ -8,14 +8,10 @@
 // --quick: 2 s runs, the whole table in about a minute. --runs N: N rounds, medians reported.
 // --nsqd-arg FLAG (repeatable): an extra nsqd flag, e.g. --nsqd-arg --max-attempts=5 (policy cost).
 
-import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
-import path from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { startNsqdProcess, type NsqdProcess } from './spawn.js'
+import { startNsqdProcess, type NsqdProcess, runLoadWorker, runLoadWorkers, type LoadResult } from './spawn.js'
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const argv = process.argv.slice(2)
 const flag = (name: string): string | undefined => argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined
 const quick = argv.includes('--quick')
@@ -25,7 +21,7 @@ const only = flag('--only')
 const onlyConfig = flag('--config')
 const extraArgs = argv.flatMap((a, i) => argv[i - 1] === '--nsqd-arg' ? [a] : [])
 
-interface Result { msgs: number, bytes: number, ms: number }
+type Result = LoadResult
 
 /** The two configurations of issue 14's table. */
 const CONFIGS = [
@@ -56,19 +52,9 @@ function peakRssMB (pid: number): number {
   } catch { return NaN }
 }
 
-function worker (args: string[]): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'test/bench/load-worker.ts'), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
-    let out = ''
-    p.stdout.on('data', (c: Buffer) => { out += c.toString() })
-    p.on('exit', (code) => { code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!) as Result) : reject(new Error(`worker exited ${code}`)) })
-  })
-}
 
-async function workers (n: number, args: string[]): Promise<Result> {
-  const rs = await Promise.all(Array.from({ length: n }, () => worker(args)))
-  return { msgs: rs.reduce((a, r) => a + r.msgs, 0), bytes: rs.reduce((a, r) => a + r.bytes, 0), ms: Math.max(...rs.map((r) => r.ms)) }
-}
+const worker = async (args: string[]): Promise<Result> => await runLoadWorker('load-worker', args)
+const workers = async (n: number, args: string[]): Promise<Result> => await runLoadWorkers('load-worker', n, args)
 
 function record (config: ConfigKey, row: string, r: Result, rssMB: number): void {
   const s = r.ms / 1000

@@ -5,36 +5,23 @@
 // Needs /usr/bin/etcd (started on free loopback ports, stopped by PID).
 // Run: npx tsx test/bench/replication.ts [--seconds N]
 
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { freePort, startEtcd, waitFor } from '../helpers/etcd.js'
-import { startNsqdProcess, type NsqdProcess } from './spawn.js'
+import { startNsqdProcess, type NsqdProcess, runLoadWorkers, type LoadResult } from './spawn.js'
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const argv = process.argv.slice(2)
 const seconds = argv.includes('--seconds') ? Number(argv[argv.indexOf('--seconds') + 1]) : 6
 
-interface Result { msgs: number, bytes: number, ms: number }
+type Result = LoadResult
 
 const cleanups: Array<() => unknown> = []
 const teardown = { teardown: (fn: () => unknown) => { cleanups.push(fn) } }
 
-function worker (args: string[]): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'test/bench/disk-load-worker.ts'), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
-    let out = ''
-    p.stdout.on('data', (c: Buffer) => { out += c.toString() })
-    p.on('exit', (code) => { code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop() ?? '{}') as Result) : reject(new Error(`worker exited ${code}`)) })
-  })
-}
 
-async function workers (n: number, args: string[]): Promise<Result> {
-  const rs = await Promise.all(Array.from({ length: n }, async () => await worker(args)))
-  return { msgs: rs.reduce((a, r) => a + r.msgs, 0), bytes: rs.reduce((a, r) => a + r.bytes, 0), ms: Math.max(...rs.map((r) => r.ms)) }
-}
+const workers = async (n: number, args: string[]): Promise<Result> => await runLoadWorkers('disk-load-worker', n, args)
 
 function report (name: string, r: Result): number {
   const rate = r.msgs / (r.ms / 1000)

@@ -32,3 +32,22 @@ export function startNsqdProcess (args: string[] = [], dir = fs.mkdtempSync(path
     proc.once('exit', (code) => { reject(new Error(`nsqd exited ${code}`)) })
   })
 }
+
+/** What a load-generator process reports: messages, body bytes and elapsed ms. */
+export interface LoadResult { msgs: number, bytes: number, ms: number }
+
+/** Runs one load-generator script (`test/bench/<script>.ts`) and returns its last JSON line. */
+export function runLoadWorker (script: string, args: string[]): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test/bench', `${script}.ts`), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    p.stdout!.on('data', (c: Buffer) => { out += c.toString() })
+    p.on('exit', (code) => { code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop() ?? '{}') as LoadResult) : reject(new Error(`${script} exited ${code}`)) })
+  })
+}
+
+/** `n` load generators at once; their counts added up, the longest elapsed time. */
+export async function runLoadWorkers (script: string, n: number, args: string[]): Promise<LoadResult> {
+  const rs = await Promise.all(Array.from({ length: n }, async () => await runLoadWorker(script, args)))
+  return { msgs: rs.reduce((a, r) => a + r.msgs, 0), bytes: rs.reduce((a, r) => a + r.bytes, 0), ms: Math.max(...rs.map((r) => r.ms)) }
+}
