@@ -12,24 +12,19 @@ import { hashPassword } from '../../admin/auth.js'
 import { publishMany, startAdmin, startLookupd, startNode, until } from '../helpers/admin-cluster.js'
 import { uniq } from '../helpers/nsqd.js'
 import { Consumer, silentLogger } from '../../client/index.js'
+import { CHROMIUM, hasChromium, launchChromium } from '../helpers/browser.js'
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const ARTIFACTS = path.resolve('test-artifacts', 'admin')
 
-if (!fs.existsSync(CHROMIUM)) {
+if (!hasChromium()) {
   t.plan(0, `skipped: no Chromium at ${CHROMIUM} (apt-get install -y chromium)`)
 } else {
   await run()
 }
 
 async function run (): Promise<void> {
-  const { chromium } = await import('playwright-core')
   fs.mkdirSync(ARTIFACTS, { recursive: true })
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync']
-  })
-  t.teardown(() => browser.close())
+  const browser = await launchChromium(t)
 
   const lookupd = await startLookupd(t)
   const a = await startNode(t, [lookupd])

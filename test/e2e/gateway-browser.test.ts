@@ -9,27 +9,22 @@ import fs from 'node:fs'
 import nsq from 'nsqjs'
 import WebSocket from 'ws'
 import { startNSQD, uniq, until, hostPort } from '../helpers/nsqd.js'
+import { CHROMIUM, hasChromium, launchChromium } from '../helpers/browser.js'
 
 // the page side of page.evaluate (tsconfig has no DOM lib)
 declare const window: any
 declare const location: { host: string }
 declare const EventSource: any
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 
-if (!fs.existsSync(CHROMIUM)) {
+if (!hasChromium()) {
   t.plan(0, `skipped: no Chromium at ${CHROMIUM} (apt-get install -y chromium)`)
 } else {
   await run()
 }
 
 async function run (): Promise<void> {
-  const { chromium } = await import('playwright-core')
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync']
-  })
-  t.teardown(() => browser.close())
+  const browser = await launchChromium(t)
   const nsqd = await startNSQD(t, { httpGateway: true, msgTimeoutMs: 500 })
   const base = `http://${nsqd.httpAddress}`
   const { host, port } = hostPort(nsqd.tcpAddress)

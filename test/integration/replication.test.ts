@@ -2,7 +2,6 @@
 // between in-process nodes. The dead-etcd case runs last: it kills this file's etcd.
 
 import t from 'tap'
-import fs from 'node:fs'
 import type { Level } from 'level'
 import { Coordinator, type MemberInfo } from '../../nsqd/replication/coordinator.js'
 import { ReplicatedNode } from '../../nsqd/replication/node.js'
@@ -15,6 +14,7 @@ import { silentLogger } from '../../client/logger.js'
 import { startEtcd, waitFor, type LocalEtcd } from '../helpers/etcd.js'
 import { RawConn, startNSQD, tmpDir, uniq } from '../helpers/nsqd.js'
 import { startAdmin } from '../helpers/admin-cluster.js'
+import { hasChromium, launchChromium } from '../helpers/browser.js'
 
 let etcd: LocalEtcd
 let groupSeq = 0
@@ -251,11 +251,9 @@ t.test('shipping: after a mixed workload the standby\'s LevelDB equals the prima
   const nodeApi = await (await fetch(`http://${admin.httpAddress.address}/api/nodes/${encodeURIComponent(nodeName)}`)).json() as { replication: any }
   t.equal(nodeApi.replication.role, 'primary', 'nsqadmin /api/nodes/:node has the replication object')
   t.equal(nodeApi.replication.standbys[0].id, b.id)
-  if (fs.existsSync('/usr/bin/chromium')) {
+  if (hasChromium()) {
     // ... and its node page shows the group, the role, the epoch and each standby with its lag
-    const { chromium } = await import('playwright-core')
-    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] })
-    t.teardown(() => browser.close())
+    const browser = await launchChromium(t)
     const page = await browser.newPage()
     const pageErrors: string[] = []
     page.on('pageerror', (err) => { pageErrors.push(err.message) })
