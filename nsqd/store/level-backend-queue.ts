@@ -38,6 +38,7 @@ export interface LevelQueueOptions {
 interface SealedChunk { start: number, msgs: Message[] }
 
 const REFILL_CHUNKS_PER_STEP = 16
+const EMPTY = Buffer.alloc(0)
 
 /**
  * What a queued message costs beyond its body (the Message, its id, its body view, its slot in
@@ -73,6 +74,8 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
   private inDirtySet = false
   private readDirty = false
   private pendingDels: string[] = []
+  /** Tombstones to write, sealed with this queue's chunks (same batch segment as the caller's publish). */
+  private pendingTombstones: string[] = []
 
   private buf: Array<Message | undefined> = []
   /** Body bytes in `buf` from `head` on. */
@@ -242,7 +245,8 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
       if (lo !== -1) return false
     }
     this.addRemoved(seq)
-    this.store.push({ type: 'put', key: removedKey(this.name, seq), value: Buffer.alloc(0) })
+    this.pendingTombstones.push(removedKey(this.name, seq))
+    this.markDirty()
     return true
   }
 
@@ -382,6 +386,10 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
       this.readDirty = false
       ops.push({ type: 'put', key: readKey(this.name), value: encodeSeq(this.readSeq) })
     }
+    if (this.pendingTombstones.length > 0) {
+      for (const key of this.pendingTombstones) ops.push({ type: 'put', key, value: EMPTY })
+      this.pendingTombstones = []
+    }
     if (this.pendingDels.length > 0) {
       for (const key of this.pendingDels) ops.push({ type: 'del', key })
       this.pendingDels = []
@@ -468,6 +476,7 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
     this.loaded = []
     this.loadedHead = 0
     this.pendingDels = []
+    this.pendingTombstones = []
     this.restoredDeferred = undefined
     this.removedSeqs = []
     this.removedHead = 0
