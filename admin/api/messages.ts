@@ -48,14 +48,18 @@ export function registerMessageRoutes (app: FastifyInstance, ctx: AdminContext):
   /** Asks every producer for `path`; merges the per-node peeks, each message tagged with its node. */
   const peek = async (topic: string, path: string): Promise<{ body: Record<string, unknown>, errors: NodeError[] }> => {
     const { refs, errors } = await producers(topic)
+    let badRequest = ''
     const answers = await Promise.all(refs.map(async (ref) => {
       try {
         return { ref, v: await ctx.http.getJson(ref.httpAddress, path) }
       } catch (err) {
-        if (!absent(err)) errors.push({ kind: 'nsqd', address: ref.httpAddress, error: errorText(err) })
+        if (err instanceof UpstreamError && err.status === 400 && err.upstreamMessage !== '') badRequest = err.upstreamMessage
+        else if (!absent(err)) errors.push({ kind: 'nsqd', address: ref.httpAddress, error: errorText(err) })
         return { ref, v: null }
       }
     }))
+    // a bad parameter (n, state, id, max_body) is nsqd's 400, passed on with its token
+    if (badRequest !== '') throw new ApiError(400, badRequest)
     const nodes: Array<Record<string, unknown>> = []
     const messages: Array<Record<string, unknown>> = []
     let found: Record<string, unknown> | null = null
@@ -72,7 +76,7 @@ export function registerMessageRoutes (app: FastifyInstance, ctx: AdminContext):
     if (errors.length > 0 && answers.every((a) => a.v === null) && errors.length >= refs.length) {
       throw new ApiError(502, `UPSTREAM_ERROR: ${errors.map((e) => e.error).join('; ')}`, errors)
     }
-    return { body: found !== null ? { message: found } : { nodes, messages }, errors }
+    return { body: found !== null ? { found } : { nodes, messages }, errors }
   }
 
   /** The nsqd query for a peek, from the admin request's (validated by nsqd itself). */
@@ -89,7 +93,7 @@ export function registerMessageRoutes (app: FastifyInstance, ctx: AdminContext):
     GET: async (req, reply) => {
       const topic = topicParam(req)
       const r = await peek(topic, `/topic/peek?topic=${encodeURIComponent(topic)}${peekQuery(req, ['n', 'id', 'max_body'])}`)
-      if (queryValue(req, 'id') !== undefined && r.body.message === undefined) throw new ApiError(404, 'MESSAGE_NOT_FOUND', r.errors)
+      if (queryValue(req, 'id') !== undefined && r.body.found === undefined) throw new ApiError(404, 'MESSAGE_NOT_FOUND', r.errors)
       return sendPartial(reply, r.body, r.errors)
     }
   })
@@ -99,7 +103,7 @@ export function registerMessageRoutes (app: FastifyInstance, ctx: AdminContext):
       const topic = topicParam(req)
       const channel = channelParam(req)
       const r = await peek(topic, `/channel/peek?topic=${encodeURIComponent(topic)}&channel=${encodeURIComponent(channel)}${peekQuery(req, ['n', 'state', 'id', 'max_body'])}`)
-      if (queryValue(req, 'id') !== undefined && r.body.message === undefined) throw new ApiError(404, 'MESSAGE_NOT_FOUND', r.errors)
+      if (queryValue(req, 'id') !== undefined && r.body.found === undefined) throw new ApiError(404, 'MESSAGE_NOT_FOUND', r.errors)
       return sendPartial(reply, r.body, r.errors)
     }
   })
