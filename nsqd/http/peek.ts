@@ -9,7 +9,6 @@ import type { NSQD } from '../nsqd.js'
 import type { Topic } from '../core/topic.js'
 import type { Channel } from '../core/channel.js'
 import type { Message } from '../core/message.js'
-import { GoQuery } from '../../client/daemon/query.js'
 import { isValidChannelName, isValidTopicName } from '../../client/wire/names.js'
 import { HttpApiError } from './errors.js'
 import { queryOf, topicChannelArgs } from './args.js'
@@ -141,7 +140,7 @@ export async function peekRoutes (app: FastifyInstance, { nsqd }: RouteOptions):
     if (to !== undefined && (!isValidTopicName(to) || to === name)) throw new HttpApiError(400, 'INVALID_ARG_TO')
     const stripped = name.endsWith(DEAD_SUFFIX) ? name.slice(0, -DEAD_SUFFIX.length) : ''
     const defaultTarget = isValidTopicName(stripped) ? stripped : null
-    const all = GoQuery.fromUrl(req.url)?.getAll('id') ?? []
+    const all = q.getAll('id')
     for (const id of all) if (!MESSAGE_ID.test(id)) throw new HttpApiError(400, 'INVALID_MESSAGE_ID')
     const limit = q.has('n') ? intArg(q, 'n', 0, Number.MAX_SAFE_INTEGER) : Number.MAX_SAFE_INTEGER
     if (limit < 1) throw new HttpApiError(400, 'INVALID_N')

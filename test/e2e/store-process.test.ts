@@ -1,6 +1,7 @@
 // nsqd as a real process on its store: SIGTERM flushes everything and exits 0, a restart delivers
 // it all again (deferred messages keep the rest of their delay); in durable mode kill -9 during a
-// publish stream loses no acknowledged message and redelivers every un-FINed one.
+// publish stream loses no acknowledged message and redelivers every un-FINed one; kill -9 in the
+// middle of a dead-letter replay moves every message exactly once.
 
 import t from 'tap'
 import path from 'node:path'
