@@ -16,6 +16,7 @@ import type { AdminContext } from './api/context.js'
 import { ApiError, sendJson } from './api/context.js'
 import { registerReadRoutes } from './api/read.js'
 import { registerActionRoutes } from './api/actions.js'
+import { registerMessageRoutes } from './api/messages.js'
 import { LiveStreams, registerLiveRoutes } from './api/live.js'
 import { registerConfigRoutes } from './api/config.js'
 import { installRoutes } from './api/route.js'
@@ -115,6 +116,7 @@ export class NSQAdmin {
       if (ctx.auth !== null) registerLoginRoutes(scoped, ctx, ctx.auth, () => uiDirOf(ctx.options()))
       registerReadRoutes(scoped, ctx)
       registerActionRoutes(scoped, ctx)
+      registerMessageRoutes(scoped, ctx)
       registerLiveRoutes(scoped, ctx, this.live)
       registerConfigRoutes(scoped, ctx, (next) => { this.swapOptions(next) })
       installRoutes(scoped)

@@ -38,6 +38,31 @@ export class Fifo<T> {
     return this.count === 0 ? undefined : this.items[this.head]
   }
 
+  /** The i-th item from the head (0 = next out), without removing it; undefined past the end. */
+  at (i: number): T | undefined {
+    return i < 0 || i >= this.count ? undefined : this.items[(this.head + i) & this.mask]
+  }
+
+  /**
+   * Removes the first item `match` accepts, keeping the order of the rest (O(n): for rare
+   * operations such as a replay of selected messages). Returns it, or undefined.
+   */
+  removeFirst (match: (item: T) => boolean): T | undefined {
+    for (let i = 0; i < this.count; i++) {
+      const item = this.items[(this.head + i) & this.mask] as T
+      if (!match(item)) continue
+      if (i === 0) return this.shift()
+      for (let k = i; k < this.count - 1; k++) {
+        this.items[(this.head + k) & this.mask] = this.items[(this.head + k + 1) & this.mask]
+      }
+      this.tail = (this.tail - 1) & this.mask
+      this.items[this.tail] = undefined
+      this.count--
+      return item
+    }
+    return undefined
+  }
+
   clear (): void {
     this.items = new Array(16)
     this.mask = 15

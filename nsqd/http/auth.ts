@@ -2,7 +2,8 @@
 // server the TCP AUTH command uses. --http-auth=publish guards POST /pub and /mpub;
 // --http-auth=all also guards the topic and channel actions and PUT /config. The secret comes in
 // "Authorization: Bearer <secret>"; answers are cached per (secret, remote ip, tls, common name)
-// for their ttl. Reads (/ping, /info, /stats, /metrics, GET /config) stay open.
+// for their ttl. Reads (/ping, /info, /stats, /metrics, GET /config) stay open; the peeks (message
+// bodies) are guarded under --http-auth=all.
 //
 // Permissions, as the TCP commands: publishing and topic actions need "publish" on the topic (with
 // a channel pattern matching ""), channel actions need "subscribe" on topic and channel, PUT
@@ -25,8 +26,10 @@ type Need = { kind: 'publish', topic: string | undefined } | { kind: 'subscribe'
 function needOf (method: string, path: string, url: string, policy: string): Need | null {
   if (method === 'POST' && (path === '/pub' || path === '/mpub')) return { kind: 'publish', topic: new Query(url).get('topic') }
   if (policy !== 'all') return null
+  // peek shows message bodies: guarded as the topic (publish) and channel (subscribe) actions are
+  if (method === 'GET' && path === '/topic/peek') return { kind: 'publish', topic: new Query(url).get('topic') }
   if (method === 'POST' && path.startsWith('/topic/')) return { kind: 'publish', topic: new Query(url).get('topic') }
-  if (method === 'POST' && path.startsWith('/channel/')) {
+  if ((method === 'POST' && path.startsWith('/channel/')) || (method === 'GET' && path === '/channel/peek')) {
     const q = new Query(url)
     return { kind: 'subscribe', topic: q.get('topic'), channel: q.get('channel') }
   }

@@ -21,7 +21,12 @@ export class Query {
     return this.q.get(key)
   }
 
-  has (key: string): boolean {
+  /** Every value of a repeated key (`id=..&id=..`), in order. */
+  getAll (key: string): readonly string[] {
+    return this.q.getAll(key)
+  }
+
+    has (key: string): boolean {
     return this.q.has(key)
   }
 }

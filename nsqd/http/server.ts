@@ -20,6 +20,7 @@ import { pubRoutes, PUB_ROUTES } from './pub.js'
 import { statsRoutes, STATS_ROUTES } from './stats.js'
 import { topicRoutes, TOPIC_ROUTES } from './topic.js'
 import { channelRoutes, CHANNEL_ROUTES } from './channel.js'
+import { peekRoutes, PEEK_ROUTES } from './peek.js'
 import { configRoutes, CONFIG_ROUTES } from './config.js'
 import { metricsRoutes, METRICS_ROUTES } from './metrics.js'
 import { answerUnrouted, GoRouter, goRouterFastifyOptions } from '../../client/daemon/http-router.js'
@@ -27,7 +28,7 @@ import { gatewayRoutes, GATEWAY_ROUTES } from '../gateway/sse.js'
 import { goClientErrorHandler, installGoRequestChecks } from '../../client/daemon/go-client-error.js'
 
 export const ROUTES: readonly RouteSpec[] = [
-  ...PING_ROUTES, ...STATS_ROUTES, ...PUB_ROUTES, ...TOPIC_ROUTES, ...CHANNEL_ROUTES, ...CONFIG_ROUTES, ...METRICS_ROUTES
+  ...PING_ROUTES, ...STATS_ROUTES, ...PUB_ROUTES, ...TOPIC_ROUTES, ...CHANNEL_ROUTES, ...PEEK_ROUTES, ...CONFIG_ROUTES, ...METRICS_ROUTES
 ]
 
 /** Reason phrases where Go's net/http differs from Node's (the status line is part of the bytes). */
@@ -96,6 +97,7 @@ export function buildHttpApp (nsqd: NSQD, tls: TlsSettings | null = null): Fasti
   app.register(pubRoutes, opts)
   app.register(topicRoutes, opts)
   app.register(channelRoutes, opts)
+  app.register(peekRoutes, opts)
   app.register(configRoutes, opts)
   app.register(metricsRoutes, opts)
   // beyond NSQ: --http-gateway (nsqd/gateway)

@@ -21,6 +21,17 @@ export interface BackendQueue {
   delete (): Promise<void>
   /** Flushes pending writes and releases the queue (clean shutdown); data stays. */
   close (): Promise<void>
+  /**
+   * Peek and replay (read-only): visits the queued messages in the order shift() would return
+   * them, with a position key for remove(), until `visit` returns false. Changes nothing.
+   */
+  scan? (visit: (msg: Message, seq: number) => boolean): Promise<void>
+  /**
+   * Removes the message `id` found by scan() at `seq`, keeping the order of the rest; false when
+   * it is no longer queued (taken, removed or emptied since). Synchronous: the removal lands in
+   * the same store batch as whatever else the caller does in this tick.
+   */
+  remove? (id: string, seq: number): boolean
 }
 
 /** A deferred message restored from disk, with its due time (ms, Date.now clock). */

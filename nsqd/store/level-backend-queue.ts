@@ -5,13 +5,16 @@
 // chunks it finished, all in the same atomic batch as every other queue's writes of that tick.
 // Reads: a read-ahead buffer refilled in the background from committed chunks; chunks committed
 // while the reader is caught up are handed over from memory without reading them back.
-// Sequence numbers make depth exact: depth = writeSeq - readSeq.
+// Sequence numbers make depth exact: depth = writeSeq - readSeq - (removed messages not yet passed).
+// Removing a message from the middle (replay of selected ids) writes a tombstone key (x/) in the
+// caller's batch; readers skip tombstoned sequence numbers, and the tombstone is deleted in the
+// batch that moves the read position past it.
 
 import type { Message } from '../core/message.js'
 import type { DeferredEntry, JournalingBackendQueue } from './backend-queue.js'
 import {
   chunkKey, chunkPrefix, decodeChunk, decodeSingle, deferredKey, deferredPrefix, encodeChunk, encodeSeq,
-  encodeSingle, inFlightKey, inFlightPrefix, parseChunkKey, prefixEnd, readKey
+  encodeSingle, inFlightKey, inFlightPrefix, parseChunkKey, prefixEnd, readKey, removedKey, removedPrefix
 } from './records.js'
 import type { Store, StoreClient, StoreOp } from './store.js'
 
@@ -35,6 +38,7 @@ export interface LevelQueueOptions {
 interface SealedChunk { start: number, msgs: Message[] }
 
 const REFILL_CHUNKS_PER_STEP = 16
+const EMPTY = Buffer.alloc(0)
 
 /**
  * What a queued message costs beyond its body (the Message, its id, its body view, its slot in
@@ -70,6 +74,8 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
   private inDirtySet = false
   private readDirty = false
   private pendingDels: string[] = []
+  /** Tombstones to write, sealed with this queue's chunks (same batch segment as the caller's publish). */
+  private pendingTombstones: string[] = []
 
   private buf: Array<Message | undefined> = []
   /** Body bytes in `buf` from `head` on. */
@@ -89,8 +95,12 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
   private closed = false
   private deleted = false
   private restoredDeferred: Buffer[] | undefined
+  /** Tombstoned sequence numbers, ascending, from removedHead on (those below readSeq are pruned). */
+  private removedSeqs: number[] = []
+  private removedHead = 0
+  private readonly removedSet = new Set<number>()
 
-  constructor (store: Store, name: string, opts: LevelQueueOptions, state: StoredQueueState | undefined, deferred: Buffer[] | undefined, inFlight: Buffer[] | undefined) {
+  constructor (store: Store, name: string, opts: LevelQueueOptions, state: StoredQueueState | undefined, deferred: Buffer[] | undefined, inFlight: Buffer[] | undefined, removed?: number[]) {
     this.store = store
     this.name = name
     this.journaling = opts.journal ?? store.durable
@@ -107,6 +117,13 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
     this.aheadSeq = s.readSeq
     this.aheadKeySeq = s.readChunkSeq
     this.restoredDeferred = deferred
+    if (removed !== undefined) {
+      for (const seq of removed) {
+        if (seq >= this.readSeq && seq < this.writeSeq) this.addRemoved(seq)
+        else this.pendingDels.push(removedKey(name, seq))
+      }
+      if (this.pendingDels.length > 0) this.markDirty()
+    }
     if (inFlight !== undefined) this.requeueJournaled(inFlight)
     this.maybeRefill()
   }
@@ -140,6 +157,7 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
       this.head = 0
     }
     this.readDirty = true
+    if (this.removedHead < this.removedSeqs.length) this.pruneRemoved()
     this.releaseConsumedChunks()
     this.markDirty()
     this.maybeRefill()
@@ -147,7 +165,111 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
   }
 
   depth (): number {
-    return this.writeSeq - this.readSeq
+    return this.writeSeq - this.readSeq - (this.removedSeqs.length - this.removedHead)
+  }
+
+  /** See BackendQueue.scan: read-ahead buffer, then committed chunks, then what is not written yet. */
+  async scan (visit: (msg: Message, seq: number) => boolean): Promise<void> {
+    if (this.closed) return
+    for (let i = this.head; i < this.buf.length; i++) if (!visit(this.buf[i] as Message, this.bufSeq[i])) return
+    // the rest as it is now: committed chunks from aheadSeq, sealed ones being written, the open list
+    const from = this.aheadSeq
+    const to = this.committedSeq
+    const sealed = this.sealedChunks.slice()
+    const open = this.open.slice()
+    const openStart = this.writeSeq - open.length
+    const removed = new Set(this.removedSet)
+    if (from < to) {
+      const prefix = chunkPrefix(this.name)
+      const it = this.store.db.iterator({ gte: chunkKey(this.name, Math.min(this.aheadKeySeq, from)), lt: chunkKey(this.name, to) })
+      const decoded: Message[] = []
+      try {
+        while (true) {
+          const entries = await it.nextv(REFILL_CHUNKS_PER_STEP)
+          if (entries.length === 0) break
+          for (const [key, value] of entries) {
+            const start = parseChunkKey(key)?.seq ?? -1
+            if (start < 0 || !key.startsWith(prefix)) continue
+            decoded.length = 0
+            const count = decodeChunk(value, decoded)
+            for (let i = 0; i < count; i++) {
+              const seq = start + i
+              if (seq < from || seq >= to || removed.has(seq)) continue
+              if (!visit(decoded[i], seq)) return
+            }
+          }
+        }
+      } finally {
+        await it.close()
+      }
+    }
+    for (const chunk of sealed) {
+      for (let i = 0; i < chunk.msgs.length; i++) {
+        const seq = chunk.start + i
+        if (seq >= to && !removed.has(seq) && !visit(chunk.msgs[i], seq)) return
+      }
+    }
+    for (let i = 0; i < open.length; i++) {
+      const seq = openStart + i
+      if (!removed.has(seq) && !visit(open[i], seq)) return
+    }
+  }
+
+  /** See BackendQueue.remove. At the head it is a read; elsewhere a tombstone in this tick's batch. */
+  remove (id: string, seq: number): boolean {
+    if (this.closed || seq < this.readSeq || seq >= this.writeSeq || this.removedSet.has(seq)) return false
+    if (this.head < this.buf.length && this.bufSeq[this.head] === seq) {
+      if ((this.buf[this.head] as Message).id !== id) return false
+      this.shift()
+      return true
+    }
+    if (seq < this.aheadSeq) {
+      // in the read-ahead buffer, or skipped
+      let lo = this.head
+      let hi = this.buf.length - 1
+      while (lo <= hi) {
+        const mid = (lo + hi) >> 1
+        const at = this.bufSeq[mid]
+        if (at === seq) {
+          const msg = this.buf[mid] as Message
+          if (msg.id !== id) return false
+          this.buf.splice(mid, 1)
+          this.bufSeq.splice(mid, 1)
+          this.bufBytes -= msg.body.length
+          lo = -1
+          break
+        }
+        if (at < seq) lo = mid + 1
+        else hi = mid - 1
+      }
+      if (lo !== -1) return false
+    }
+    this.addRemoved(seq)
+    this.pendingTombstones.push(removedKey(this.name, seq))
+    this.markDirty()
+    return true
+  }
+
+  private addRemoved (seq: number): void {
+    const list = this.removedSeqs
+    let i = list.length
+    while (i > this.removedHead && list[i - 1] > seq) i--
+    list.splice(i, 0, seq)
+    this.removedSet.add(seq)
+  }
+
+  /** Drops the tombstones the read position has passed (their keys go in the next batch). */
+  private pruneRemoved (): void {
+    const list = this.removedSeqs
+    while (this.removedHead < list.length && list[this.removedHead] < this.readSeq) {
+      const seq = list[this.removedHead++]
+      this.removedSet.delete(seq)
+      this.pendingDels.push(removedKey(this.name, seq))
+    }
+    if (this.removedHead === list.length) {
+      list.length = 0
+      this.removedHead = 0
+    }
   }
 
   empty (): void {
@@ -156,6 +278,7 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
     this.store.clear(chunkPrefix(this.name), chunkKey(this.name, this.writeSeq))
     this.store.clear(deferredPrefix(this.name), prefixEnd(deferredPrefix(this.name)))
     this.store.clear(inFlightPrefix(this.name), prefixEnd(inFlightPrefix(this.name)))
+    this.store.clear(removedPrefix(this.name), prefixEnd(removedPrefix(this.name)))
     this.readDirty = true
     this.markDirty()
   }
@@ -169,6 +292,7 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
     this.store.clear(prefix, prefixEnd(prefix))
     this.store.clear(deferredPrefix(this.name), prefixEnd(deferredPrefix(this.name)))
     this.store.clear(inFlightPrefix(this.name), prefixEnd(inFlightPrefix(this.name)))
+    this.store.clear(removedPrefix(this.name), prefixEnd(removedPrefix(this.name)))
     this.store.push({ type: 'del', key: readKey(this.name) })
     this.store.detach(this.name, this, undefined)
     await this.store.whenCommitted()
@@ -181,7 +305,7 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
       this.readDirty = true
       this.markDirty()
       const chunkSeq = this.loadedHead < this.loaded.length ? this.loaded[this.loadedHead] : this.aheadKeySeq
-      this.store.detach(this.name, this, { readSeq: this.readSeq, writeSeq: this.writeSeq, readChunkSeq: Math.min(chunkSeq, this.readSeq) })
+      this.store.detach(this.name, this, { readSeq: this.readSeq, writeSeq: this.writeSeq, readChunkSeq: Math.min(chunkSeq, this.readSeq) }, this.removedSeqs.slice(this.removedHead))
     }
     await this.store.whenCommitted()
   }
@@ -262,6 +386,10 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
       this.readDirty = false
       ops.push({ type: 'put', key: readKey(this.name), value: encodeSeq(this.readSeq) })
     }
+    if (this.pendingTombstones.length > 0) {
+      for (const key of this.pendingTombstones) ops.push({ type: 'put', key, value: EMPTY })
+      this.pendingTombstones = []
+    }
     if (this.pendingDels.length > 0) {
       for (const key of this.pendingDels) ops.push({ type: 'del', key })
       this.pendingDels = []
@@ -286,6 +414,7 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
       const n = chunk.msgs.length
       for (let i = 0; i < n; i++) {
         const msg = chunk.msgs[i]
+        if (this.removedSet.size > 0 && this.removedSet.has(chunk.start + i)) continue
         this.buf.push(msg)
         this.bufSeq.push(chunk.start + i)
         this.bufBytes += msg.body.length
@@ -347,7 +476,11 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
     this.loaded = []
     this.loadedHead = 0
     this.pendingDels = []
+    this.pendingTombstones = []
     this.restoredDeferred = undefined
+    this.removedSeqs = []
+    this.removedHead = 0
+    this.removedSet.clear()
     this.readSeq = this.writeSeq
     this.aheadSeq = this.writeSeq
     this.aheadKeySeq = this.writeSeq
@@ -412,7 +545,7 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
           }
           const end = start + count
           for (let i = 0; i < count; i++) {
-            if (start + i >= this.aheadSeq) {
+            if (start + i >= this.aheadSeq && (this.removedSet.size === 0 || !this.removedSet.has(start + i))) {
               const msg = decoded[i]
               this.buf.push(msg)
               this.bufSeq.push(start + i)
@@ -435,6 +568,7 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
       this.readSeq = this.aheadSeq
       this.readDirty = true
     }
+    if (this.removedHead < this.removedSeqs.length) this.pruneRemoved()
     this.releaseConsumedChunks()
     if (this.readDirty || this.pendingDels.length > 0) this.markDirty()
     this.notify()

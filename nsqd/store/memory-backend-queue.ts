@@ -28,6 +28,15 @@ export class MemoryBackendQueue implements BackendQueue {
     this.items.clear()
   }
 
+  async scan (visit: (msg: Message, seq: number) => boolean): Promise<void> {
+    const items = this.items
+    for (let i = 0; i < items.length; i++) if (!visit(items.at(i) as Message, i)) return
+  }
+
+  remove (id: string, _seq: number): boolean {
+    return this.items.removeFirst((m) => m.id === id) !== undefined
+  }
+
   async delete (): Promise<void> {
     this.items.clear()
     this.closed = true

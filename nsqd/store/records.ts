@@ -6,6 +6,8 @@
 //   r/<queue>         the queue's read position (next sequence number to hand out)
 //   d/<queue>/<id>    a deferred message of a channel, with its due time
 //   f/<queue>/<id>    durable mode: a delivered message that has not been FINed yet
+//   x/<queue>/<seq>   a message removed from the middle of the queue (replay of selected ids);
+//                     empty value, deleted once the read position passes it
 //   m/meta            topics, channels and paused flags (metadata.ts)
 // <queue> is the topic name for a topic and `<topic>:<channel>` for a channel.
 //
@@ -25,6 +27,7 @@ export const KEY_CHUNK = 'q/'
 export const KEY_READ = 'r/'
 export const KEY_DEFERRED = 'd/'
 export const KEY_INFLIGHT = 'f/'
+export const KEY_REMOVED = 'x/'
 export const KEY_META = 'm/meta'
 /** Written with sync:true when a sync is due and nothing else is pending. */
 export const KEY_SYNC = 's/sync'
@@ -50,6 +53,8 @@ export function deferredPrefix (queue: string): string { return KEY_DEFERRED + q
 export function inFlightPrefix (queue: string): string { return KEY_INFLIGHT + queue + '/' }
 export function deferredKey (queue: string, id: string): string { return KEY_DEFERRED + queue + '/' + id }
 export function inFlightKey (queue: string, id: string): string { return KEY_INFLIGHT + queue + '/' + id }
+export function removedPrefix (queue: string): string { return KEY_REMOVED + queue + '/' }
+export function removedKey (queue: string, seq: number): string { return KEY_REMOVED + queue + '/' + seqHex(seq) }
 
 /** Splits `q/<queue>/<seq>` into its parts; undefined for anything else. */
 export function parseChunkKey (key: string): { queue: string, seq: number } | undefined {

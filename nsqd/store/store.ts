@@ -11,7 +11,7 @@
 // get the error, and topics refuse new publishes (see LevelBackendQueue).
 
 import type { Level } from 'level'
-import { KEY_CHUNK, KEY_DEFERRED, KEY_INFLIGHT, KEY_META, KEY_READ, KEY_SYNC, chunkCount, chunkKey, chunkPrefix, decodeSeq, parseChunkKey, prefixEnd } from './records.js'
+import { KEY_CHUNK, KEY_DEFERRED, KEY_INFLIGHT, KEY_META, KEY_READ, KEY_REMOVED, KEY_SYNC, chunkCount, chunkKey, chunkPrefix, decodeSeq, parseChunkKey, prefixEnd } from './records.js'
 import { LevelBackendQueue } from './level-backend-queue.js'
 export { MESSAGE_OVERHEAD_BYTES } from './level-backend-queue.js'
 import type { LevelQueueOptions, StoredQueueState } from './level-backend-queue.js'
@@ -70,6 +70,8 @@ export interface StoreLoaded {
   queues: Map<string, StoredQueueState>
   deferred: Map<string, Buffer[]>
   inFlight: Map<string, Buffer[]>
+  /** Sequence numbers removed from the middle of each queue (x/ keys), ascending. */
+  removed: Map<string, number[]>
   meta: Buffer | undefined
 }
 
@@ -198,19 +200,22 @@ export class Store {
     const state = this.loaded.queues.get(name)
     const deferred = this.loaded.deferred.get(name)
     const inFlight = this.loaded.inFlight.get(name)
+    const removed = this.loaded.removed.get(name)
     this.loaded.queues.delete(name)
     this.loaded.deferred.delete(name)
     this.loaded.inFlight.delete(name)
-    const q = new LevelBackendQueue(this, name, opts, state, deferred, inFlight)
+    this.loaded.removed.delete(name)
+    const q = new LevelBackendQueue(this, name, opts, state, deferred, inFlight, removed)
     this.queues.set(name, q)
     return q
   }
 
   /** Called by a queue that released itself. */
-  detach (name: string, q: LevelBackendQueue, resumeAt: StoredQueueState | undefined): void {
+  detach (name: string, q: LevelBackendQueue, resumeAt: StoredQueueState | undefined, removed?: number[]): void {
     if (this.queues.get(name) !== q) return
     this.queues.delete(name)
     if (resumeAt !== undefined) this.loaded.queues.set(name, resumeAt)
+    if (removed !== undefined && removed.length > 0) this.loaded.removed.set(name, removed)
   }
 
   /** Queues an operation for the next batch. */
@@ -416,6 +421,16 @@ async function loadState (db: Level<string, Buffer>, logger: StoreLogger): Promi
   }
   const deferred = await loadSingles(db, KEY_DEFERRED)
   const inFlight = await loadSingles(db, KEY_INFLIGHT)
+  const removed = new Map<string, number[]>()
+  for await (const key of db.keys({ gte: KEY_REMOVED, lt: prefixEnd(KEY_REMOVED) })) {
+    const slash = key.lastIndexOf('/')
+    const seq = parseInt(key.slice(slash + 1), 16)
+    if (slash <= KEY_REMOVED.length || !Number.isSafeInteger(seq)) continue
+    const queue = key.slice(KEY_REMOVED.length, slash)
+    let list = removed.get(queue)
+    if (list === undefined) { list = []; removed.set(queue, list) }
+    list.push(seq)
+  }
   const meta = await db.get(KEY_META)
 
   // one seek per queue: the first chunk key of each queue
@@ -467,7 +482,7 @@ async function loadState (db: Level<string, Buffer>, logger: StoreLogger): Promi
   for (const [name, seq] of readSeqs) {
     if (!queues.has(name)) queues.set(name, { readSeq: seq, writeSeq: seq, readChunkSeq: seq })
   }
-  return { queues, deferred, inFlight, meta }
+  return { queues, deferred, inFlight, removed, meta }
 }
 
 async function loadSingles (db: Level<string, Buffer>, prefix: string): Promise<Map<string, Buffer[]>> {

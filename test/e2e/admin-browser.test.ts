@@ -2,7 +2,8 @@
 // against an in-process nsqlookupd and two nsqd nodes: the topics page shows a topic published
 // during the test and its depth changing live; Pause on the topic page reaches nsqd; a channel is
 // emptied and deleted from its page; a stopped node goes missing on the nodes page; a non-admin
-// gets a clear refusal. Screenshots of every page go to test-artifacts/admin/.
+// gets a clear refusal; messages are peeked on a channel and a dead-letter topic and replayed (a
+// viewer may peek, not replay). Screenshots of every page go to test-artifacts/admin/.
 
 import t from 'tap'
 import fs from 'node:fs'
@@ -148,6 +149,101 @@ async function run (): Promise<void> {
     await page.waitForSelector('.page-error')
     t.match(await page.locator('.page-error').textContent(), /does not exist/)
     await shot('10-unknown-topic')
+  })
+
+  await t.test('peek (channel and dead-letter topic, text / JSON / hex) and replay of selected rows and of the rest; a viewer may peek, not replay', async (t) => {
+    const origin = uniq('pay')
+    const dead = `${origin}.dead`
+    const post = async (addr: string, p: string, body?: string): Promise<void> => {
+      const res = await fetch(`http://${addr}${p}`, { method: 'POST', body })
+      if (res.status !== 200) throw new Error(`${p} answered ${res.status}`)
+    }
+    for (const n of [a, b]) {
+      await post(n.httpAddress, `/topic/create?topic=${origin}`)
+      await post(n.httpAddress, `/channel/create?topic=${origin}&channel=work`)
+    }
+    await post(a.httpAddress, `/pub?topic=${origin}`, '{"order":17,"amount":"12.50","currency":"EUR"}')
+    await post(a.httpAddress, `/pub?topic=${origin}`, 'plain text order 18')
+    await page.goto(`${base}/topics/${origin}/work`)
+    await page.click('#btn-peek')
+    await page.waitForSelector('#peek-table tbody tr')
+    t.equal(await page.locator('#peek-table tbody tr').count(), 2, 'both queued messages listed')
+    t.match(await page.locator('#peek-table').textContent(), /plain text order 18/, 'body shown as text')
+    await page.selectOption('#peek-view', 'json')
+    t.match(await page.locator('#peek-table tbody tr').first().locator('pre').textContent(), /\{\n {2}"order": 17,/, 'JSON pretty-printed')
+    await shot('19-channel-peek-json')
+    await page.selectOption('#peek-view', 'hex')
+    t.match(await page.locator('#peek-table tbody tr').nth(1).locator('pre').textContent(), /^000000 {2}70 6c 61 69 6e 20 74 65 78 74/, 'hex dump')
+    await shot('20-channel-peek-hex')
+    const depth = async (n: typeof a, tp: string, ch?: string): Promise<number> => {
+      const path = ch === undefined ? `/topic/peek?topic=${tp}` : `/channel/peek?topic=${tp}&channel=${ch}`
+      return ((await (await fetch(`http://${n.httpAddress}${path}`)).json()) as { depth: number }).depth
+    }
+    t.equal(await depth(a, origin, 'work'), 2, 'peeking consumed nothing')
+
+    // dead letters on both nodes, as a dead-letter topic holds them (no channels)
+    await post(a.httpAddress, `/mpub?topic=${dead}`, 'dead a1\ndead a2\ndead a3')
+    await post(b.httpAddress, `/mpub?topic=${dead}`, 'dead b1\ndead b2')
+    await page.goto(`${base}/topics/${dead}`)
+    await page.click('#btn-peek')
+    await page.waitForSelector('#peek-table tbody tr')
+    t.equal(await page.locator('#peek-table tbody tr').count(), 5, 'the dead letters of both nodes')
+    t.equal(await page.locator('#btn-replay').textContent(), `Replay all to ${origin}`)
+    const row = (body: string) => page.locator('#peek-table tbody tr', { hasText: body })
+    await row('dead a2').locator('input.peek-select').check()
+    await row('dead b1').locator('input.peek-select').check()
+    t.equal(await page.locator('#btn-replay').textContent(), `Replay 2 selected to ${origin}`)
+    await shot('21-dead-topic-peek-selected')
+    await page.click('#btn-replay')
+    await page.waitForSelector('dialog#confirm[open]')
+    t.match(await page.locator('#confirm-text').textContent(), new RegExp(`Move the 2 selected messages back to topic "${origin}"`))
+    await page.click('#confirm-ok')
+    await page.waitForSelector(`.flash-success:has-text("Replayed 2 messages to ${origin}")`)
+    await until(async () => await page.locator('#peek-table tbody tr').count() === 3, 'the table reloaded', 10_000)
+    t.equal(await depth(a, dead) + await depth(b, dead), 3, 'three dead letters left')
+    t.equal(await depth(a, origin, 'work'), 3, 'node a: the replayed one reached the origin channel')
+    t.equal(await depth(b, origin, 'work'), 1, 'node b: the replayed one reached the origin channel')
+    await shot('22-replay-selected-done')
+
+    // a viewer (--users-file) sees the messages but cannot replay them
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsqadmin-users-'))
+    t.teardown(() => { fs.rmSync(dir, { recursive: true, force: true }) })
+    const usersFile = path.join(dir, 'users')
+    fs.writeFileSync(usersFile, `victor:viewer:${await hashPassword('victor-pw')}\n`)
+    const locked = await startAdmin(t, { lookupdHttpAddresses: [lookupd.httpAddress.address], usersFile, historyIntervalMs: 250 })
+    const vctx = await browser.newContext({ viewport: { width: 1366, height: 860 } })
+    t.teardown(() => vctx.close())
+    const v = await vctx.newPage()
+    await v.goto(`http://${locked.httpAddress.address}/login`)
+    await v.fill('#login-user', 'victor')
+    await v.fill('#login-password', 'victor-pw')
+    await v.click('#login-submit')
+    await v.waitForURL(`http://${locked.httpAddress.address}/`)
+    await v.goto(`http://${locked.httpAddress.address}/topics/${dead}`)
+    await v.click('#btn-peek')
+    await v.waitForSelector('#peek-table tbody tr')
+    t.equal(await v.locator('#peek-table tbody tr').count(), 3, 'the viewer may peek')
+    await v.click('#btn-replay')
+    await v.waitForSelector('.flash-error')
+    t.match(await v.locator('.flash-error').textContent(), /victor is a viewer/, 'the UI refuses the replay')
+    const direct = await v.evaluate(async (url) => {
+      const res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': (globalThis as any).NSQADMIN.CSRF_TOKEN }, body: '{}' })
+      return [res.status, ((await res.json()) as { message: string }).message]
+    }, `http://${locked.httpAddress.address}/api/replay/${dead}`)
+    t.same(direct, [403, 'FORBIDDEN'], 'the server refuses the viewer too')
+    const noCsrf = await v.evaluate(async (url) => (await fetch(url, { method: 'POST', body: '{}' })).status, `http://${locked.httpAddress.address}/api/replay/${dead}`)
+    t.equal(noCsrf, 403, 'and a request without the CSRF token')
+    t.equal(await depth(a, dead) + await depth(b, dead), 3, 'nothing moved')
+    await v.screenshot({ path: path.join(ARTIFACTS, '23-viewer-peek-no-replay.png'), fullPage: true })
+
+    // the admin replays the rest
+    await page.click('#btn-replay')
+    await page.click('#confirm-ok')
+    await page.waitForSelector(`.flash-success:has-text("Replayed 3 messages to ${origin}")`)
+    t.equal(await depth(a, dead) + await depth(b, dead), 0, 'the dead-letter topic is empty')
+    t.equal(await depth(a, origin, 'work') + await depth(b, origin, 'work'), 7, 'every message in the origin once')
+    await page.waitForSelector('#peek-results .empty')
+    await shot('24-replay-all-done')
   })
 
   await t.test('nodes page: a stopped node goes missing', async (t) => {

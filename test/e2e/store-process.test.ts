@@ -1,6 +1,7 @@
 // nsqd as a real process on its store: SIGTERM flushes everything and exits 0, a restart delivers
 // it all again (deferred messages keep the rest of their delay); in durable mode kill -9 during a
-// publish stream loses no acknowledged message and redelivers every un-FINed one.
+// publish stream loses no acknowledged message and redelivers every un-FINed one; kill -9 in the
+// middle of a dead-letter replay moves every message exactly once.
 
 import t from 'tap'
 import path from 'node:path'
@@ -11,7 +12,7 @@ import * as cmd from '../../client/wire/commands.js'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 
-interface Proc { child: ChildProcess, tcp: string, exit: Promise<{ code: number | null, signal: string | null }>, stderr: () => string }
+interface Proc { child: ChildProcess, tcp: string, http: string, exit: Promise<{ code: number | null, signal: string | null }>, stderr: () => string }
 
 async function startProcess (t: { teardown: (fn: () => unknown) => void }, dataPath: string, extra: string[] = []): Promise<Proc> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'nsqd/main.ts'),
@@ -25,9 +26,9 @@ async function startProcess (t: { teardown: (fn: () => unknown) => void }, dataP
   })
   t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') })
   await until(() => /listening tcp=(\S+)/.test(out) || child.exitCode !== null, 'nsqd to listen', 30_000, 20)
-  const m = /listening tcp=(\S+)/.exec(out)
+  const m = /listening tcp=(\S+)(?: http=(\S+))?/.exec(out)
   if (m === null) throw new Error(`nsqd did not start: ${err}`)
-  return { child, tcp: m[1], exit, stderr: () => err }
+  return { child, tcp: m[1], http: m[2] ?? '', exit, stderr: () => err }
 }
 
 t.test('SIGTERM: exit 0, restart delivers everything, deferred delay kept', async (t) => {
@@ -209,6 +210,60 @@ t.test('durable mode with --max-attempts: kill -9 while messages are being dead-
   t.equal(inDead.size, N, `every message reached dlq.dead (${before} before the kill, ${N - before} after the restart; ${inWork.size} delivered again first)`)
   t.same([...inDead.values()].filter(n => n > 1), [], 'no message dead-lettered twice')
   t.ok(await dead.quiet(200), 'nothing more in the dead-letter topic')
+  p.child.kill('SIGTERM')
+  t.equal((await p.exit).code, 0)
+})
+
+t.test('durable mode: kill -9 in the middle of a dead-letter replay moves every message exactly once', async (t) => {
+  const dataPath = tmpDir(t)
+  const flags = ['--mem-queue-size=0', '--sync-every=1']
+  const N = 20_000
+  let p = await startProcess(t, dataPath, flags)
+  const api = (path: string, method = 'GET'): Promise<Response> => fetch(`http://${p.http}${path}`, { method })
+  const depth = async (topic: string): Promise<number> => ((await (await api(`/topic/peek?topic=${topic}&n=1`)).json()) as { depth: number }).depth
+  const pub = await RawConn.connect(t, p.tcp)
+  for (let i = 0; i < N; i += 1000) {
+    pub.write(cmd.mpub('orders.dead', Array.from({ length: 1000 }, (_, j) => Buffer.from(`o${i + j}`))))
+    t.equal(await pub.response(), 'OK')
+  }
+  // first, selected ids from the middle (tombstones that must survive the kill too)
+  const mid = (await (await api('/topic/peek?topic=orders.dead&n=50&offset=9000')).json()) as { messages: Array<{ id: string }> }
+  const sel = await api(`/topic/replay?topic=orders.dead&${mid.messages.map((m) => `id=${m.id}`).join('&')}`, 'POST')
+  t.same(await sel.json(), { moved: 50 }, 'fifty selected ids replayed')
+
+  // then everything, killed while it runs
+  const replaying = api('/topic/replay?topic=orders.dead', 'POST').then(async (r) => await r.text(), () => 'killed')
+  await until(async () => await depth('orders') >= 2000, 'the replay under way', 30_000, 2)
+  p.child.kill('SIGKILL')
+  t.equal((await p.exit).signal, 'SIGKILL')
+  t.equal(await replaying, 'killed', 'the replay did not finish before the kill')
+
+  p = await startProcess(t, dataPath, flags)
+  const inOrigin = await depth('orders')
+  const inDead = await depth('orders.dead')
+  t.ok(inOrigin > 2000 && inDead > 0, `restarted in the middle: ${inOrigin} in orders, ${inDead} still in orders.dead`)
+  t.equal(inOrigin + inDead, N, 'nothing lost or doubled at the kill: the two depths add up')
+  const again = (await (await api('/topic/replay?topic=orders.dead', 'POST')).json()) as { moved: number }
+  t.equal(again.moved, inDead, 'the second replay moves the rest')
+  t.equal(await depth('orders.dead'), 0, 'none left in the dead-letter topic')
+
+  const c = await RawConn.connect(t, p.tcp)
+  await c.identify()
+  await c.subscribe('orders', 'c', 2500)
+  const seen = new Map<string, number>()
+  await until(async () => {
+    while (true) {
+      let m
+      try { m = await c.message(200) } catch { break }
+      const b = m.body.toString()
+      seen.set(b, (seen.get(b) ?? 0) + 1)
+      c.write(cmd.fin(m.id))
+    }
+    return seen.size >= N
+  }, 'every replayed message', 60_000, 0).catch(() => {})
+  t.equal(seen.size, N, 'every message reached the origin')
+  t.same([...seen.values()].filter((n) => n > 1), [], 'none twice')
+  t.ok(await c.quiet(200), 'nothing more')
   p.child.kill('SIGTERM')
   t.equal((await p.exit).code, 0)
 })

@@ -462,3 +462,59 @@ t.test('login under --base-path: redirect, cookie path and routes follow the pre
   t.equal((await api(admin, 'GET', '/ops/admin/api/session', undefined, { cookie })).json.user, 'alice')
   t.equal((await admin.httpServer.inject({ url: '/ops/admin/nodes', headers: { cookie } })).statusCode, 200)
 })
+
+t.test('peek and replay through the API: merged over nodes, by id, n across nodes, bad input, --admin-user', async (t) => {
+  const lookupd = await startLookupd(t)
+  const [a, b] = await Promise.all([startNode(t, [lookupd]), startNode(t, [lookupd])])
+  const origin = uniq('pay')
+  const dead = `${origin}.dead`
+  for (const [n, bodies] of [[a, ['a0', 'a1', 'a2']], [b, ['b0', 'b1']]] as const) {
+    for (const body of bodies) await publish(n.httpAddress, dead, body)
+  }
+  const admin = await startAdmin(t, { lookupdHttpAddresses: [lookupd.httpAddress.address] })
+  await until(async () => (await api(admin, 'GET', `/api/topics/${dead}`)).json.nodes?.length === 2, 'both nodes registered')
+  const peek = await api(admin, 'GET', `/api/peek/${dead}?n=10`)
+  t.equal(peek.status, 200)
+  const text = (m: any): string => Buffer.from(m.body, 'base64').toString()
+  t.same(peek.json.messages.map(text).sort(), ['a0', 'a1', 'a2', 'b0', 'b1'], 'messages of both nodes')
+  t.same(peek.json.nodes.map((n: any) => n.depth).sort(), [2, 3], 'per-node depth')
+  t.ok(peek.json.messages.every((m: any) => m.node === a.node || m.node === b.node), 'each tagged with its node')
+  const one = peek.json.messages.find((m: any) => text(m) === 'b1')
+  const byId = await api(admin, 'GET', `/api/peek/${dead}?id=${one.id}`)
+  t.same([byId.status, text(byId.json.found), byId.json.found.node], [200, 'b1', b.node], 'found by id on its node')
+  t.same([(await api(admin, 'GET', `/api/peek/${dead}?id=0123456789abcdef`)).status], [404], 'unknown id')
+  const badN = await api(admin, 'GET', `/api/peek/${dead}?n=0`)
+  t.same([badN.status, badN.json.message], [400, 'INVALID_N'], 'nsqd\'s 400 token passed on')
+  t.equal((await api(admin, 'GET', `/api/peek/${dead}/nochannel`)).json.nodes.length, 0, 'a channel no node has: empty, not an error')
+
+  const bad: Array<[unknown, string]> = [
+    [{ ids: ['xyz'] }, 'INVALID_IDS'],
+    [{ ids: 'a' }, 'INVALID_IDS'],
+    [{ n: 0 }, 'INVALID_N'],
+    [{ n: 1.5 }, 'INVALID_N'],
+    [{ to: dead }, 'INVALID_TO'],
+    [{ to: 'a!b' }, 'INVALID_TO'],
+    [{ channel: 'a!b' }, 'INVALID_CHANNEL'],
+    ['[1]', 'INVALID_BODY'],
+    ['{', 'INVALID_BODY']
+  ]
+  for (const [body, token] of bad) {
+    const r = await api(admin, 'POST', `/api/replay/${dead}`, body)
+    t.same([r.status, r.json.message], [400, token], `${JSON.stringify(body)} → ${token}`)
+  }
+  t.equal((await api(admin, 'POST', `/api/replay/${uniq('none')}.dead`, {})).status, 404, 'unknown topic')
+
+  const sel = await api(admin, 'POST', `/api/replay/${dead}`, { ids: [one.id] })
+  t.same([sel.status, sel.json.moved, sel.json.message], [200, 1, ''], 'one id replayed (the other node moved none)')
+  const four = await api(admin, 'POST', `/api/replay/${dead}`, { n: 3 })
+  t.equal(four.json.moved, 3, 'n counts across the nodes')
+  const left = await api(admin, 'GET', `/api/peek/${dead}`)
+  t.equal(left.json.messages.length, 1, 'one left')
+  const guarded = await startAdmin(t, { lookupdHttpAddresses: [lookupd.httpAddress.address], adminUsers: ['alice'] })
+  t.same([(await api(guarded, 'POST', `/api/replay/${dead}`, {}, { 'X-Forwarded-User': 'bob' })).status], [403], 'a non-admin may not replay')
+  t.equal((await api(guarded, 'GET', `/api/peek/${dead}`, undefined, { 'X-Forwarded-User': 'bob' })).status, 200, 'but may peek')
+  const all = await api(guarded, 'POST', `/api/replay/${dead}`, {}, { 'X-Forwarded-User': 'alice' })
+  t.equal(all.json.moved, 1, 'an admin replays the rest')
+  const inOrigin = [...(await (await fetch(`http://${a.httpAddress}/topic/peek?topic=${origin}&encoding=text`)).json() as any).messages, ...(await (await fetch(`http://${b.httpAddress}/topic/peek?topic=${origin}&encoding=text`)).json() as any).messages]
+  t.same(inOrigin.map((m: any) => m.body).sort(), ['a0', 'a1', 'a2', 'b0', 'b1'], 'every message in the origin once')
+})

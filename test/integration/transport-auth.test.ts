@@ -290,6 +290,10 @@ t.test('--http-auth: publish and admin endpoints ask the auth server (Bearer sec
   t.same(await call(all, 'PUT', '/config/log_level', undefined, 'debug'), [401, '{"message":"AUTH_REQUIRED"}'])
   t.equal((await call(all, 'PUT', '/config/log_level', 'pub', 'debug'))[0], 200)
   t.same(await call(all, 'GET', '/ping'), [200, 'OK'], 'reads stay open')
+  t.same(await call(all, 'GET', '/channel/peek?topic=orders&channel=billing'), [401, '{"message":"AUTH_REQUIRED"}'], 'a peek shows bodies: guarded')
+  t.equal((await call(all, 'GET', '/channel/peek?topic=orders&channel=billing', 'pub'))[0], 200, 'allowed with subscribe on topic and channel')
+  t.same(await call(all, 'GET', '/topic/peek?topic=other', 'pub'), [403, '{"message":"UNAUTHORIZED"}'], 'topic peek needs publish on the topic')
+  t.same(await call(all, 'POST', '/topic/replay?topic=other.dead', 'pub'), [403, '{"message":"UNAUTHORIZED"}'], 'replay is a topic action')
   t.equal((await call(all, 'GET', '/config/http_auth'))[1], 'all', 'a string option answers raw (nsqd-http.md §5)')
 
   // over HTTPS the auth server sees tls=true

@@ -5,7 +5,7 @@ import t from 'tap'
 import path from 'node:path'
 import type { BackendQueue } from '../../nsqd/store/backend-queue.js'
 import { MemoryBackendQueue } from '../../nsqd/store/memory-backend-queue.js'
-import { msgN, numberOf, openStore, take, tempDir } from '../helpers/store.js'
+import { keysWithPrefix, msgN, numberOf, openStore, take, tempDir } from '../helpers/store.js'
 
 interface Subject {
   queue: BackendQueue
@@ -78,6 +78,32 @@ function contract (name: string, make: Factory): void {
     await b.queue.close()
     t.equal(b.queue.put(msgN(2)), false, 'closed')
   })
+
+  t.test(`${name}: scan lists the queue in order and changes nothing; remove takes from the middle, order kept`, async (t) => {
+    const { queue: q, settle } = await make(t)
+    if (q.scan === undefined || q.remove === undefined) { t.fail('scan and remove are implemented'); return }
+    for (let i = 0; i < 1000; i++) q.put(msgN(i))
+    await settle()
+    await take(q, 10)
+    for (let i = 1000; i < 1020; i++) q.put(msgN(i)) // not written yet (level)
+    const seen: Array<[number, number]> = []
+    await q.scan((m, seq) => { seen.push([numberOf(m), seq]); return true })
+    t.same(seen.map((x) => x[0]), Array.from({ length: 1010 }, (_, i) => i + 10), 'every queued message in delivery order (read-ahead, disk, unwritten)')
+    const again: Array<[number, number]> = []
+    await q.scan((m, seq) => { again.push([numberOf(m), seq]); return true })
+    t.same(again, seen, 'a second scan sees the same')
+    t.equal(q.depth(), 1010, 'depth unchanged by scanning')
+    let stopped = 0
+    await q.scan(() => ++stopped < 5)
+    t.equal(stopped, 5, 'scan stops when the visitor says so')
+    const at = (n: number): number => (seen.find((x) => x[0] === n) as [number, number])[1]
+    for (const n of [11, 500, 1015]) t.equal(q.remove(msgN(n).id, at(n)), true, `removed ${n}`)
+    t.equal(q.remove(msgN(500).id, at(500)), false, 'a second removal finds nothing')
+    t.equal(q.depth(), 1007, 'depth counts the removals')
+    const rest = await take(q)
+    t.same(rest.map(numberOf), Array.from({ length: 1010 }, (_, i) => i + 10).filter((n) => n !== 11 && n !== 500 && n !== 1015), 'the rest in order, without the removed ones')
+    t.equal(q.remove(msgN(20).id, at(20)), false, 'a message already taken cannot be removed')
+  })
 }
 
 contract('memory', async () => {
@@ -91,4 +117,27 @@ contract('level', async (t) => {
   t.teardown(async () => { await store.close() })
   const queue = store.openQueue(`topic${seq++}`)
   return { queue, settle: async () => { await queue.whenCommitted() } }
+})
+
+t.test('level: removals from the middle survive a reopen; their tombstones go once read past', async (t) => {
+  const dir = tempDir(t)
+  const where = path.join(dir, 'db')
+  let store = await openStore(where, { readAheadMessages: 50, maxChunkMessages: 16 })
+  let q = store.openQueue('dead')
+  for (let i = 0; i < 200; i++) q.put(msgN(i))
+  await q.whenCommitted()
+  const seqs = new Map<number, number>()
+  await q.scan((m, seq) => { seqs.set(numberOf(m), seq); return true })
+  for (const n of [3, 120, 199]) t.equal(q.remove(msgN(n).id, seqs.get(n)!), true, `removed ${n}`)
+  await q.whenCommitted()
+  t.equal((await keysWithPrefix(store, 'x/dead/')).length, 3, 'three tombstones stored')
+  await store.close()
+  store = await openStore(where, { readAheadMessages: 50, maxChunkMessages: 16 })
+  t.teardown(async () => { await store.close() })
+  q = store.openQueue('dead')
+  t.equal(q.depth(), 197, 'depth after reopen leaves the removed out')
+  const got = await take(q)
+  t.same(got.map(numberOf), Array.from({ length: 200 }, (_, i) => i).filter((n) => ![3, 120, 199].includes(n)), 'order kept, removed ones skipped')
+  await q.whenCommitted()
+  t.same(await keysWithPrefix(store, 'x/dead/'), [], 'tombstones deleted once the read position passed them')
 })

@@ -113,7 +113,8 @@ function confirmDialog (title, text, okLabel) {
 
 /**
  * Runs an admin action: refuses at once for non-admins (the server enforces it too), asks for
- * confirmation, calls the API, reports the outcome, then runs `after` (usually a refresh).
+ * confirmation, calls the API, reports the outcome (`done`: text, or a function of the answer),
+ * then runs `after` (usually a refresh).
  */
 export async function runAction ({ title, text, okLabel, method, path, body, done, after }) {
   if (!window.NSQADMIN.IS_ADMIN) {
@@ -126,8 +127,9 @@ export async function runAction ({ title, text, okLabel, method, path, body, don
   if (!await confirmDialog(title, text, okLabel || title)) return false
   try {
     const res = await call(method, path, body)
-    if (res.message) flash('warning', `${done} with warnings.`, (res.errors || []).map((e) => `${e.kind} ${e.address}: ${e.error}`))
-    else flash('success', `${done}.`)
+    const doneText = typeof done === 'function' ? done(res) : done
+    if (res.message) flash('warning', `${doneText} with warnings.`, (res.errors || []).map((e) => `${e.kind} ${e.address}: ${e.error}`))
+    else flash('success', `${doneText}.`)
     if (after) await after()
     return true
   } catch (err) {

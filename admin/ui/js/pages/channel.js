@@ -1,11 +1,12 @@
-// Channel page: actions, charts, one row per nsqd, and every connected client with RDY,
-// in-flight, finish/requeue counts, connection time, user agent and TLS/compression.
+// Channel page: actions, charts, one row per nsqd, every connected client with RDY, in-flight,
+// finish/requeue counts, connection time, user agent and TLS/compression, and a message peek.
 
 import { ApiFailure, errorPanel, getJSON, runAction, showNodeErrors } from '../api.js'
 import { TimeChart } from '../charts.js'
 import { badge, clear, h, link, numCell, section, table } from '../dom.js'
 import * as fmt from '../format.js'
 import { e2eCell } from './topic.js'
+import { peekPanel } from './peek.js'
 
 export function clientAttributes (c) {
   const out = []
@@ -35,7 +36,7 @@ export function create (main, [topic, channel], app) {
   const body = h('div')
   const page = h('div', { class: 'page' },
     h('div', { class: 'crumbs' }, link('/', 'Topics'), ' / ', link(`/topics/${te}`, topic), ' / ', channel),
-    head, charts, body)
+    head, charts, body, peekPanel({ topic, channel, app }))
   main.appendChild(page)
   const rateChart = new TimeChart(charts, { title: 'Messages per second', series: [{ key: 'rate', label: 'received/s' }, { key: 'requeue_rate', label: 'requeued/s' }, { key: 'timeout_rate', label: 'timed out/s' }] })
   const depthChart = new TimeChart(charts, { title: 'Depth, in-flight, deferred', series: [{ key: 'depth', label: 'depth' }, { key: 'in_flight', label: 'in-flight' }, { key: 'deferred', label: 'deferred' }] })

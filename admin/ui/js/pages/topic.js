@@ -1,10 +1,11 @@
 // Topic page: actions (pause/unpause, empty, delete), charts, one row per nsqd (with tombstone),
-// and the topic's channels.
+// the topic's channels, and a peek at the topic's own queue (with replay on a dead-letter topic).
 
 import { ApiFailure, errorPanel, getJSON, runAction, showNodeErrors } from '../api.js'
 import { TimeChart } from '../charts.js'
 import { badge, clear, h, link, numCell, section, table } from '../dom.js'
 import * as fmt from '../format.js'
+import { peekPanel } from './peek.js'
 
 export function e2eCell (e) {
   if (!e || !e.percentiles || e.percentiles.length === 0) return h('td', { class: 'num muted' }, '–')
@@ -20,7 +21,7 @@ export function create (main, [topic], app) {
   const charts = h('div', { class: 'charts' })
   const page = h('div', { class: 'page' },
     h('div', { class: 'crumbs' }, link('/', 'Topics'), ' / ', topic),
-    head, charts, body)
+    head, charts, body, peekPanel({ topic, channel: null, app }))
   main.appendChild(page)
   const rateChart = new TimeChart(charts, { title: 'Messages published per second', series: [{ key: 'rate', label: 'published/s' }] })
   const depthChart = new TimeChart(charts, { title: 'Depth and in-flight', series: [{ key: 'depth', label: 'topic depth' }, { key: 'channel_depth', label: 'channel depth' }, { key: 'in_flight', label: 'in-flight' }] })
