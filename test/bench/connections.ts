@@ -11,7 +11,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { ROOT } from './spawn.js'
+import { ROOT, nsqdEntry } from './spawn.js'
 
 const argv = process.argv.slice(2)
 const arg = (name: string, d: number): number => argv.includes(name) ? Number(argv[argv.indexOf(name) + 1]) : d
@@ -72,7 +72,7 @@ async function heapMB (httpAddr: string): Promise<number> {
 
 async function main (): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsq-bench-'))
-  const nsqdArgs = [process.execPath, ...(cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${path.resolve(cpuProfDir)}`]), '--import', 'tsx', path.join(ROOT, 'nsqd/main.ts'),
+  const nsqdArgs = [process.execPath, ...(cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${path.resolve(cpuProfDir)}`]), ...nsqdEntry(),
     '--tcp-address=127.0.0.1:0', '--http-address=127.0.0.1:0', `--data-path=${dir}`, '--log-level=warn']
   const nsqdCmd = nofileCommand(connections + 1024, nsqdArgs)
   const nsqd = spawn(nsqdCmd[0]!, nsqdCmd.slice(1), { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] })

@@ -1,7 +1,10 @@
-// Benchmarks run nsqd as its own process (through tsx), on free ports with a temporary data path,
-// and read its addresses from the start-up line.
+// Benchmarks run nsqd as its own process, on free ports with a temporary data path, and read its
+// addresses from the start-up line. nsqd is the compiled dist/nsqd/main.js, as `npm start` and the
+// installed `nsqd` binary run it (built once per benchmark process with tsconfig.build.json); tsx
+// adds about 20 MB of RSS and its start-up cost. NSQ_BENCH_TSX=1 runs nsqd/main.ts through tsx;
+// NSQ_BENCH_NODE_FLAGS adds node flags (e.g. "--max-semi-space-size=4") for experiments.
 
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -16,9 +19,21 @@ export interface NsqdProcess {
   dir: string
 }
 
+let built = false
+
+/** The node arguments that start nsqd: the compiled entry point (built on first use), or tsx. */
+export function nsqdEntry (): string[] {
+  if (process.env.NSQ_BENCH_TSX === '1') return ['--import', 'tsx', path.join(ROOT, 'nsqd/main.ts')]
+  if (!built) {
+    execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')], { cwd: ROOT, stdio: 'inherit' })
+    built = true
+  }
+  return [...(process.env.NSQ_BENCH_NODE_FLAGS ?? '').split(' ').filter((f) => f !== ''), path.join(ROOT, 'dist/nsqd/main.js')]
+}
+
 /** Starts nsqd; `args` come after the defaults (port 0, a temp --data-path, warn logs) and win. */
 export function startNsqdProcess (args: string[] = [], dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsq-bench-'))): Promise<NsqdProcess> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'nsqd/main.ts'),
+  const proc = spawn(process.execPath, [...nsqdEntry(),
     '--tcp-address=127.0.0.1:0', '--http-address=127.0.0.1:0', `--data-path=${dir}`, '--log-level=warn', ...args],
   { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] })
   return new Promise((resolve, reject) => {

@@ -805,3 +805,97 @@ t.test('a command line, its \\n included, must fit in 16384 bytes', async (t) =>
   split.write('A'.repeat(6384))
   t.same(await framesUntilClosed(split), [], 'the line grows past the limit across reads: closed without a frame')
 })
+
+// Issue 14: message bodies are views into the buffers they arrived in (no copy per message). That is
+// safe only while nothing writes into those bytes again: neither the socket (Node hands each read a
+// buffer of its own; a reader that reused one buffer for every read, as `onread` allows, would
+// rewrite queued bodies) nor our accumulator (it appends the next read after the bytes it handed
+// out, into spare capacity, and compacts into a fresh buffer). The test records every buffer nsqd's
+// socket delivered, keeps a copy, sends "the next reads" on the same connection (more commands, and
+// frames split at odd offsets so the accumulator appends into its own buffer), then checks that no
+// recorded buffer changed and that consumers receive exactly the published bytes.
+t.test('zero-copy bodies: later reads never rewrite the bytes of queued messages', async (t) => {
+  const nsqd = await startNSQD(t, { memQueueSize: 100000 })
+  const recorded: Array<[Buffer, Buffer]> = []
+  const server = (nsqd as unknown as { tcpServer: net.Server }).tcpServer
+  server.prependListener('connection', (socket: net.Socket) => {
+    socket.prependListener('data', (chunk: Buffer) => { recorded.push([chunk, Buffer.from(chunk)]) })
+  })
+  const topic = uniq('zc')
+  const pubc = await RawConn.connect(t, nsqd.tcpAddress)
+  await pubc.identify()
+  const want: string[] = []
+  let n = 0
+  const body = (size: number): Buffer => {
+    const b = Buffer.alloc(size)
+    const tag = `m${n++}:`
+    b.fill(tag)
+    want.push(b.toString('latin1'))
+    return b
+  }
+  // whole MPUBs in one write (bodies are views into the socket's chunk)
+  for (let i = 0; i < 5; i++) {
+    pubc.write(cmd.mpub(topic, Array.from({ length: 50 }, (_, k) => body(100 + k * 7))))
+    t.equal(await pubc.response(), 'OK')
+  }
+  // MPUBs and PUBs split at odd offsets, each piece its own read: the accumulator copies the partial
+  // frame into a buffer it owns and appends the following reads into its spare capacity
+  for (let i = 0; i < 6; i++) {
+    const frame = i % 2 === 0
+      ? cmd.mpub(topic, Array.from({ length: 20 }, (_, k) => body(300 + k * 13)))
+      : Buffer.concat([cmd.pub(topic, body(1000)), cmd.pub(topic, body(17))])
+    const cuts = [0, 13 + i, Math.floor(frame.length / 3) + i, Math.floor(frame.length * 2 / 3) - i, frame.length]
+    for (let c = 0; c + 1 < cuts.length; c++) {
+      const seen = recorded.length
+      pubc.write(frame.subarray(cuts[c], cuts[c + 1]))
+      await until(() => recorded.length > seen, 'nsqd to read the piece')
+    }
+    t.equal(await pubc.response(), 'OK')
+    if (i % 2 === 1) t.equal(await pubc.response(), 'OK')
+  }
+  // a stream of frames cut across frame boundaries: a read completes one frame and starts the next,
+  // so the accumulator keeps a leftover while earlier bodies in the same buffer are queued
+  let seed = 7
+  const rand = (k: number): number => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % k }
+  for (let round = 0; round < 8; round++) {
+    const frames = Array.from({ length: 6 }, (_, i) => i % 3 === 0
+      ? cmd.mpub(topic, Array.from({ length: 3 + rand(10) }, () => body(50 + rand(1500))))
+      : cmd.pub(topic, body(1 + rand(3000))))
+    const stream = Buffer.concat(frames)
+    let at = 0
+    while (at < stream.length) {
+      const next = Math.min(stream.length, at + 1 + rand(2500))
+      const seen = recorded.length
+      pubc.write(stream.subarray(at, next))
+      await until(() => recorded.length > seen, 'nsqd to read the piece')
+      at = next
+    }
+    for (let i = 0; i < frames.length; i++) t.equal(await pubc.response(), 'OK')
+  }
+  const queued = want.length
+  await until(() => nsqd.topics.get(topic)?.depth === queued, 'all bodies queued')
+  // the next reads: more traffic of other bytes on the same connection after the bodies are queued
+  const other = `${topic}_other`
+  for (let i = 0; i < 20; i++) {
+    const junk = Buffer.alloc(700 + i, 0xee)
+    const frame = cmd.mpub(other, [junk, junk, junk])
+    const seen = recorded.length
+    pubc.write(frame.subarray(0, 11 + i))
+    await until(() => recorded.length > seen, 'nsqd to read the piece')
+    pubc.write(frame.subarray(11 + i))
+    t.equal(await pubc.response(), 'OK')
+  }
+  let rewritten = 0
+  for (const [chunk, copy] of recorded) if (!chunk.equals(copy)) rewritten++
+  t.equal(rewritten, 0, `none of the ${recorded.length} buffers nsqd read was written again`)
+  const sub = await RawConn.connect(t, nsqd.tcpAddress)
+  await sub.identify()
+  await sub.subscribe(topic, 'c', 2500)
+  const got: string[] = []
+  for (let i = 0; i < queued; i++) {
+    const m = await sub.message()
+    got.push(m.body.toString('latin1'))
+    sub.write(cmd.fin(m.id))
+  }
+  t.same(got, want, `all ${queued} bodies arrive exactly as published`)
+})
