@@ -73,6 +73,7 @@ function refusal (nsqd: NSQD): string | null {
 export async function replay (nsqd: NSQD, req: ReplayRequest): Promise<ReplayResult> {
   const { source, ids } = req
   let moved = 0
+  let failed: string | null = null
   const cands: Candidate[] = []
   while (moved < req.limit) {
     const want = Math.min(REPLAY_BATCH, req.limit - moved)
@@ -97,16 +98,20 @@ export async function replay (nsqd: NSQD, req: ReplayRequest): Promise<ReplayRes
       if (ids !== null) ids.delete(c.msg.id)
       const topic = nsqd.getTopic(c.target)
       if (!topic.put(topic.newMessage(c.body, nowNs()))) {
-        nsqd.logger.error(`TOPIC(${req.sourceTopic}): replay of ${c.msg.id} to ${c.target} failed to publish`)
-        continue
+        // never lose it: back into the source queue (at its end), in the same batch as the removal
+        const kept = source.put(c.msg)
+        nsqd.logger.error(`TOPIC(${req.sourceTopic}): replay of ${c.msg.id} to ${c.target} failed to publish; ${kept ? 'kept at the end of the dead-letter queue' : 'and could not be put back'}`)
+        failed = `failed to publish to ${c.target}`
+        break
       }
       moved++
     }
-    if (ids !== null && ids.size === 0) break
     // one batch per commit: bounded memory, and a replay never outruns the disk
     const store = nsqd.store
     if (store !== null) await store.store.whenCommitted().catch(() => {})
     else await new Promise<void>((resolve) => { setImmediate(resolve) })
+    if (failed !== null) return { moved, stopped: failed }
+    if (ids !== null && ids.size === 0) break
   }
   return { moved }
 }

@@ -14,6 +14,8 @@ import type { Channel } from './channel.js'
 export interface QueueHolder {
   readonly memQueue: Fifo<Message>
   readonly backend: BackendQueue
+  /** Appends a message (a topic or a channel); false when it cannot be stored. */
+  put (msg: Message): boolean
 }
 
 export type PeekState = 'queued' | 'in_flight' | 'deferred'
