@@ -22,7 +22,7 @@ import { loadTlsSettings, tlsMinVersion, Upgrader, type TlsSettings } from './tc
 import { AuthClient } from './auth.js'
 import { Gateway } from './gateway/gateway.js'
 import { Drain } from './drain.js'
-import { nowNs, type Message } from './core/message.js'
+import { lastEndName, nowNs, type Message } from './core/message.js'
 import { deadLetterEnvelope } from './core/policy.js'
 import { isValidTopicName } from '../client/wire/names.js'
 
@@ -303,7 +303,7 @@ export class NSQD implements TcpHost, TopicContext {
     if (this.exiting || topicName === channel.topicName || !isValidTopicName(topicName)) return false
     const topic = this.getTopic(topicName)
     const body = channel.deadLetterJson
-      ? deadLetterEnvelope({ topic: channel.topicName, channel: channel.name, id: msg.id, attempts: msg.attempts, timestampNs: msg.timestamp, reason }, msg.body)
+      ? deadLetterEnvelope({ topic: channel.topicName, channel: channel.name, id: msg.id, attempts: msg.attempts, timestampNs: msg.timestamp, reason, lastError: lastEndName(msg.lastEnd) }, msg.body)
       : msg.body
     return topic.put(topic.newMessage(body, nowNs()))
   }

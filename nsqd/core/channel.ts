@@ -3,7 +3,7 @@
 // the next message from memory, then from its backend queue. In-flight and deferred messages live in
 // min-heaps keyed by deadline and are expired by the node's queue scan, never by per-message timers.
 
-import type { Message } from './message.js'
+import { END_REQUEUED, END_TIMEOUT, type Message } from './message.js'
 import { Fifo } from './fifo.js'
 import { MessageHeap } from './pqueue.js'
 import { InFlightQueue } from './inflight-queue.js'
@@ -303,6 +303,7 @@ export class Channel {
     const msg = this.takeInFlight(clientId, id) as Message
     this.requeueCount++
     msg.clientId = 0
+    msg.lastEnd = END_REQUEUED
     if (this.journal !== null) this.journal.markDone(msg)
     if (timeoutMs <= 0) {
       if (!this.enqueue(msg)) return 'failed to requeue message'
@@ -335,6 +336,7 @@ export class Channel {
     while ((msg = this.inFlightPQ.popDue(now)) !== undefined) {
       this.inFlight.delete(msg.id)
       this.timeoutCount++
+      msg.lastEnd = END_TIMEOUT
       const owner = this.consumers.get(msg.clientId)
       msg.clientId = 0
       if (owner !== undefined) owner.inFlightReleased(1)

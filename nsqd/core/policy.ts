@@ -58,7 +58,7 @@ export function parsePolicyConfig (raw: unknown, topic: string): ChannelPolicyCo
 }
 
 /** The JSON envelope of a dead letter (dead_letter_envelope: 'json'). */
-export function deadLetterEnvelope (origin: { topic: string, channel: string, id: string, attempts: number, timestampNs: number, reason: string }, body: Buffer): Buffer {
+export function deadLetterEnvelope (origin: { topic: string, channel: string, id: string, attempts: number, timestampNs: number, reason: string, lastError: string | null }, body: Buffer): Buffer {
   return Buffer.from(JSON.stringify({
     topic: origin.topic,
     channel: origin.channel,
@@ -66,6 +66,7 @@ export function deadLetterEnvelope (origin: { topic: string, channel: string, id
     attempts: origin.attempts,
     timestamp: origin.timestampNs,
     reason: origin.reason,
+    last_error: origin.lastError,
     body: body.toString('base64')
   }))
 }
