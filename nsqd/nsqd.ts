@@ -302,6 +302,7 @@ export class NSQD implements TcpHost, TopicContext {
   deadLetter (channel: Channel, topicName: string, msg: Message, reason: 'max_attempts' | 'ttl'): boolean {
     if (this.exiting || topicName === channel.topicName || !isValidTopicName(topicName)) return false
     const topic = this.getTopic(topicName)
+    topic.receivedDeadLetters = true
     const body = channel.deadLetterJson
       ? deadLetterEnvelope({ topic: channel.topicName, channel: channel.name, id: msg.id, attempts: msg.attempts, timestampNs: msg.timestamp, reason, lastError: lastEndName(msg.lastEnd) }, msg.body)
       : msg.body

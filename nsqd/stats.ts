@@ -114,6 +114,8 @@ export interface StatsDocument {
   draining?: true
   drain_remaining?: number
   drain_stuck_topics?: string[]
+  /** Dead-letter topics without channels still holding messages: left in the store, not waited for. */
+  drain_dead_letter_topics?: string[]
 }
 
 function byName<T extends { name: string }> (a: T, b: T): number {
@@ -270,7 +272,7 @@ export function statsDocument (nsqd: NSQD, version: string, filter: StatsFilter,
     ? { version, health, start_time: startTime, topics: snap.topics, memory: memStats(), producers: snap.producers }
     : { version, health, start_time: startTime, topics: snap.topics, producers: snap.producers }
   if (nsqd.replicationInfo !== null) doc.replication = nsqd.replicationInfo()
-  // drain mode (nsqd/drain.ts): draining, drain_remaining, drain_stuck_topics, only while draining
+  // drain mode (nsqd/drain.ts): draining, drain_remaining, drain_stuck_topics, drain_dead_letter_topics, only while draining
   if (nsqd.draining) Object.assign(doc, nsqd.drain.statsFields())
   return doc
 }

@@ -164,6 +164,9 @@ export class Topic {
 
   // ---- delivery policies (issue 16) -------------------------------------------------------------
 
+  /** Has taken a dead letter since start (drain mode does not wait for such a topic without channels). */
+  receivedDeadLetters = false
+
   /** Defaults for this topic's channels (POST /topic/config); a channel's own keys win. */
   policyConfig: ChannelPolicyConfig = {}
 
