@@ -292,6 +292,9 @@ export class NSQD implements TcpHost, TopicContext {
   get maxChannelConsumers (): number { return this.opts.maxChannelConsumers }
   get maxAttempts (): number { return this.opts.maxAttempts }
   get messageTtlMs (): number { return this.opts.messageTtlMs }
+  get maxQueueMessages (): number { return this.opts.maxQueueMessages }
+  get maxQueueBytes (): number { return this.opts.maxQueueBytes }
+  get queueFullPolicy (): 'refuse' | 'drop-oldest' { return this.opts.queueFullPolicy }
 
   /**
    * Publishes a message leaving `channel` to its dead-letter topic (created if needed): a new
@@ -306,7 +309,10 @@ export class NSQD implements TcpHost, TopicContext {
     const body = channel.deadLetterJson
       ? deadLetterEnvelope({ topic: channel.topicName, channel: channel.name, id: msg.id, attempts: msg.attempts, timestampNs: msg.timestamp, reason, lastError: lastEndName(msg.lastEnd) }, msg.body)
       : msg.body
-    return topic.put(topic.newMessage(body, nowNs()))
+    if (topic.put(topic.newMessage(body, nowNs()))) return true
+    // a full dead-letter topic under refuse: the message stays (and is delivered) in its channel
+    topic.takeRefusal()
+    return false
   }
 
   topicPolicyChanged (topic: Topic): void {
@@ -315,7 +321,9 @@ export class NSQD implements TcpHost, TopicContext {
 
   policyChanged (channel: Channel): void {
     const topic = this.topics.get(channel.topicName)
-    if (topic !== undefined) this.emitChange('policy', topic, channel)
+    if (topic === undefined) return
+    topic.refreshCaps()
+    this.emitChange('policy', topic, channel)
   }
 
   makeBackend (queueName: string, ephemeral: boolean): BackendQueue {

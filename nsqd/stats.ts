@@ -57,6 +57,12 @@ export interface ChannelStats {
   /** Delivery policies (not in NSQ): present only when the channel has one. */
   dead_letter_count?: number
   expired_count?: number
+  /** Bounded queues (not in NSQ): present only when the channel has a cap (or dropped something). */
+  queue_bytes?: number
+  max_queue_messages?: number
+  max_queue_bytes?: number
+  queue_full_policy?: 'refuse' | 'drop-oldest'
+  full_drop_count?: number
   client_count: number
   clients: ClientStats[] | null
   paused: boolean
@@ -71,6 +77,13 @@ export interface TopicStats {
   message_count: number
   message_bytes: number
   paused: boolean
+  /** Bounded queues (not in NSQ): present only when the topic or a channel has a cap. */
+  queue_bytes?: number
+  max_queue_messages?: number
+  max_queue_bytes?: number
+  queue_full_policy?: 'refuse' | 'drop-oldest'
+  full_drop_count?: number
+  full_refused_count?: number
   e2e_processing_latency: LatencyResult
 }
 
@@ -188,6 +201,15 @@ export function channelStats (nsqd: NSQD, ch: Channel, includeClients: boolean, 
     timeout_count: ch.timeoutCount,
     // not in NSQ, so only where a policy is set: a node without policies answers exactly as NSQ
     ...(ch.hasPolicy || ch.deadLetterCount > 0 || ch.expiredCount > 0 ? { dead_letter_count: ch.deadLetterCount, expired_count: ch.expiredCount } : {}),
+    ...(ch.capOn || ch.fullDropCount > 0
+      ? {
+          queue_bytes: ch.depthBytes,
+          max_queue_messages: ch.cap.maxMessages,
+          max_queue_bytes: ch.cap.maxBytes,
+          queue_full_policy: ch.dropsOldest ? 'drop-oldest' as const : 'refuse' as const,
+          full_drop_count: ch.fullDropCount
+        }
+      : {}),
     client_count: ch.clientCount,
     clients,
     paused: ch.paused,
@@ -218,6 +240,17 @@ export function topicStats (nsqd: NSQD, t: Topic, filter: StatsFilter, nowMs: nu
     message_count: t.messageCount,
     message_bytes: t.messageBytes,
     paused: t.paused,
+    // bounded queues (not in NSQ): only where a cap applies, so a node without caps answers as NSQ
+    ...(t.hasCapPolicy
+      ? {
+          queue_bytes: t.depthBytes,
+          max_queue_messages: t.cap.maxMessages,
+          max_queue_bytes: t.cap.maxBytes,
+          queue_full_policy: t.cap.dropOldest ? 'drop-oldest' as const : 'refuse' as const,
+          full_drop_count: t.fullDropCount,
+          full_refused_count: t.fullRefusedCount
+        }
+      : {}),
     e2e_processing_latency: nsqd.e2e.forTopic(chans, nowMs)
   }
 }

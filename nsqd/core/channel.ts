@@ -4,12 +4,12 @@
 // min-heaps keyed by deadline and are expired by the node's queue scan, never by per-message timers.
 
 import { END_REQUEUED, END_TIMEOUT, type Message } from './message.js'
-import { Fifo } from './fifo.js'
+import { MessageFifo } from './message-fifo.js'
 import { MessageHeap } from './pqueue.js'
 import { InFlightQueue } from './inflight-queue.js'
 import { journalOf, type BackendQueue, type JournalingBackendQueue } from '../store/backend-queue.js'
 import { isEphemeral } from '../../client/wire/names.js'
-import type { ChannelPolicyConfig } from './policy.js'
+import { effectiveCap, overCap, type ChannelPolicyConfig, type QueueCap, type QueueCapDefaults } from './policy.js'
 
 /** What a channel needs from a subscribed connection. Implemented by the TCP client. */
 export interface Consumer {
@@ -27,7 +27,7 @@ export interface Consumer {
 }
 
 /** The channel's narrow view of its surroundings. */
-export interface ChannelContext {
+export interface ChannelContext extends QueueCapDefaults {
   readonly memQueueSize: number
   readonly maxMsgTimeoutMs: number
   readonly maxChannelConsumers: number
@@ -64,7 +64,7 @@ export class Channel {
   paused = false
   exiting = false
 
-  readonly memQueue = new Fifo<Message>()
+  readonly memQueue = new MessageFifo()
   readonly inFlight = new Map<string, Message>()
   readonly inFlightPQ = new InFlightQueue()
   readonly deferred = new Map<string, Message>()
@@ -86,6 +86,8 @@ export class Channel {
   deadLetterCount = 0
   /** Messages not delivered because they outlived their TTL (dead-lettered or dropped). */
   expiredCount = 0
+  /** Bounded queue: oldest messages dropped to make room (drop-oldest, or an ephemeral channel). */
+  fullDropCount = 0
 
   /** The config set over HTTP (POST /channel/config); empty when none. */
   policyConfig: ChannelPolicyConfig = {}
@@ -100,6 +102,11 @@ export class Channel {
   deadLetterTopic = ''
   /** Dead-lettering is on: max attempts set, or a dead-letter topic configured. */
   deadLettering = false
+  /** Bounded queue (config, else the topic's, else the flags); capOn when either bound is set. */
+  cap: QueueCap = { maxMessages: 0, maxBytes: 0, dropOldest: false }
+  capOn = false
+  /** A drop-oldest trim found the oldest message not yet read back from disk: finish it when it is. */
+  private trimPending = false
 
   constructor (topicName: string, name: string, backend: BackendQueue, ctx: ChannelContext) {
     this.topicName = topicName
@@ -108,7 +115,10 @@ export class Channel {
     this.backend = backend
     this.journal = journalOf(backend)
     this.ctx = ctx
-    backend.onReadable = () => { this.pump() }
+    backend.onReadable = () => {
+      if (this.trimPending) this.trimToCap()
+      this.pump()
+    }
     this.refreshPolicy()
   }
 
@@ -131,15 +141,47 @@ export class Channel {
     this.deadLetterJson = (c.dead_letter_envelope ?? t.dead_letter_envelope) === 'json'
     this.deadLettering = this.ctx.deadLetter !== undefined && (this.maxAttempts > 0 || dlt !== undefined)
     this.policyOn = this.maxAttempts > 0 || this.messageTtlMs > 0
+    this.cap = effectiveCap(c, t, this.ctx)
+    this.capOn = this.cap.maxMessages > 0 || this.cap.maxBytes > 0
+    if (this.capOn && this.dropsOldest) this.trimToCap()
   }
 
   /** True when the policy is configured here or node-wide (its counters are then shown in /stats). */
   get hasPolicy (): boolean {
-    return this.policyOn || this.deadLettering
+    return this.policyOn || this.deadLettering || this.capOn
+  }
+
+  /** A full queue drops its oldest message (an ephemeral channel never refuses its topic's publishes). */
+  get dropsOldest (): boolean {
+    return this.cap.dropOldest || this.ephemeral
   }
 
   get depth (): number {
     return this.memQueue.length + this.backend.depth()
+  }
+
+  /** Body bytes queued (memory + disk), what max_queue_bytes bounds. */
+  get depthBytes (): number {
+    return this.memQueue.bytes + this.backend.bytes()
+  }
+
+  /**
+   * Drop-oldest: drops the oldest queued messages (memory first: it holds the older ones) until the
+   * queue is within its cap. A message taken from the backend advances its read position in the
+   * store batch of this tick. When the oldest is still on disk and not yet read back, the rest of
+   * the trim waits for it (onReadable).
+   */
+  private trimToCap (): void {
+    this.trimPending = false
+    const cap = this.cap
+    while (overCap(cap, this.depth, this.depthBytes, 0, 0)) {
+      const m = this.memQueue.shift() ?? this.backend.shift()
+      if (m === undefined) {
+        if (this.backend.depth() > 0) this.trimPending = true
+        return
+      }
+      this.fullDropCount++
+    }
   }
 
   get clientCount (): number {
@@ -157,6 +199,7 @@ export class Channel {
     if (this.exiting) return false
     if (!this.enqueue(msg)) return false
     this.messageCount++
+    if (this.capOn && this.dropsOldest) this.trimToCap()
     this.pump()
     return true
   }

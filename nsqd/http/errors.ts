@@ -49,6 +49,11 @@ export const HTTP_ERRORS = {
   INVALID_DEAD_LETTER_TOPIC: [400],
   INVALID_MESSAGE_TTL: [400],
   INVALID_ENVELOPE: [400],
+  INVALID_MAX_QUEUE_MESSAGES: [400],
+  INVALID_MAX_QUEUE_BYTES: [400],
+  INVALID_QUEUE_FULL_POLICY: [400],
+  /** Bounded queues (not in NSQ): the topic or one of its channels is full under "refuse". */
+  QUEUE_FULL: [503],
   TOO_MANY_CONNECTIONS: [503]
 } as const
 

@@ -13,6 +13,8 @@ export interface BackendQueue {
   shift (): Message | undefined
   /** Messages stored and not yet taken (what `backend_depth` reports). */
   depth (): number
+  /** Body bytes of those messages (bounded queues: --max-queue-bytes); kept across restarts. */
+  bytes (): number
   /** Set by the owner: called when `shift()` may return a message again. */
   onReadable: (() => void) | null
   /** Drops everything stored. */
@@ -67,6 +69,7 @@ export class DummyBackendQueue implements BackendQueue {
   put (_msg: Message): boolean { return true }
   shift (): Message | undefined { return undefined }
   depth (): number { return 0 }
+  bytes (): number { return 0 }
   empty (): void {}
   async delete (): Promise<void> {}
   async close (): Promise<void> {}

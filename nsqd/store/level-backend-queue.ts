@@ -11,7 +11,7 @@ import type { Message } from '../core/message.js'
 import type { DeferredEntry, JournalingBackendQueue } from './backend-queue.js'
 import {
   chunkKey, chunkPrefix, decodeChunk, decodeSingle, deferredKey, deferredPrefix, encodeChunk, encodeSeq,
-  encodeSingle, inFlightKey, inFlightPrefix, parseChunkKey, prefixEnd, readKey
+  encodeSingle, inFlightKey, inFlightPrefix, parseChunkKey, prefixEnd, readKey, bytesKey
 } from './records.js'
 import type { Store, StoreClient, StoreOp } from './store.js'
 
@@ -23,6 +23,8 @@ export interface StoredQueueState {
   writeSeq: number
   /** Key sequence of the chunk holding readSeq. */
   readChunkSeq: number
+  /** Body bytes of the messages in [readSeq, writeSeq); absent: 0. */
+  bytes?: number
 }
 
 export interface LevelQueueOptions {
@@ -62,6 +64,9 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
   /** Every sequence number below is written (or was dropped by empty()). */
   private committedSeq: number
   private sealedSeq: number
+  /** Body bytes of the messages stored and not yet taken (bounded queues); persisted as b/<queue>. */
+  private depthBytes: number
+  private bytesDirty = false
   private open: Message[] = []
   private sealedChunks: SealedChunk[] = []
   /** Backlog (bodies + per-message overhead) put and not yet written: open, and sealed into the batch being written. */
@@ -104,6 +109,7 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
     this.readSeq = s.readSeq
     this.committedSeq = s.writeSeq
     this.sealedSeq = s.writeSeq
+    this.depthBytes = s.writeSeq > s.readSeq ? (s.bytes ?? 0) : 0
     this.aheadSeq = s.readSeq
     this.aheadKeySeq = s.readChunkSeq
     this.restoredDeferred = deferred
@@ -126,6 +132,8 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
     const msg = this.buf[this.head] as Message
     this.buf[this.head] = undefined
     this.bufBytes -= msg.body.length
+    this.depthBytes -= msg.body.length
+    this.bytesDirty = true
     this.readSeq = this.bufSeq[this.head] + 1
     this.head++
     if (this.head >= this.buf.length) {
@@ -134,6 +142,8 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
       this.head = 0
       this.bufBytes = 0
       if (this.aheadSeq > this.readSeq) this.readSeq = this.aheadSeq
+      // skipped (damaged or missing) messages were never counted out: an empty queue holds 0 bytes
+      if (this.readSeq >= this.writeSeq || this.depthBytes < 0) this.depthBytes = 0
     } else if (this.head >= 4096 && this.head * 2 >= this.buf.length) {
       this.buf = this.buf.slice(this.head)
       this.bufSeq = this.bufSeq.slice(this.head)
@@ -148,6 +158,10 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
 
   depth (): number {
     return this.writeSeq - this.readSeq
+  }
+
+  bytes (): number {
+    return this.depthBytes
   }
 
   empty (): void {
@@ -170,6 +184,7 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
     this.store.clear(deferredPrefix(this.name), prefixEnd(deferredPrefix(this.name)))
     this.store.clear(inFlightPrefix(this.name), prefixEnd(inFlightPrefix(this.name)))
     this.store.push({ type: 'del', key: readKey(this.name) })
+    this.store.push({ type: 'del', key: bytesKey(this.name) })
     this.store.detach(this.name, this, undefined)
     await this.store.whenCommitted()
   }
@@ -181,7 +196,7 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
       this.readDirty = true
       this.markDirty()
       const chunkSeq = this.loadedHead < this.loaded.length ? this.loaded[this.loadedHead] : this.aheadKeySeq
-      this.store.detach(this.name, this, { readSeq: this.readSeq, writeSeq: this.writeSeq, readChunkSeq: Math.min(chunkSeq, this.readSeq) })
+      this.store.detach(this.name, this, { readSeq: this.readSeq, writeSeq: this.writeSeq, readChunkSeq: Math.min(chunkSeq, this.readSeq), bytes: this.depthBytes })
     }
     await this.store.whenCommitted()
   }
@@ -262,6 +277,11 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
       this.readDirty = false
       ops.push({ type: 'put', key: readKey(this.name), value: encodeSeq(this.readSeq) })
     }
+    if (this.bytesDirty) {
+      // in the batch that holds the chunks and the read position it describes
+      this.bytesDirty = false
+      ops.push({ type: 'put', key: bytesKey(this.name), value: encodeSeq(Math.max(0, this.depthBytes)) })
+    }
     if (this.pendingDels.length > 0) {
       for (const key of this.pendingDels) ops.push({ type: 'del', key })
       this.pendingDels = []
@@ -303,6 +323,8 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
     this.open.push(msg)
     const cost = msg.body.length + MESSAGE_OVERHEAD_BYTES
     this.openBytes += cost
+    this.depthBytes += msg.body.length
+    this.bytesDirty = true
     this.store.addBacklog(cost)
     this.writeSeq++
     this.store.countWrites(1)
@@ -351,6 +373,8 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
     this.readSeq = this.writeSeq
     this.aheadSeq = this.writeSeq
     this.aheadKeySeq = this.writeSeq
+    this.depthBytes = 0
+    this.bytesDirty = true
   }
 
   private releaseConsumedChunks (): void {

@@ -3,11 +3,11 @@
 
 import type { Message } from '../core/message.js'
 import type { BackendQueue } from './backend-queue.js'
-import { Fifo } from '../core/fifo.js'
+import { MessageFifo } from '../core/message-fifo.js'
 
 export class MemoryBackendQueue implements BackendQueue {
   onReadable: (() => void) | null = null
-  private readonly items = new Fifo<Message>()
+  private readonly items = new MessageFifo()
   private closed = false
 
   put (msg: Message): boolean {
@@ -22,6 +22,10 @@ export class MemoryBackendQueue implements BackendQueue {
 
   depth (): number {
     return this.items.length
+  }
+
+  bytes (): number {
+    return this.items.bytes
   }
 
   empty (): void {

@@ -6,6 +6,8 @@
 //   r/<queue>         the queue's read position (next sequence number to hand out)
 //   d/<queue>/<id>    a deferred message of a channel, with its due time
 //   f/<queue>/<id>    durable mode: a delivered message that has not been FINed yet
+//   b/<queue>         the body bytes of the queue's messages not yet read (a double), written in
+//                     every batch that changes them, so bounded queues survive a restart
 //   m/meta            topics, channels and paused flags (metadata.ts)
 // <queue> is the topic name for a topic and `<topic>:<channel>` for a channel.
 //
@@ -25,6 +27,7 @@ export const KEY_CHUNK = 'q/'
 export const KEY_READ = 'r/'
 export const KEY_DEFERRED = 'd/'
 export const KEY_INFLIGHT = 'f/'
+export const KEY_BYTES = 'b/'
 export const KEY_META = 'm/meta'
 /** Written with sync:true when a sync is due and nothing else is pending. */
 export const KEY_SYNC = 's/sync'
@@ -46,6 +49,7 @@ export function prefixEnd (prefix: string): string {
 
 export function chunkPrefix (queue: string): string { return KEY_CHUNK + queue + '/' }
 export function readKey (queue: string): string { return KEY_READ + queue }
+export function bytesKey (queue: string): string { return KEY_BYTES + queue }
 export function deferredPrefix (queue: string): string { return KEY_DEFERRED + queue + '/' }
 export function inFlightPrefix (queue: string): string { return KEY_INFLIGHT + queue + '/' }
 export function deferredKey (queue: string, id: string): string { return KEY_DEFERRED + queue + '/' + id }
@@ -121,6 +125,26 @@ export function decodeChunk (value: Buffer, out: Message[]): number {
   }
   if (off !== value.length) { out.length = start; return -1 }
   return count
+}
+
+/**
+ * The body bytes of a chunk's messages from index `from` on, without decoding them; -1 when the
+ * value is damaged. (A store written before byte counts were kept is counted this way once.)
+ */
+export function chunkBodyBytes (value: Buffer, from: number): number {
+  const count = chunkCount(value)
+  if (count < 0) return -1
+  let off = CHUNK_HEADER_SIZE
+  let bytes = 0
+  for (let i = 0; i < count; i++) {
+    if (off + ENTRY_PREFIX_SIZE > value.length) return -1
+    const len = value.readUInt32BE(off)
+    off += ENTRY_PREFIX_SIZE
+    if (len < MESSAGE_HEADER_SIZE || off + len > value.length) return -1
+    if (i >= from) bytes += len - MESSAGE_HEADER_SIZE
+    off += len
+  }
+  return bytes
 }
 
 /** One message with an 8-byte prefix (deferred: due time ms; in-flight: 0). */

@@ -59,7 +59,7 @@ t.test('max_attempts over HTTP: the delivery after the last attempt goes to <top
   const c = await consumer(t, nsqd, topic, 'ch')
   const r = await setConfig(nsqd, topic, 'ch', { max_attempts: 3 })
   t.equal(r.status, 200, r.text)
-  t.same(JSON.parse(r.text).effective, { max_attempts: 3, dead_letter_topic: `${topic}.dead`, message_ttl_ms: 0, dead_letter_envelope: 'none' })
+  t.same(JSON.parse(r.text).effective, { max_attempts: 3, dead_letter_topic: `${topic}.dead`, message_ttl_ms: 0, dead_letter_envelope: 'none', max_queue_messages: 0, max_queue_bytes: 0, queue_full_policy: 'refuse' })
   const pub = await RawConn.connect(t, nsqd.tcpAddress)
   t.equal(await pub.publish(topic, 'payload-1'), 'OK')
   t.same(await failRepeatedly(c, 3), [1, 2, 3], 'exactly max_attempts deliveries')
