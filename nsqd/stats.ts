@@ -55,6 +55,10 @@ export interface ChannelStats {
   requeue_count: number
   timeout_count: number
   /** Delivery policies (not in NSQ): present only when the channel has one. */
+  max_attempts?: number
+  message_ttl_ms?: number
+  /** '' when dead-lettering is off. */
+  dead_letter_topic?: string
   dead_letter_count?: number
   expired_count?: number
   /** Bounded queues (not in NSQ): present only when the channel has a cap (or dropped something). */
@@ -200,7 +204,15 @@ export function channelStats (nsqd: NSQD, ch: Channel, includeClients: boolean, 
     requeue_count: ch.requeueCount,
     timeout_count: ch.timeoutCount,
     // not in NSQ, so only where a policy is set: a node without policies answers exactly as NSQ
-    ...(ch.hasPolicy || ch.deadLetterCount > 0 || ch.expiredCount > 0 ? { dead_letter_count: ch.deadLetterCount, expired_count: ch.expiredCount } : {}),
+    ...(ch.hasPolicy || ch.deadLetterCount > 0 || ch.expiredCount > 0
+      ? {
+          max_attempts: ch.maxAttempts,
+          message_ttl_ms: ch.messageTtlMs,
+          dead_letter_topic: ch.deadLettering ? ch.deadLetterTopic : '',
+          dead_letter_count: ch.deadLetterCount,
+          expired_count: ch.expiredCount
+        }
+      : {}),
     ...(ch.capOn || ch.fullDropCount > 0
       ? {
           queue_bytes: ch.depthBytes,

@@ -5,6 +5,7 @@ import { ApiFailure, errorPanel, getJSON, runAction, showNodeErrors } from '../a
 import { TimeChart } from '../charts.js'
 import { badge, clear, h, link, numCell, section, table } from '../dom.js'
 import * as fmt from '../format.js'
+import { topicPolicySection } from './policies.js'
 
 export function e2eCell (e) {
   if (!e || !e.percentiles || e.percentiles.length === 0) return h('td', { class: 'num muted' }, '–')
@@ -94,6 +95,8 @@ export function create (main, [topic], app) {
         numCell(fmt.rate(t.rate)), numCell(fmt.num((t.channels || []).length)), e2eCell(t.e2e_processing_latency), h('td')))
       body.appendChild(section('Topic message queue',
         table(['nsqd node', ['Depth', 'num'], ['Memory + Disk', 'num'], ['Messages', 'num'], ['Rate', 'num'], ['Channels', 'num'], ['E2E latency', 'num'], ''], nodeRows, { id: 'topic-nodes' })))
+      const policies = topicPolicySection(t)
+      if (policies !== null) body.appendChild(policies)
       const chans = t.channels || []
       body.appendChild(section('Channels', chans.length === 0
         ? h('p', { class: 'empty' }, 'This topic has no channels yet; messages wait in the topic until a channel is created or a consumer subscribes.')
