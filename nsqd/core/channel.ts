@@ -107,6 +107,8 @@ export class Channel {
   capOn = false
   /** A drop-oldest trim found the oldest message not yet read back from disk: finish it when it is. */
   private trimPending = false
+  /** The policy counters as the store keeps them (dead letters, expired, dropped), reused per batch. */
+  private readonly countersOut = [0, 0, 0]
 
   constructor (topicName: string, name: string, backend: BackendQueue, ctx: ChannelContext) {
     this.topicName = topicName
@@ -119,6 +121,7 @@ export class Channel {
       if (this.trimPending) this.trimToCap()
       this.pump()
     }
+    this.restoreCounters()
     this.refreshPolicy()
   }
 
@@ -160,6 +163,31 @@ export class Channel {
     return this.memQueue.length + this.backend.depth()
   }
 
+  /**
+   * Policy counters survive restarts: the store writes them beside the queue's byte count, in the
+   * batch of the queue change that moved them (a dead letter or drop reads the queue in that tick).
+   */
+  private restoreCounters (): void {
+    const b = this.backend
+    if (b.markCountersDirty === undefined) return
+    b.countersSource = () => {
+      const o = this.countersOut
+      o[0] = this.deadLetterCount
+      o[1] = this.expiredCount
+      o[2] = this.fullDropCount
+      return o
+    }
+    const saved = b.restoredCounters?.()
+    if (saved === undefined) return
+    this.deadLetterCount = saved[0] ?? 0
+    this.expiredCount = saved[1] ?? 0
+    this.fullDropCount = saved[2] ?? 0
+  }
+
+  private countersChanged (): void {
+    if (this.backend.markCountersDirty !== undefined) this.backend.markCountersDirty()
+  }
+
   /** Body bytes queued (memory + disk), what max_queue_bytes bounds. */
   get depthBytes (): number {
     return this.memQueue.bytes + this.backend.bytes()
@@ -174,14 +202,16 @@ export class Channel {
   private trimToCap (): void {
     this.trimPending = false
     const cap = this.cap
+    const before = this.fullDropCount
     while (overCap(cap, this.depth, this.depthBytes, 0, 0)) {
       const m = this.memQueue.shift() ?? this.backend.shift()
       if (m === undefined) {
         if (this.backend.depth() > 0) this.trimPending = true
-        return
+        break
       }
       this.fullDropCount++
     }
+    if (this.fullDropCount !== before) this.countersChanged()
   }
 
   get clientCount (): number {
@@ -291,6 +321,7 @@ export class Channel {
     if (ttl > 0 && now - msg.timestamp / 1e6 > ttl) {
       if (this.deadLettering && !this.sendDeadLetter(msg, 'ttl')) return false
       this.expiredCount++
+      this.countersChanged()
       return true
     }
     if (this.maxAttempts > 0 && msg.attempts >= this.maxAttempts && this.deadLettering) {
@@ -303,6 +334,7 @@ export class Channel {
     const dl = this.ctx.deadLetter
     if (dl === undefined || !dl.call(this.ctx, this, this.deadLetterTopic, msg, reason)) return false
     this.deadLetterCount++
+    this.countersChanged()
     return true
   }
 

@@ -61,6 +61,7 @@ export class Topic {
   private trimPending = false
   /** Why the last put()/putMany() returned false when a queue was full; see takeRefusal(). */
   private refusal: string | null = null
+  private readonly countersOut = [0, 0]
 
   constructor (name: string, ctx: TopicContext) {
     this.name = name
@@ -72,6 +73,7 @@ export class Topic {
       if (this.trimPending) this.trimToCap()
       this.scheduleDrain()
     }
+    this.restoreCounters()
     this.refreshCaps()
   }
 
@@ -146,6 +148,26 @@ export class Topic {
     return this.capOn || this.refuseCheck || this.fullDropCount > 0 || this.fullRefusedCount > 0 || this.channelList.some((ch) => ch.capOn)
   }
 
+  /** The bounded-queue counters survive restarts, kept by the store beside the backlog's byte count. */
+  private restoreCounters (): void {
+    const b = this.backend
+    if (b.markCountersDirty === undefined) return
+    b.countersSource = () => {
+      const o = this.countersOut
+      o[0] = this.fullDropCount
+      o[1] = this.fullRefusedCount
+      return o
+    }
+    const saved = b.restoredCounters?.()
+    if (saved === undefined) return
+    this.fullDropCount = saved[0] ?? 0
+    this.fullRefusedCount = saved[1] ?? 0
+  }
+
+  private countersChanged (): void {
+    if (this.backend.markCountersDirty !== undefined) this.backend.markCountersDirty()
+  }
+
   /** Body bytes of the topic's own backlog (memory + disk). */
   get depthBytes (): number {
     return this.memQueue.bytes + this.backend.bytes()
@@ -193,6 +215,7 @@ export class Topic {
     if (reason === null) return false
     this.refusal = reason
     this.fullRefusedCount += n
+    this.countersChanged()
     return true
   }
 
@@ -212,14 +235,16 @@ export class Topic {
   /** Drop-oldest for the topic's own backlog (memory first, then disk; see Channel.trimToCap). */
   private trimToCap (): void {
     this.trimPending = false
+    const before = this.fullDropCount
     while (overCap(this.cap, this.depth, this.depthBytes, 0, 0)) {
       const m = this.memQueue.shift() ?? this.backend.shift()
       if (m === undefined) {
         if (this.backend.depth() > 0) this.trimPending = true
-        return
+        break
       }
       this.fullDropCount++
     }
+    if (this.fullDropCount !== before) this.countersChanged()
   }
 
   private fanOut (msg: Message): void {

@@ -15,6 +15,14 @@ export interface BackendQueue {
   depth (): number
   /** Body bytes of those messages (bounded queues: --max-queue-bytes); kept across restarts. */
   bytes (): number
+  /**
+   * Optional (stores only): the owner's policy counters are written with the queue's next batch,
+   * read from `countersSource`, after markCountersDirty(); restoredCounters() gives the values
+   * stored at the last run (undefined when none).
+   */
+  countersSource?: (() => readonly number[]) | null
+  markCountersDirty? (): void
+  restoredCounters? (): readonly number[] | undefined
   /** Set by the owner: called when `shift()` may return a message again. */
   onReadable: (() => void) | null
   /** Drops everything stored. */

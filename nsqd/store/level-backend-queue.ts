@@ -11,7 +11,7 @@ import type { Message } from '../core/message.js'
 import type { DeferredEntry, JournalingBackendQueue } from './backend-queue.js'
 import {
   chunkKey, chunkPrefix, decodeChunk, decodeSingle, deferredKey, deferredPrefix, encodeChunk, encodeSeq,
-  encodeSingle, inFlightKey, inFlightPrefix, parseChunkKey, prefixEnd, readKey, bytesKey
+  encodeSingle, inFlightKey, inFlightPrefix, parseChunkKey, prefixEnd, readKey, bytesKey, encodeBytesRecord
 } from './records.js'
 import type { Store, StoreClient, StoreOp } from './store.js'
 
@@ -25,6 +25,8 @@ export interface StoredQueueState {
   readChunkSeq: number
   /** Body bytes of the messages in [readSeq, writeSeq); absent: 0. */
   bytes?: number
+  /** The owner's policy counters stored with them (b/<queue>). */
+  counters?: number[]
 }
 
 export interface LevelQueueOptions {
@@ -67,6 +69,9 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
   /** Body bytes of the messages stored and not yet taken (bounded queues); persisted as b/<queue>. */
   private depthBytes: number
   private bytesDirty = false
+  /** The owner's counters (dead letters, drops, ...) written beside the byte count; see BackendQueue. */
+  countersSource: (() => readonly number[]) | null = null
+  private readonly storedCounters: readonly number[] | undefined
   private open: Message[] = []
   private sealedChunks: SealedChunk[] = []
   /** Backlog (bodies + per-message overhead) put and not yet written: open, and sealed into the batch being written. */
@@ -110,6 +115,7 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
     this.committedSeq = s.writeSeq
     this.sealedSeq = s.writeSeq
     this.depthBytes = s.writeSeq > s.readSeq ? (s.bytes ?? 0) : 0
+    this.storedCounters = s.counters
     this.aheadSeq = s.readSeq
     this.aheadKeySeq = s.readChunkSeq
     this.restoredDeferred = deferred
@@ -162,6 +168,16 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
 
   bytes (): number {
     return this.depthBytes
+  }
+
+  markCountersDirty (): void {
+    if (this.closed || this.deleted) return
+    this.bytesDirty = true
+    this.markDirty()
+  }
+
+  restoredCounters (): readonly number[] | undefined {
+    return this.storedCounters
   }
 
   empty (): void {
@@ -280,7 +296,7 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
     if (this.bytesDirty) {
       // in the batch that holds the chunks and the read position it describes
       this.bytesDirty = false
-      ops.push({ type: 'put', key: bytesKey(this.name), value: encodeSeq(Math.max(0, this.depthBytes)) })
+      ops.push({ type: 'put', key: bytesKey(this.name), value: encodeBytesRecord(Math.max(0, this.depthBytes), this.countersSource?.()) })
     }
     if (this.pendingDels.length > 0) {
       for (const key of this.pendingDels) ops.push({ type: 'del', key })

@@ -6,8 +6,9 @@
 //   r/<queue>         the queue's read position (next sequence number to hand out)
 //   d/<queue>/<id>    a deferred message of a channel, with its due time
 //   f/<queue>/<id>    durable mode: a delivered message that has not been FINed yet
-//   b/<queue>         the body bytes of the queue's messages not yet read (a double), written in
-//                     every batch that changes them, so bounded queues survive a restart
+//   b/<queue>         the body bytes of the queue's messages not yet read, then its owner's policy
+//                     counters (doubles), written in every batch that changes them, so bounded
+//                     queues and policy counters survive a restart
 //   m/meta            topics, channels and paused flags (metadata.ts)
 // <queue> is the topic name for a topic and `<topic>:<channel>` for a channel.
 //
@@ -176,6 +177,27 @@ export function encodeSeq (seq: number): Buffer {
   const out = Buffer.allocUnsafe(8)
   out.writeDoubleBE(seq, 0)
   return out
+}
+
+/** b/<queue>: the byte count, then the counters, as doubles. */
+export function encodeBytesRecord (bytes: number, counters: readonly number[] | undefined): Buffer {
+  const n = counters === undefined ? 0 : counters.length
+  const out = Buffer.allocUnsafe(8 * (1 + n))
+  out.writeDoubleBE(bytes, 0)
+  for (let i = 0; i < n; i++) out.writeDoubleBE((counters as readonly number[])[i] as number, 8 * (1 + i))
+  return out
+}
+
+/** What encodeBytesRecord wrote; undefined when damaged. */
+export function decodeBytesRecord (value: Buffer): { bytes: number, counters: number[] } | undefined {
+  if (value.length < 8 || value.length % 8 !== 0) return undefined
+  const all: number[] = []
+  for (let off = 0; off < value.length; off += 8) {
+    const v = value.readDoubleBE(off)
+    if (!Number.isSafeInteger(v) || v < 0) return undefined
+    all.push(v)
+  }
+  return { bytes: all[0] as number, counters: all.slice(1) }
 }
 
 export function decodeSeq (value: Buffer): number {

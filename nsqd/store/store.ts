@@ -11,7 +11,7 @@
 // get the error, and topics refuse new publishes (see LevelBackendQueue).
 
 import type { Level } from 'level'
-import { KEY_BYTES, KEY_CHUNK, KEY_DEFERRED, KEY_INFLIGHT, KEY_META, KEY_READ, KEY_SYNC, chunkBodyBytes, chunkCount, chunkKey, chunkPrefix, decodeSeq, parseChunkKey, prefixEnd } from './records.js'
+import { KEY_BYTES, KEY_CHUNK, KEY_DEFERRED, KEY_INFLIGHT, KEY_META, KEY_READ, KEY_SYNC, chunkBodyBytes, chunkCount, chunkKey, chunkPrefix, decodeBytesRecord, decodeSeq, parseChunkKey, prefixEnd } from './records.js'
 import { LevelBackendQueue } from './level-backend-queue.js'
 export { MESSAGE_OVERHEAD_BYTES } from './level-backend-queue.js'
 import type { LevelQueueOptions, StoredQueueState } from './level-backend-queue.js'
@@ -415,9 +415,12 @@ async function loadState (db: Level<string, Buffer>, logger: StoreLogger): Promi
     if (seq >= 0) readSeqs.set(key.slice(KEY_READ.length), seq)
   }
   const storedBytes = new Map<string, number>()
+  const storedCounters = new Map<string, number[]>()
   for await (const [key, value] of db.iterator({ gte: KEY_BYTES, lt: prefixEnd(KEY_BYTES) })) {
-    const bytes = decodeSeq(value)
-    if (bytes >= 0) storedBytes.set(key.slice(KEY_BYTES.length), bytes)
+    const rec = decodeBytesRecord(value)
+    if (rec === undefined) continue
+    storedBytes.set(key.slice(KEY_BYTES.length), rec.bytes)
+    if (rec.counters.length > 0) storedCounters.set(key.slice(KEY_BYTES.length), rec.counters)
   }
   const deferred = await loadSingles(db, KEY_DEFERRED)
   const inFlight = await loadSingles(db, KEY_INFLIGHT)
@@ -471,11 +474,15 @@ async function loadState (db: Level<string, Buffer>, logger: StoreLogger): Promi
       bytes = await countBytes(db, name, readChunkSeq, readSeq)
       logger.info(`DISKQUEUE(${name}): counted ${bytes} bytes in ${writeSeq - readSeq} stored messages`)
     }
-    queues.set(name, { readSeq, writeSeq, readChunkSeq, bytes: bytes ?? 0 })
+    queues.set(name, { readSeq, writeSeq, readChunkSeq, bytes: bytes ?? 0, counters: storedCounters.get(name) })
   }
   // queues whose data was all consumed still have a read position: keep numbering from it
   for (const [name, seq] of readSeqs) {
-    if (!queues.has(name)) queues.set(name, { readSeq: seq, writeSeq: seq, readChunkSeq: seq })
+    if (!queues.has(name)) queues.set(name, { readSeq: seq, writeSeq: seq, readChunkSeq: seq, counters: storedCounters.get(name) })
+  }
+  // counters of a queue that never stored a message
+  for (const [name, counters] of storedCounters) {
+    if (!queues.has(name)) queues.set(name, { readSeq: 0, writeSeq: 0, readChunkSeq: 0, counters })
   }
   return { queues, deferred, inFlight, meta }
 }

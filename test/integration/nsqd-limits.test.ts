@@ -142,10 +142,12 @@ t.test('drop-oldest: the oldest queued messages go (memory first, then disk), co
   t.equal(tp.getExistingChannel('all')!.depth, 10, 'a channel without a cap keeps everything')
 })
 
-t.test('restart in the middle: caps, queued bytes and every acknowledged message survive; refusal resumes', async (t) => {
+t.test('restart in the middle: caps, queued bytes, counters and every acknowledged message survive; refusal resumes', async (t) => {
   let nsqd = await startNSQD(t, { memQueueSize: 1 })
   const topic = uniq('rs')
   await createChannel(nsqd, topic, 'ch')
+  await createChannel(nsqd, topic, 'lossy')
+  t.equal((await setConfig(nsqd, topic, 'lossy', { max_queue_messages: 1, queue_full_policy: 'drop-oldest' })).status, 200)
   t.equal((await setConfig(nsqd, topic, 'ch', { max_queue_bytes: 30, queue_full_policy: 'refuse' })).status, 200)
   // the topic's keys are defaults for its channels: ch takes max_queue_messages from it
   t.equal((await http(nsqd, 'POST', `/topic/config?topic=${topic}`, JSON.stringify({ max_queue_messages: 10, queue_full_policy: 'drop-oldest' }))).status, 200)
@@ -161,10 +163,18 @@ t.test('restart in the middle: caps, queued bytes and every acknowledged message
   t.equal(sent.length, 3)
   let ch = nsqd.getExistingTopic(topic)!.getExistingChannel('ch')!
   t.equal(ch.depthBytes, 30)
+  const lossy = nsqd.getExistingTopic(topic)!.getExistingChannel('lossy')!
+  await until(() => lossy.depth === 1, 'lossy trimmed (its oldest is read back from disk first)')
+  const before = await stats(nsqd, topic)
+  t.match(before, { full_refused_count: 1 })
+  t.match(before.channels.find((c: any) => c.channel_name === 'lossy'), { depth: 1, full_drop_count: 2 })
   nsqd = await restart(t, nsqd, { memQueueSize: 1 })
   ch = nsqd.getExistingTopic(topic)!.getExistingChannel('ch')!
   t.equal(ch.depth, 3, 'queued messages back')
   t.equal(ch.depthBytes, 30, 'their bytes known after the restart (b/ key)')
+  const after = await stats(nsqd, topic)
+  t.match(after, { full_refused_count: 1 }, 'the topic\'s refusal count survives')
+  t.match(after.channels.find((c: any) => c.channel_name === 'lossy'), { depth: 1, full_drop_count: 2 }, 'the drop count survives')
   t.match(JSON.parse((await http(nsqd, 'GET', `/channel/config?topic=${topic}&channel=ch`)).text),
     { config: { max_queue_bytes: 30, queue_full_policy: 'refuse' }, effective: { max_queue_bytes: 30, max_queue_messages: 10, queue_full_policy: 'refuse' } })
   t.same(await http(nsqd, 'POST', `/pub?topic=${topic}`, 'over-cap-1'), { status: 503, text: '{"message":"QUEUE_FULL"}' }, 'still full')

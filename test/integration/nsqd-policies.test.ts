@@ -202,6 +202,7 @@ t.test('durable mode: a dead letter and its removal from the channel survive a r
   await until(() => nsqd.getExistingTopic(`${topic}.dead`)?.depth === 1, 'dead letter stored')
   nsqd = await restart(t, nsqd, durable)
   t.equal(nsqd.getExistingTopic(topic)!.getExistingChannel('ch')!.depth, 0, 'not back in the channel')
+  t.equal((await channelStats(nsqd, topic, 'ch')).dead_letter_count, 1, 'dead_letter_count survives the restart (stored with the queue)')
   const dead = await consumer(t, nsqd, `${topic}.dead`, 'd')
   t.equal((await dead.message(5000)).body.toString(), 'd1', 'in the dead-letter topic')
 })
