@@ -212,7 +212,7 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
       this.readDirty = true
       this.markDirty()
       const chunkSeq = this.loadedHead < this.loaded.length ? this.loaded[this.loadedHead] : this.aheadKeySeq
-      this.store.detach(this.name, this, { readSeq: this.readSeq, writeSeq: this.writeSeq, readChunkSeq: Math.min(chunkSeq, this.readSeq), bytes: this.depthBytes })
+      this.store.detach(this.name, this, { readSeq: this.readSeq, writeSeq: this.writeSeq, readChunkSeq: Math.min(chunkSeq, this.readSeq), bytes: this.depthBytes, counters: this.countersSource?.().slice() })
     }
     await this.store.whenCommitted()
   }
