@@ -168,6 +168,8 @@ async function run (): Promise<void> {
     await page.goto(`${base}/topics/${pay}`)
     await page.waitForSelector('#topic-policies')
     t.equal(await page.locator('#topic-policies tr.total td').nth(1).textContent(), '1.0 MB · refuse', 'the topic\'s own cap')
+    t.equal(await page.locator('#topic-channels tr[data-channel="worker"] td.policy-summary').textContent(),
+      'max 1 · ttl 1h 0m · cap 3 msgs / 1.0 MB drop-oldest · 1 dead · 2 dropped', 'the channel list sums up each channel\'s policies')
     await shot('20-topic-policies')
     await page.goto(`${base}/topics/${topic}/billing`)
     await page.waitForSelector('#channel-nodes')

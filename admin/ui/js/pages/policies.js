@@ -73,3 +73,25 @@ export function topicPolicySection (t) {
   return section('Bounded queue',
     table(['nsqd node', 'Topic cap', ['Queued bytes', 'num'], ['Dropped (full)', 'num'], ['Refused (full)', 'num']], rows, { id: 'topic-policies' }))
 }
+
+/**
+ * A channel's policies in one cell of the topic page's channel list: "max 5 · ttl 1h · cap 3 msgs
+ * drop-oldest", then the counters that are not zero; "–" for a channel without any.
+ */
+export function policySummaryCell (p) {
+  if (!p) return h('td', { class: 'muted' }, '–')
+  const parts = []
+  if (p.max_attempts !== 0) parts.push(p.max_attempts < 0 ? 'max attempts varies' : `max ${fmt.num(p.max_attempts)}`)
+  if (p.message_ttl_ms !== 0) parts.push(p.message_ttl_ms < 0 ? 'ttl varies' : `ttl ${p.message_ttl_ms < 1000 ? `${p.message_ttl_ms}ms` : fmt.duration(p.message_ttl_ms / 1000)}`)
+  if (p.max_queue_messages !== 0 || p.max_queue_bytes !== 0) {
+    const cap = []
+    if (p.max_queue_messages !== 0) cap.push(p.max_queue_messages < 0 ? 'varies' : `${fmt.num(p.max_queue_messages)} msgs`)
+    if (p.max_queue_bytes !== 0) cap.push(p.max_queue_bytes < 0 ? 'varies' : fmt.bytes(p.max_queue_bytes))
+    parts.push(`cap ${cap.join(' / ')} ${p.queue_full_policy === '*' ? '(policy varies)' : p.queue_full_policy}`)
+  }
+  if (p.dead_letter_count > 0) parts.push(`${fmt.num(p.dead_letter_count)} dead`)
+  if (p.expired_count > 0) parts.push(`${fmt.num(p.expired_count)} expired`)
+  if (p.full_drop_count > 0) parts.push(`${fmt.num(p.full_drop_count)} dropped`)
+  const title = p.dead_letter_topic && p.dead_letter_topic !== '*' ? `dead-letter topic ${p.dead_letter_topic}` : undefined
+  return h('td', { class: 'small policy-summary', title }, parts.length > 0 ? parts.join(' · ') : 'dead-letter topic set')
+}
