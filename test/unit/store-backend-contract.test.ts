@@ -1,5 +1,5 @@
 // One contract for every BackendQueue (STYLE.md rule 29): the in-memory reference and the level
-// queue must behave alike for FIFO order, exact depth, empty, delete and close.
+// queue must behave alike for FIFO order, exact depth and body bytes, empty, delete and close.
 
 import t from 'tap'
 import path from 'node:path'
@@ -39,6 +39,20 @@ function contract (name: string, make: Factory): void {
     t.same(back.body, m.body, 'body kept')
     t.equal(back.timestamp, m.timestamp, 'timestamp kept')
     t.equal(back.attempts, m.attempts, 'attempts kept')
+  })
+
+  t.test(`${name}: bytes() is the body bytes of what is stored and not taken`, async (t) => {
+    const { queue: q, settle } = await make(t)
+    t.equal(q.bytes(), 0)
+    for (let i = 0; i < 30; i++) q.put(msgN(i, 100))
+    t.equal(q.bytes(), 3000, 'counted at put')
+    await settle()
+    await take(q, 10)
+    t.equal(q.bytes(), 2000, 'taken ones no longer count')
+    q.empty()
+    t.equal(q.bytes(), 0, 'empty() clears it')
+    q.put(msgN(99, 50))
+    t.equal(q.bytes(), 50)
   })
 
   t.test(`${name}: onReadable after shift() came back empty`, async (t) => {
