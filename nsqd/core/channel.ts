@@ -107,6 +107,7 @@ export class Channel {
   capOn = false
   /** A drop-oldest trim found the oldest message not yet read back from disk: finish it when it is. */
   private trimPending = false
+  private trimScheduled = false
   /** The policy counters as the store keeps them (dead letters, expired, dropped), reused per batch. */
   private readonly countersOut = [0, 0, 0]
 
@@ -146,7 +147,20 @@ export class Channel {
     this.policyOn = this.maxAttempts > 0 || this.messageTtlMs > 0
     this.cap = effectiveCap(c, t, this.ctx)
     this.capOn = this.cap.maxMessages > 0 || this.cap.maxBytes > 0
-    if (this.capOn && this.dropsOldest) this.trimToCap()
+    if (this.capOn && this.dropsOldest) this.scheduleTrim()
+  }
+
+  /**
+   * A lowered drop-oldest cap trims on the next turn, not at once: at start the node-wide flags
+   * apply before the stored channel and topic configs (which may lift the cap) are loaded.
+   */
+  private scheduleTrim (): void {
+    if (this.trimScheduled) return
+    this.trimScheduled = true
+    setImmediate(() => {
+      this.trimScheduled = false
+      if (this.capOn && this.dropsOldest && !this.exiting) this.trimToCap()
+    })
   }
 
   /** True when the policy is configured here or node-wide (its counters are then shown in /stats). */

@@ -59,6 +59,7 @@ export class Topic {
   /** Publishes are checked against a refuse cap (the topic's or a channel's): the one branch of put(). */
   private refuseCheck = false
   private trimPending = false
+  private trimScheduled = false
   /** Why the last put()/putMany() returned false when a queue was full; see takeRefusal(). */
   private refusal: string | null = null
   private readonly countersOut = [0, 0]
@@ -184,7 +185,17 @@ export class Topic {
     let check = this.capOn && !this.cap.dropOldest
     for (const ch of this.channelList) if (ch.capOn && !ch.dropsOldest) check = true
     this.refuseCheck = check
-    if (this.capOn && this.cap.dropOldest) this.trimToCap()
+    if (this.capOn && this.cap.dropOldest) this.scheduleTrim()
+  }
+
+  /** A lowered drop-oldest cap trims on the next turn (at start, after the stored configs are loaded). */
+  private scheduleTrim (): void {
+    if (this.trimScheduled) return
+    this.trimScheduled = true
+    setImmediate(() => {
+      this.trimScheduled = false
+      if (this.capOn && this.cap.dropOldest && !this.exiting) this.trimToCap()
+    })
   }
 
   /**

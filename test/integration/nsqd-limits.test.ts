@@ -198,6 +198,27 @@ t.test('node-wide flags: a topic without channels (a dead-letter topic) keeps it
   t.same(await consumeAll(t, nsqd, topic, 'late', 4), ['d6', 'd7', 'd8', 'd9'])
 })
 
+t.test('restart with a node-wide drop-oldest cap: a channel exempted by its stored config loses nothing', async (t) => {
+  const flags = { memQueueSize: 1, maxQueueMessages: 2, queueFullPolicy: 'drop-oldest' as const }
+  let nsqd = await startNSQD(t, flags)
+  const topic = uniq('exempt')
+  await createChannel(nsqd, topic, 'keep')
+  await createChannel(nsqd, topic, 'capped')
+  t.equal((await setConfig(nsqd, topic, 'keep', { max_queue_messages: 0 })).status, 200)
+  const pub = await producer(t, nsqd)
+  for (let i = 0; i < 5; i++) t.equal(await pub.publish(topic, `e${i}`), 'OK')
+  const tp = nsqd.getExistingTopic(topic)!
+  await until(() => tp.getExistingChannel('capped')!.depth === 2, 'capped trimmed')
+  t.equal(tp.getExistingChannel('keep')!.depth, 5)
+  nsqd = await restart(t, nsqd, flags)
+  const keep = nsqd.getExistingTopic(topic)!.getExistingChannel('keep')!
+  // the flags apply before the stored config is loaded: nothing may be trimmed in between
+  await new Promise((resolve) => setImmediate(resolve))
+  t.equal(keep.depth, 5, 'all five kept after the restart')
+  t.equal(keep.fullDropCount, 0)
+  t.same((await consumeAll(t, nsqd, topic, 'keep', 5)).sort(), ['e0', 'e1', 'e2', 'e3', 'e4'])
+})
+
 t.test('node-wide refuse cap, a dead-letter topic that is full keeps the message in its channel', async (t) => {
   const nsqd = await startNSQD(t, { maxQueueMessages: 1, maxAttempts: 1 })
   const topic = uniq('dlfull')
