@@ -5,6 +5,7 @@
 import type {
   ChannelOut, ClientOut, E2eAggregate, E2eInput, NsqdChannel, NsqdTopic, TopicOut
 } from './types.js'
+import { channelPolicy, mergeChannelPolicies, mergeTopicPolicies, topicPolicy } from './policies.js'
 
 /** One nsqd's view of a topic, tagged with the node's identity. */
 export interface NodeTopic {
@@ -88,6 +89,8 @@ export function nodeChannel (node: string, hostname: string, topic: string, c: N
     e2e_processing_latency: nodeE2e(c.e2e_processing_latency, topic, c.channel_name, node)
   }
   setOptionalCounts(out, num(c.zone_local_msg_count), num(c.region_local_msg_count), num(c.global_msg_count))
+  const policy = channelPolicy(c)
+  if (policy !== undefined) out.policy = policy
   return out
 }
 
@@ -116,6 +119,8 @@ export function nodeTopic (nt: NodeTopic, nowMs: number): TopicOut {
     e2e_processing_latency: nodeE2e(t.e2e_processing_latency, t.topic_name, '', nt.node)
   }
   setOptionalCounts(out, zone, region, global)
+  const policy = topicPolicy(t)
+  if (policy !== undefined) out.policy = policy
   return out
 }
 
@@ -166,6 +171,8 @@ export function aggregateChannel (topic: string, channel: string, perNode: Chann
   out.clients.sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : a.hostname < b.hostname ? -1 : a.hostname > b.hostname ? 1 : 0))
   out.e2e_processing_latency = mergeE2e(nodes.map((n) => n.e2e_processing_latency), topic, channel)
   setOptionalCounts(out, zone, region, global)
+  const policy = mergeChannelPolicies(nodes.map((n) => n.policy))
+  if (policy !== undefined) out.policy = policy
   return out
 }
 
@@ -208,5 +215,7 @@ export function aggregateTopic (topic: string, perNode: TopicOut[]): TopicOut {
   out.channels = names.length > 0 ? names.map((name) => aggregateChannel(topic, name, channelNodes.get(name) as ChannelOut[])) : null
   out.e2e_processing_latency = mergeE2e(nodes.map((n) => n.e2e_processing_latency), topic, '')
   setOptionalCounts(out, zone, region, global)
+  const policy = mergeTopicPolicies(nodes.map((n) => n.policy))
+  if (policy !== undefined) out.policy = policy
   return out
 }

@@ -1,6 +1,8 @@
 // JSON shapes: what nsqd (/stats, /info) and nsqlookupd (/lookup, /nodes) send us (spec:
 // nsqd-http.md §6, lookupd.md §5), and what the admin's /api answers (spec: nsqadmin.md §4).
 
+import type { ChannelPolicyOut, TopicPolicyOut } from './policies.js'
+
 export interface E2eInput {
   count: number
   percentiles: Array<{ quantile: number, value: number }> | null
@@ -50,6 +52,17 @@ export interface NsqdChannel {
   clients: NsqdClient[] | null
   paused: boolean
   e2e_processing_latency?: E2eInput
+  /** Delivery policies and bounded queues (nsqd beyond NSQ, issue 16): only where set. */
+  max_attempts?: number
+  message_ttl_ms?: number
+  dead_letter_topic?: string
+  dead_letter_count?: number
+  expired_count?: number
+  queue_bytes?: number
+  max_queue_messages?: number
+  max_queue_bytes?: number
+  queue_full_policy?: string
+  full_drop_count?: number
 }
 
 export interface NsqdTopic {
@@ -61,6 +74,13 @@ export interface NsqdTopic {
   message_bytes?: number
   paused: boolean
   e2e_processing_latency?: E2eInput
+  /** Bounded queues (nsqd beyond NSQ): only where a cap applies. */
+  queue_bytes?: number
+  max_queue_messages?: number
+  max_queue_bytes?: number
+  queue_full_policy?: string
+  full_drop_count?: number
+  full_refused_count?: number
 }
 
 export interface NsqdStats {
@@ -164,6 +184,8 @@ export interface ChannelOut {
   clients: ClientOut[]
   paused: boolean
   e2e_processing_latency: E2eAggregate | null
+  /** Delivery policies and bounded queues (admin/policies.ts): only where a node reports them. */
+  policy?: ChannelPolicyOut
 }
 
 export interface TopicOut {
@@ -182,4 +204,6 @@ export interface TopicOut {
   channels: ChannelOut[] | null
   paused: boolean
   e2e_processing_latency: E2eAggregate | null
+  /** The topic's own bounded-queue cap and counters (admin/policies.ts): only where reported. */
+  policy?: TopicPolicyOut
 }

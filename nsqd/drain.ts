@@ -7,6 +7,10 @@
 //   - it is drained when no topic holds a message and no channel holds a queued, in-flight or
 //     deferred one. A topic without channels that holds messages (nowhere to deliver them) or a
 //     paused topic/channel holding messages keeps the drain waiting: /stats lists such topics;
+//   - except a dead-letter topic without channels (issue 16): its messages are parked for an
+//     operator, not waiting for delivery, so it does not hold the drain up. /stats lists it in
+//     drain_dead_letter_topics, the drained log line names it, and its messages stay in the store
+//     under --data-path (a topic with channels is drained like any other);
 //   - once drained, `onDrained` runs (the nsqd binary then exits 0 unless --drain-exit=false).
 // PUT /config/draining `false` cancels a drain that has not finished: the node registers again.
 
@@ -68,11 +72,30 @@ export class Drain {
     return true
   }
 
+  /**
+   * Names of the dead-letter topics: every channel's dead-letter topic while dead-lettering is on,
+   * and every topic that has received a dead letter since start.
+   */
+  private deadLetterTopics (): Set<string> {
+    const out = new Set<string>()
+    for (const t of this.host.topics.values()) {
+      if (t.receivedDeadLetters) out.add(t.name)
+      for (const ch of t.channelsList) if (ch.deadLettering) out.add(ch.deadLetterTopic)
+    }
+    return out
+  }
+
+  /** A dead-letter topic without channels: parked messages that do not keep the drain waiting. */
+  private parked (t: Topic, dead: Set<string>): boolean {
+    return t.channels.size === 0 && dead.has(t.name)
+  }
+
   /** Messages still on the node: topic queues, channel queues, in flight and deferred. */
   remaining (): number {
+    const dead = this.deadLetterTopics()
     let n = 0
     for (const t of this.host.topics.values()) {
-      n += t.depth
+      if (!this.parked(t, dead)) n += t.depth
       for (const ch of t.channelsList) n += ch.depth + ch.inFlightPQ.length + ch.deferredPQ.length
     }
     return n
@@ -80,14 +103,23 @@ export class Drain {
 
   /** Topics holding messages with no channel to deliver them to: they keep a drain waiting. */
   stuckTopics (): string[] {
+    const dead = this.deadLetterTopics()
     const out: string[] = []
-    for (const t of this.host.topics.values()) if (t.channels.size === 0 && t.depth > 0) out.push(t.name)
+    for (const t of this.host.topics.values()) if (t.channels.size === 0 && t.depth > 0 && !dead.has(t.name)) out.push(t.name)
+    return out
+  }
+
+  /** Dead-letter topics without channels that hold messages: left in the store, not waited for. */
+  parkedTopics (): string[] {
+    const dead = this.deadLetterTopics()
+    const out: string[] = []
+    for (const t of this.host.topics.values()) if (this.parked(t, dead) && t.depth > 0) out.push(t.name)
     return out
   }
 
   /** The fields /stats adds while draining (absent otherwise). */
-  statsFields (): { draining: true, drain_remaining: number, drain_stuck_topics: string[] } {
-    return { draining: true, drain_remaining: this.remaining(), drain_stuck_topics: this.stuckTopics() }
+  statsFields (): { draining: true, drain_remaining: number, drain_stuck_topics: string[], drain_dead_letter_topics: string[] } {
+    return { draining: true, drain_remaining: this.remaining(), drain_stuck_topics: this.stuckTopics(), drain_dead_letter_topics: this.parkedTopics() }
   }
 
   close (): void {
@@ -103,7 +135,13 @@ export class Drain {
     if (!this.active || this.finished || this.remaining() > 0) return
     this.finished = true
     this.stopTimer()
-    this.host.logger.info('NSQ: drained: every message delivered')
+    const parked = this.parkedTopics()
+    if (parked.length === 0) {
+      this.host.logger.info('NSQ: drained: every message delivered')
+    } else {
+      const list = parked.map((name) => `${name} (${this.host.topics.get(name)?.depth ?? 0})`).join(', ')
+      this.host.logger.info(`NSQ: drained: every message delivered; dead letters left in the store: ${list}`)
+    }
     if (this.onDrained !== null) this.onDrained()
   }
 }

@@ -22,7 +22,7 @@ import { loadTlsSettings, tlsMinVersion, Upgrader, type TlsSettings } from './tc
 import { AuthClient } from './auth.js'
 import { Gateway } from './gateway/gateway.js'
 import { Drain } from './drain.js'
-import { nowNs, type Message } from './core/message.js'
+import { lastEndName, nowNs, type Message } from './core/message.js'
 import { deadLetterEnvelope } from './core/policy.js'
 import { isValidTopicName } from '../client/wire/names.js'
 
@@ -292,6 +292,9 @@ export class NSQD implements TcpHost, TopicContext {
   get maxChannelConsumers (): number { return this.opts.maxChannelConsumers }
   get maxAttempts (): number { return this.opts.maxAttempts }
   get messageTtlMs (): number { return this.opts.messageTtlMs }
+  get maxQueueMessages (): number { return this.opts.maxQueueMessages }
+  get maxQueueBytes (): number { return this.opts.maxQueueBytes }
+  get queueFullPolicy (): 'refuse' | 'drop-oldest' { return this.opts.queueFullPolicy }
 
   /**
    * Publishes a message leaving `channel` to its dead-letter topic (created if needed): a new
@@ -302,10 +305,14 @@ export class NSQD implements TcpHost, TopicContext {
   deadLetter (channel: Channel, topicName: string, msg: Message, reason: 'max_attempts' | 'ttl'): boolean {
     if (this.exiting || topicName === channel.topicName || !isValidTopicName(topicName)) return false
     const topic = this.getTopic(topicName)
+    topic.receivedDeadLetters = true
     const body = channel.deadLetterJson
-      ? deadLetterEnvelope({ topic: channel.topicName, channel: channel.name, id: msg.id, attempts: msg.attempts, timestampNs: msg.timestamp, reason }, msg.body)
+      ? deadLetterEnvelope({ topic: channel.topicName, channel: channel.name, id: msg.id, attempts: msg.attempts, timestampNs: msg.timestamp, reason, lastError: lastEndName(msg.lastEnd) }, msg.body)
       : msg.body
-    return topic.put(topic.newMessage(body, nowNs()))
+    if (topic.put(topic.newMessage(body, nowNs()))) return true
+    // a full dead-letter topic under refuse: the message stays (and is delivered) in its channel
+    topic.takeRefusal()
+    return false
   }
 
   topicPolicyChanged (topic: Topic): void {
@@ -314,7 +321,9 @@ export class NSQD implements TcpHost, TopicContext {
 
   policyChanged (channel: Channel): void {
     const topic = this.topics.get(channel.topicName)
-    if (topic !== undefined) this.emitChange('policy', topic, channel)
+    if (topic === undefined) return
+    topic.refreshCaps()
+    this.emitChange('policy', topic, channel)
   }
 
   makeBackend (queueName: string, ephemeral: boolean): BackendQueue {

@@ -80,6 +80,12 @@ export interface Options {
   maxAttempts: number
   /** Ms a message may wait before delivery; older ones are dead-lettered or dropped; 0 = none (not in NSQ). */
   messageTtlMs: number
+  /** Bounded queues, per topic and channel: messages queued (memory + disk); 0 = no cap (not in NSQ). */
+  maxQueueMessages: number
+  /** Bounded queues: body bytes queued (memory + disk); 0 = no cap (not in NSQ). */
+  maxQueueBytes: number
+  /** What a full bounded queue does: 'refuse' the publish or 'drop-oldest' (not in NSQ). */
+  queueFullPolicy: 'refuse' | 'drop-oldest'
 
   statsdAddress: string
   statsdIntervalMs: number
@@ -177,6 +183,9 @@ export function defaultOptions (): Options {
     maxChannelConsumers: 0,
     maxAttempts: 0,
     messageTtlMs: 0,
+    maxQueueMessages: 0,
+    maxQueueBytes: 0,
+    queueFullPolicy: 'refuse',
 
     statsdAddress: '',
     statsdIntervalMs: 60_000,
@@ -282,6 +291,9 @@ export const FLAG_BINDINGS: readonly FlagBinding[] = [
   b('max-channel-consumers', 'int', 'maxChannelConsumers', 'maximum channel consumer connection count per nsqd instance (default 0, i.e., unlimited)'),
   b('max-attempts', 'int', 'maxAttempts', 'deliveries per message; the next one is published to the channel\'s dead-letter topic (<topic>.dead) instead (0 = unlimited, as NSQ; not in NSQ)'),
   b('message-ttl', 'duration', 'messageTtlMs', 'a message older than this at delivery is not delivered: dead-lettered where dead-lettering is on, else dropped (0 = none; not in NSQ)'),
+  b('max-queue-messages', 'int', 'maxQueueMessages', 'bounded queues: messages a topic or channel may hold queued, in memory and on disk (not in flight or deferred); 0 = no cap (not in NSQ)'),
+  b('max-queue-bytes', 'int', 'maxQueueBytes', 'bounded queues: message body bytes a topic or channel may hold queued, in memory and on disk; 0 = no cap (not in NSQ)'),
+  b('queue-full-policy', 'string', 'queueFullPolicy', 'what a full bounded queue does with a new message: \'refuse\' the publish (E_PUB_FAILED, HTTP 503 QUEUE_FULL) or \'drop-oldest\' (not in NSQ)'),
 
   b('statsd-address', 'string', 'statsdAddress', 'UDP <addr>:<port> of a statsd daemon for pushing stats'),
   b('statsd-interval', 'duration', 'statsdIntervalMs', 'duration between pushing to statsd'),
@@ -350,6 +362,9 @@ export function validateOptions (opts: Options): void {
   if (opts.memQueueSize < 0) throw new Error('--mem-queue-size must be >= 0')
   if (!Number.isInteger(opts.maxAttempts) || opts.maxAttempts < 0 || opts.maxAttempts > 65535) throw new Error('--max-attempts must be between 0 and 65535')
   if (opts.messageTtlMs < 0) throw new Error('--message-ttl must be >= 0')
+  if (!Number.isSafeInteger(opts.maxQueueMessages) || opts.maxQueueMessages < 0) throw new Error('--max-queue-messages must be >= 0')
+  if (!Number.isSafeInteger(opts.maxQueueBytes) || opts.maxQueueBytes < 0) throw new Error('--max-queue-bytes must be >= 0')
+  if (opts.queueFullPolicy !== 'refuse' && opts.queueFullPolicy !== 'drop-oldest') throw new Error('--queue-full-policy must be refuse or drop-oldest')
   if (opts.maxDeferTimeoutMs < 0) throw new Error('--max-defer-timeout must be >= 0')
   if (opts.storeBacklogSize <= 0) throw new Error('--store-backlog-size must be > 0')
   if (opts.storeWriteBufferSize < 64 * 1024) throw new Error('--store-write-buffer-size must be >= 65536')

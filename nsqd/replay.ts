@@ -93,7 +93,7 @@ export async function replay (nsqd: NSQD, req: ReplayRequest): Promise<ReplayRes
     for (const c of cands) {
       const removed = c.inMemory
         ? source.memQueue.removeFirst((m) => m === c.msg) !== undefined
-        : source.backend.remove !== undefined && source.backend.remove(c.msg.id, c.seq)
+        : source.backend.remove !== undefined && source.backend.remove(c.msg, c.seq)
       if (!removed) continue
       if (ids !== null) ids.delete(c.msg.id)
       const topic = nsqd.getTopic(c.target)

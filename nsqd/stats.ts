@@ -55,8 +55,18 @@ export interface ChannelStats {
   requeue_count: number
   timeout_count: number
   /** Delivery policies (not in NSQ): present only when the channel has one. */
+  max_attempts?: number
+  message_ttl_ms?: number
+  /** '' when dead-lettering is off. */
+  dead_letter_topic?: string
   dead_letter_count?: number
   expired_count?: number
+  /** Bounded queues (not in NSQ): present only when the channel has a cap (or dropped something). */
+  queue_bytes?: number
+  max_queue_messages?: number
+  max_queue_bytes?: number
+  queue_full_policy?: 'refuse' | 'drop-oldest'
+  full_drop_count?: number
   client_count: number
   clients: ClientStats[] | null
   paused: boolean
@@ -71,6 +81,13 @@ export interface TopicStats {
   message_count: number
   message_bytes: number
   paused: boolean
+  /** Bounded queues (not in NSQ): present only when the topic or a channel has a cap. */
+  queue_bytes?: number
+  max_queue_messages?: number
+  max_queue_bytes?: number
+  queue_full_policy?: 'refuse' | 'drop-oldest'
+  full_drop_count?: number
+  full_refused_count?: number
   e2e_processing_latency: LatencyResult
 }
 
@@ -114,6 +131,8 @@ export interface StatsDocument {
   draining?: true
   drain_remaining?: number
   drain_stuck_topics?: string[]
+  /** Dead-letter topics without channels still holding messages: left in the store, not waited for. */
+  drain_dead_letter_topics?: string[]
 }
 
 function byName<T extends { name: string }> (a: T, b: T): number {
@@ -185,7 +204,24 @@ export function channelStats (nsqd: NSQD, ch: Channel, includeClients: boolean, 
     requeue_count: ch.requeueCount,
     timeout_count: ch.timeoutCount,
     // not in NSQ, so only where a policy is set: a node without policies answers exactly as NSQ
-    ...(ch.hasPolicy || ch.deadLetterCount > 0 || ch.expiredCount > 0 ? { dead_letter_count: ch.deadLetterCount, expired_count: ch.expiredCount } : {}),
+    ...(ch.hasPolicy || ch.deadLetterCount > 0 || ch.expiredCount > 0
+      ? {
+          max_attempts: ch.maxAttempts,
+          message_ttl_ms: ch.messageTtlMs,
+          dead_letter_topic: ch.deadLettering ? ch.deadLetterTopic : '',
+          dead_letter_count: ch.deadLetterCount,
+          expired_count: ch.expiredCount
+        }
+      : {}),
+    ...(ch.capOn || ch.fullDropCount > 0
+      ? {
+          queue_bytes: ch.depthBytes,
+          max_queue_messages: ch.cap.maxMessages,
+          max_queue_bytes: ch.cap.maxBytes,
+          queue_full_policy: ch.dropsOldest ? 'drop-oldest' as const : 'refuse' as const,
+          full_drop_count: ch.fullDropCount
+        }
+      : {}),
     client_count: ch.clientCount,
     clients,
     paused: ch.paused,
@@ -216,6 +252,17 @@ export function topicStats (nsqd: NSQD, t: Topic, filter: StatsFilter, nowMs: nu
     message_count: t.messageCount,
     message_bytes: t.messageBytes,
     paused: t.paused,
+    // bounded queues (not in NSQ): only where a cap applies, so a node without caps answers as NSQ
+    ...(t.hasCapPolicy
+      ? {
+          queue_bytes: t.depthBytes,
+          max_queue_messages: t.cap.maxMessages,
+          max_queue_bytes: t.cap.maxBytes,
+          queue_full_policy: t.cap.dropOldest ? 'drop-oldest' as const : 'refuse' as const,
+          full_drop_count: t.fullDropCount,
+          full_refused_count: t.fullRefusedCount
+        }
+      : {}),
     e2e_processing_latency: nsqd.e2e.forTopic(chans, nowMs)
   }
 }
@@ -270,7 +317,7 @@ export function statsDocument (nsqd: NSQD, version: string, filter: StatsFilter,
     ? { version, health, start_time: startTime, topics: snap.topics, memory: memStats(), producers: snap.producers }
     : { version, health, start_time: startTime, topics: snap.topics, producers: snap.producers }
   if (nsqd.replicationInfo !== null) doc.replication = nsqd.replicationInfo()
-  // drain mode (nsqd/drain.ts): draining, drain_remaining, drain_stuck_topics, only while draining
+  // drain mode (nsqd/drain.ts): draining, drain_remaining, drain_stuck_topics, drain_dead_letter_topics, only while draining
   if (nsqd.draining) Object.assign(doc, nsqd.drain.statsFields())
   return doc
 }

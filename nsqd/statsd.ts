@@ -43,7 +43,9 @@ export function packLines (lines: readonly string[], size: number): Buffer[] {
   return out
 }
 
-interface Previous { topics: Map<string, { message_count: number, message_bytes: number }>, channels: Map<string, { message_count: number, requeue_count: number, timeout_count: number }>, gcRuns: number }
+interface TopicCounters { message_count: number, message_bytes: number, full_drop_count?: number, full_refused_count?: number }
+interface ChannelCounters { message_count: number, requeue_count: number, timeout_count: number, dead_letter_count?: number, expired_count?: number, full_drop_count?: number }
+interface Previous { topics: Map<string, TopicCounters>, channels: Map<string, ChannelCounters>, gcRuns: number }
 
 /** The lines of one push; `prev` holds the counters of the previous one and is updated. */
 export function statsdLines (snap: StatsSnapshot, prev: Previous, opts: { prefix: string, memStats: boolean, excludeEphemeral: boolean }): string[] {
@@ -54,8 +56,8 @@ export function statsdLines (snap: StatsSnapshot, prev: Previous, opts: { prefix
   const e2e = (base: string, r: LatencyResult): void => {
     for (const q of r.percentiles ?? []) g(`${base}.e2e_processing_latency_${percentileName(q.quantile)}`, q.value)
   }
-  const topics = new Map<string, { message_count: number, message_bytes: number }>()
-  const channels = new Map<string, { message_count: number, requeue_count: number, timeout_count: number }>()
+  const topics = new Map<string, TopicCounters>()
+  const channels = new Map<string, ChannelCounters>()
   for (const t of snap.topics ?? []) {
     if (opts.excludeEphemeral && isEphemeral(t.topic_name)) continue
     const last = prev.topics.get(t.topic_name)
@@ -65,7 +67,13 @@ export function statsdLines (snap: StatsSnapshot, prev: Previous, opts: { prefix
     g(`${tk}.depth`, t.depth)
     g(`${tk}.backend_depth`, t.backend_depth)
     e2e(tk, t.e2e_processing_latency)
-    topics.set(t.topic_name, { message_count: t.message_count, message_bytes: t.message_bytes })
+    // bounded queues (not in NSQ): only where a cap applies, so NSQ's lines are unchanged otherwise
+    if (t.full_drop_count !== undefined) {
+      g(`${tk}.queue_bytes`, t.queue_bytes ?? 0)
+      c(`${tk}.full_drop_count`, t.full_drop_count - (last?.full_drop_count ?? 0))
+      c(`${tk}.full_refused_count`, (t.full_refused_count ?? 0) - (last?.full_refused_count ?? 0))
+    }
+    topics.set(t.topic_name, { message_count: t.message_count, message_bytes: t.message_bytes, full_drop_count: t.full_drop_count, full_refused_count: t.full_refused_count })
     for (const ch of t.channels) {
       if (opts.excludeEphemeral && isEphemeral(ch.channel_name)) continue
       const key = `${t.topic_name}:${ch.channel_name}`
@@ -80,7 +88,23 @@ export function statsdLines (snap: StatsSnapshot, prev: Previous, opts: { prefix
       c(`${ck}.timeout_count`, ch.timeout_count - (lc?.timeout_count ?? 0))
       g(`${ck}.clients`, ch.client_count)
       e2e(ck, ch.e2e_processing_latency)
-      channels.set(key, { message_count: ch.message_count, requeue_count: ch.requeue_count, timeout_count: ch.timeout_count })
+      // delivery policies and bounded queues (not in NSQ): only where one is set
+      if (ch.dead_letter_count !== undefined) {
+        c(`${ck}.dead_letter_count`, ch.dead_letter_count - (lc?.dead_letter_count ?? 0))
+        c(`${ck}.expired_count`, (ch.expired_count ?? 0) - (lc?.expired_count ?? 0))
+      }
+      if (ch.full_drop_count !== undefined) {
+        g(`${ck}.queue_bytes`, ch.queue_bytes ?? 0)
+        c(`${ck}.full_drop_count`, ch.full_drop_count - (lc?.full_drop_count ?? 0))
+      }
+      channels.set(key, {
+        message_count: ch.message_count,
+        requeue_count: ch.requeue_count,
+        timeout_count: ch.timeout_count,
+        dead_letter_count: ch.dead_letter_count,
+        expired_count: ch.expired_count,
+        full_drop_count: ch.full_drop_count
+      })
     }
   }
   prev.topics = topics

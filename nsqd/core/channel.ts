@@ -3,13 +3,13 @@
 // the next message from memory, then from its backend queue. In-flight and deferred messages live in
 // min-heaps keyed by deadline and are expired by the node's queue scan, never by per-message timers.
 
-import type { Message } from './message.js'
-import { Fifo } from './fifo.js'
+import { END_REQUEUED, END_TIMEOUT, type Message } from './message.js'
+import { MessageFifo } from './message-fifo.js'
 import { MessageHeap } from './pqueue.js'
 import { InFlightQueue } from './inflight-queue.js'
 import { journalOf, type BackendQueue, type JournalingBackendQueue } from '../store/backend-queue.js'
 import { isEphemeral } from '../../client/wire/names.js'
-import type { ChannelPolicyConfig } from './policy.js'
+import { effectiveCap, overCap, type ChannelPolicyConfig, type QueueCap, type QueueCapDefaults } from './policy.js'
 
 /** What a channel needs from a subscribed connection. Implemented by the TCP client. */
 export interface Consumer {
@@ -27,7 +27,7 @@ export interface Consumer {
 }
 
 /** The channel's narrow view of its surroundings. */
-export interface ChannelContext {
+export interface ChannelContext extends QueueCapDefaults {
   readonly memQueueSize: number
   readonly maxMsgTimeoutMs: number
   readonly maxChannelConsumers: number
@@ -64,7 +64,7 @@ export class Channel {
   paused = false
   exiting = false
 
-  readonly memQueue = new Fifo<Message>()
+  readonly memQueue = new MessageFifo()
   readonly inFlight = new Map<string, Message>()
   readonly inFlightPQ = new InFlightQueue()
   readonly deferred = new Map<string, Message>()
@@ -86,6 +86,8 @@ export class Channel {
   deadLetterCount = 0
   /** Messages not delivered because they outlived their TTL (dead-lettered or dropped). */
   expiredCount = 0
+  /** Bounded queue: oldest messages dropped to make room (drop-oldest, or an ephemeral channel). */
+  fullDropCount = 0
 
   /** The config set over HTTP (POST /channel/config); empty when none. */
   policyConfig: ChannelPolicyConfig = {}
@@ -100,6 +102,14 @@ export class Channel {
   deadLetterTopic = ''
   /** Dead-lettering is on: max attempts set, or a dead-letter topic configured. */
   deadLettering = false
+  /** Bounded queue (config, else the topic's, else the flags); capOn when either bound is set. */
+  cap: QueueCap = { maxMessages: 0, maxBytes: 0, dropOldest: false }
+  capOn = false
+  /** A drop-oldest trim found the oldest message not yet read back from disk: finish it when it is. */
+  private trimPending = false
+  private trimScheduled = false
+  /** The policy counters as the store keeps them (dead letters, expired, dropped), reused per batch. */
+  private readonly countersOut = [0, 0, 0]
 
   constructor (topicName: string, name: string, backend: BackendQueue, ctx: ChannelContext) {
     this.topicName = topicName
@@ -108,7 +118,11 @@ export class Channel {
     this.backend = backend
     this.journal = journalOf(backend)
     this.ctx = ctx
-    backend.onReadable = () => { this.pump() }
+    backend.onReadable = () => {
+      if (this.trimPending) this.trimToCap()
+      this.pump()
+    }
+    this.restoreCounters()
     this.refreshPolicy()
   }
 
@@ -131,15 +145,87 @@ export class Channel {
     this.deadLetterJson = (c.dead_letter_envelope ?? t.dead_letter_envelope) === 'json'
     this.deadLettering = this.ctx.deadLetter !== undefined && (this.maxAttempts > 0 || dlt !== undefined)
     this.policyOn = this.maxAttempts > 0 || this.messageTtlMs > 0
+    this.cap = effectiveCap(c, t, this.ctx)
+    this.capOn = this.cap.maxMessages > 0 || this.cap.maxBytes > 0
+    if (this.capOn && this.dropsOldest) this.scheduleTrim()
+  }
+
+  /**
+   * A lowered drop-oldest cap trims on the next turn, not at once: at start the node-wide flags
+   * apply before the stored channel and topic configs (which may lift the cap) are loaded.
+   */
+  private scheduleTrim (): void {
+    if (this.trimScheduled) return
+    this.trimScheduled = true
+    setImmediate(() => {
+      this.trimScheduled = false
+      if (this.capOn && this.dropsOldest && !this.exiting) this.trimToCap()
+    })
   }
 
   /** True when the policy is configured here or node-wide (its counters are then shown in /stats). */
   get hasPolicy (): boolean {
-    return this.policyOn || this.deadLettering
+    return this.policyOn || this.deadLettering || this.capOn
+  }
+
+  /** A full queue drops its oldest message (an ephemeral channel never refuses its topic's publishes). */
+  get dropsOldest (): boolean {
+    return this.cap.dropOldest || this.ephemeral
   }
 
   get depth (): number {
     return this.memQueue.length + this.backend.depth()
+  }
+
+  /**
+   * Policy counters survive restarts: the store writes them beside the queue's byte count, in the
+   * batch of the queue change that moved them (a dead letter or drop reads the queue in that tick).
+   */
+  private restoreCounters (): void {
+    const b = this.backend
+    if (b.markCountersDirty === undefined) return
+    b.countersSource = () => {
+      const o = this.countersOut
+      o[0] = this.deadLetterCount
+      o[1] = this.expiredCount
+      o[2] = this.fullDropCount
+      return o
+    }
+    const saved = b.restoredCounters?.()
+    if (saved === undefined) return
+    this.deadLetterCount = saved[0] ?? 0
+    this.expiredCount = saved[1] ?? 0
+    this.fullDropCount = saved[2] ?? 0
+  }
+
+  private countersChanged (): void {
+    if (this.backend.markCountersDirty !== undefined) this.backend.markCountersDirty()
+  }
+
+  /** Body bytes queued (memory + disk), what max_queue_bytes bounds. */
+  get depthBytes (): number {
+    return this.memQueue.bytes + this.backend.bytes()
+  }
+
+  /**
+   * Drop-oldest: drops the oldest queued messages (memory first: it holds the older ones) until the
+   * queue is within its cap. A message taken from the backend advances its read position in the
+   * store batch of this tick. When the oldest is still on disk and not yet read back, the rest of
+   * the trim waits for it (onReadable).
+   */
+  private trimToCap (): void {
+    this.trimPending = false
+    const cap = this.cap
+    const before = this.fullDropCount
+    while (overCap(cap, this.depth, this.depthBytes, 0, 0)) {
+      const m = this.memQueue.shift() ?? this.backend.shift()
+      if (m === undefined) {
+        if (this.backend.depth() > 0) this.trimPending = true
+        break
+      }
+      this.fullDropCount++
+    }
+    if (this.fullDropCount !== before) this.countersChanged()
   }
 
   get clientCount (): number {
@@ -157,6 +243,7 @@ export class Channel {
     if (this.exiting) return false
     if (!this.enqueue(msg)) return false
     this.messageCount++
+    if (this.capOn && this.dropsOldest) this.trimToCap()
     this.pump()
     return true
   }
@@ -248,6 +335,7 @@ export class Channel {
     if (ttl > 0 && now - msg.timestamp / 1e6 > ttl) {
       if (this.deadLettering && !this.sendDeadLetter(msg, 'ttl')) return false
       this.expiredCount++
+      this.countersChanged()
       return true
     }
     if (this.maxAttempts > 0 && msg.attempts >= this.maxAttempts && this.deadLettering) {
@@ -260,6 +348,7 @@ export class Channel {
     const dl = this.ctx.deadLetter
     if (dl === undefined || !dl.call(this.ctx, this, this.deadLetterTopic, msg, reason)) return false
     this.deadLetterCount++
+    this.countersChanged()
     return true
   }
 
@@ -303,6 +392,7 @@ export class Channel {
     const msg = this.takeInFlight(clientId, id) as Message
     this.requeueCount++
     msg.clientId = 0
+    msg.lastEnd = END_REQUEUED
     if (this.journal !== null) this.journal.markDone(msg)
     if (timeoutMs <= 0) {
       if (!this.enqueue(msg)) return 'failed to requeue message'
@@ -335,6 +425,7 @@ export class Channel {
     while ((msg = this.inFlightPQ.popDue(now)) !== undefined) {
       this.inFlight.delete(msg.id)
       this.timeoutCount++
+      msg.lastEnd = END_TIMEOUT
       const owner = this.consumers.get(msg.clientId)
       msg.clientId = 0
       if (owner !== undefined) owner.inFlightReleased(1)

@@ -4,6 +4,18 @@
 
 import type { DeadlineList } from './inflight-queue.js'
 
+/** Message.lastEnd: not known (no attempt yet, or restored from disk). */
+export const END_NONE = 0
+/** Message.lastEnd: the consumer sent REQ. */
+export const END_REQUEUED = 1
+/** Message.lastEnd: msg_timeout passed without FIN/REQ/TOUCH. */
+export const END_TIMEOUT = 2
+
+/** The dead-letter envelope's `last_error` for a Message.lastEnd value. */
+export function lastEndName (end: number): 'requeued' | 'timeout' | null {
+  return end === END_REQUEUED ? 'requeued' : end === END_TIMEOUT ? 'timeout' : null
+}
+
 export class Message {
   /** 16 lowercase hex characters. */
   readonly id: string
@@ -21,6 +33,8 @@ export class Message {
   index: number
   /** Deferral requested at publish (DPUB / defer=), ms; 0 for none. */
   deferredMs: number
+  /** What ended the last delivery attempt: END_NONE, END_REQUEUED or END_TIMEOUT (kept in memory only). */
+  lastEnd: number
   /** Links in the in-flight deadline list (InFlightQueue), null outside it. */
   prev: Message | null
   next: Message | null
@@ -36,6 +50,7 @@ export class Message {
     this.pri = 0
     this.index = -1
     this.deferredMs = deferredMs
+    this.lastEnd = END_NONE
     this.prev = null
     this.next = null
     this.list = null

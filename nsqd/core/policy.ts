@@ -14,15 +14,28 @@ export interface ChannelPolicyConfig {
   message_ttl_ms?: number
   /** 'json': dead letters are a JSON object with their origin; 'none' (default): the plain body. */
   dead_letter_envelope?: 'none' | 'json'
+  /** Bounded queue: messages queued (memory + disk, not in flight or deferred). 0 = no cap. */
+  max_queue_messages?: number
+  /** Bounded queue: body bytes queued (memory + disk). 0 = no cap. */
+  max_queue_bytes?: number
+  /** What a full bounded queue does with a new message: refuse the publish, or drop the oldest. */
+  queue_full_policy?: QueueFullPolicy
+}
+
+export type QueueFullPolicy = 'refuse' | 'drop-oldest'
+
+export function isQueueFullPolicy (v: unknown): v is QueueFullPolicy {
+  return v === 'refuse' || v === 'drop-oldest'
 }
 
 /** Attempts are a u16 on the wire. */
 export const MAX_ATTEMPTS_LIMIT = 65535
 
 /** Why a config is refused: the HTTP error token. */
-export type PolicyError = 'INVALID_JSON' | 'INVALID_MAX_ATTEMPTS' | 'INVALID_DEAD_LETTER_TOPIC' | 'INVALID_MESSAGE_TTL' | 'INVALID_ENVELOPE' | 'INVALID_CONFIG_KEY'
+export type PolicyError = 'INVALID_JSON' | 'INVALID_MAX_ATTEMPTS' | 'INVALID_DEAD_LETTER_TOPIC' | 'INVALID_MESSAGE_TTL' | 'INVALID_ENVELOPE' | 'INVALID_CONFIG_KEY' |
+'INVALID_MAX_QUEUE_MESSAGES' | 'INVALID_MAX_QUEUE_BYTES' | 'INVALID_QUEUE_FULL_POLICY'
 
-const KEYS = new Set(['max_attempts', 'dead_letter_topic', 'message_ttl_ms', 'dead_letter_envelope'])
+const KEYS = new Set(['max_attempts', 'dead_letter_topic', 'message_ttl_ms', 'dead_letter_envelope', 'max_queue_messages', 'max_queue_bytes', 'queue_full_policy'])
 
 function isCount (v: unknown, max: number): v is number {
   return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max
@@ -54,11 +67,51 @@ export function parsePolicyConfig (raw: unknown, topic: string): ChannelPolicyCo
     if (o.dead_letter_envelope !== 'none' && o.dead_letter_envelope !== 'json') return 'INVALID_ENVELOPE'
     out.dead_letter_envelope = o.dead_letter_envelope
   }
+  if (o.max_queue_messages !== undefined) {
+    if (!isCount(o.max_queue_messages, Number.MAX_SAFE_INTEGER)) return 'INVALID_MAX_QUEUE_MESSAGES'
+    out.max_queue_messages = o.max_queue_messages
+  }
+  if (o.max_queue_bytes !== undefined) {
+    if (!isCount(o.max_queue_bytes, Number.MAX_SAFE_INTEGER)) return 'INVALID_MAX_QUEUE_BYTES'
+    out.max_queue_bytes = o.max_queue_bytes
+  }
+  if (o.queue_full_policy !== undefined) {
+    if (!isQueueFullPolicy(o.queue_full_policy)) return 'INVALID_QUEUE_FULL_POLICY'
+    out.queue_full_policy = o.queue_full_policy
+  }
   return out
 }
 
+/** A queue's effective cap (0 = none for each bound). */
+export interface QueueCap {
+  maxMessages: number
+  maxBytes: number
+  dropOldest: boolean
+}
+
+/** The node-wide flags a cap falls back to. */
+export interface QueueCapDefaults {
+  readonly maxQueueMessages?: number
+  readonly maxQueueBytes?: number
+  readonly queueFullPolicy?: QueueFullPolicy
+}
+
+/** The effective cap from a config, then the topic's config (for a channel), then the flags. */
+export function effectiveCap (own: ChannelPolicyConfig, topic: ChannelPolicyConfig, node: QueueCapDefaults): QueueCap {
+  return {
+    maxMessages: own.max_queue_messages ?? topic.max_queue_messages ?? node.maxQueueMessages ?? 0,
+    maxBytes: own.max_queue_bytes ?? topic.max_queue_bytes ?? node.maxQueueBytes ?? 0,
+    dropOldest: (own.queue_full_policy ?? topic.queue_full_policy ?? node.queueFullPolicy ?? 'refuse') === 'drop-oldest'
+  }
+}
+
+/** True when `depth` messages of `bytes` body bytes plus `n` more of `addBytes` exceed the cap. */
+export function overCap (cap: QueueCap, depth: number, bytes: number, n: number, addBytes: number): boolean {
+  return (cap.maxMessages > 0 && depth + n > cap.maxMessages) || (cap.maxBytes > 0 && bytes + addBytes > cap.maxBytes)
+}
+
 /** The JSON envelope of a dead letter (dead_letter_envelope: 'json'). */
-export function deadLetterEnvelope (origin: { topic: string, channel: string, id: string, attempts: number, timestampNs: number, reason: string }, body: Buffer): Buffer {
+export function deadLetterEnvelope (origin: { topic: string, channel: string, id: string, attempts: number, timestampNs: number, reason: string, lastError: string | null }, body: Buffer): Buffer {
   return Buffer.from(JSON.stringify({
     topic: origin.topic,
     channel: origin.channel,
@@ -66,6 +119,7 @@ export function deadLetterEnvelope (origin: { topic: string, channel: string, id
     attempts: origin.attempts,
     timestamp: origin.timestampNs,
     reason: origin.reason,
+    last_error: origin.lastError,
     body: body.toString('base64')
   }))
 }

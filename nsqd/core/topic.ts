@@ -3,10 +3,10 @@
 // --mem-queue-size, then its backend); the backlog flows to the channels when they appear.
 
 import { Message, compactBody } from './message.js'
-import { Fifo } from './fifo.js'
+import { MessageFifo } from './message-fifo.js'
 import { GuidFactory } from './guid.js'
 import { Channel, type ChannelContext } from './channel.js'
-import type { ChannelPolicyConfig } from './policy.js'
+import { effectiveCap, overCap, type ChannelPolicyConfig, type QueueCap } from './policy.js'
 import type { BackendQueue } from '../store/backend-queue.js'
 import { isEphemeral } from '../../client/wire/names.js'
 
@@ -39,7 +39,7 @@ export class Topic {
 
   readonly channels = new Map<string, Channel>()
   private channelList: Channel[] = []
-  readonly memQueue = new Fifo<Message>()
+  readonly memQueue = new MessageFifo()
 
   paused = false
   exiting = false
@@ -49,6 +49,20 @@ export class Topic {
   messageCount = 0
   messageBytes = 0
   droppedCount = 0
+  /** Bounded queue: oldest messages of the topic's own backlog dropped to make room (drop-oldest). */
+  fullDropCount = 0
+  /** Bounded queue: messages refused because the topic or one of its channels was full (refuse). */
+  fullRefusedCount = 0
+  /** The topic's own backlog cap (its config, else the flags). */
+  cap: QueueCap = { maxMessages: 0, maxBytes: 0, dropOldest: false }
+  capOn = false
+  /** Publishes are checked against a refuse cap (the topic's or a channel's): the one branch of put(). */
+  private refuseCheck = false
+  private trimPending = false
+  private trimScheduled = false
+  /** Why the last put()/putMany() returned false when a queue was full; see takeRefusal(). */
+  private refusal: string | null = null
+  private readonly countersOut = [0, 0]
 
   constructor (name: string, ctx: TopicContext) {
     this.name = name
@@ -56,7 +70,12 @@ export class Topic {
     this.ctx = ctx
     this.guid = new GuidFactory(ctx.nodeId)
     this.backend = ctx.makeBackend(name, this.ephemeral)
-    this.backend.onReadable = () => { this.scheduleDrain() }
+    this.backend.onReadable = () => {
+      if (this.trimPending) this.trimToCap()
+      this.scheduleDrain()
+    }
+    this.restoreCounters()
+    this.refreshCaps()
   }
 
   get depth (): number {
@@ -73,9 +92,10 @@ export class Topic {
     return new Message(this.guid.next(), compactBody(body), timestampNs, 0, deferMs)
   }
 
-  /** Publishes one message. False if it could not be stored (exiting, backend failure). */
+  /** Publishes one message. False if it could not be stored (exiting, backend failure, queue full). */
   put (msg: Message): boolean {
     if (this.exiting || (!this.ephemeral && !this.ctx.isHealthy)) return false
+    if (this.refuseCheck && this.isFull(1, msg.body.length)) return false
     if (!this.accept(msg)) return false
     this.messageCount++
     this.messageBytes += msg.body.length
@@ -85,6 +105,12 @@ export class Topic {
   /** Publishes many, all or nothing as far as validation goes; returns false on a store failure. */
   putMany (msgs: readonly Message[]): boolean {
     if (this.exiting || (!this.ephemeral && !this.ctx.isHealthy)) return false
+    if (this.refuseCheck) {
+      let bytes = 0
+      for (let i = 0; i < msgs.length; i++) bytes += (msgs[i] as Message).body.length
+      // all or nothing: a batch that does not fit is refused as a whole
+      if (this.isFull(msgs.length, bytes)) return false
+    }
     for (let i = 0; i < msgs.length; i++) {
       const msg = msgs[i] as Message
       if (!this.accept(msg)) return false
@@ -111,8 +137,125 @@ export class Topic {
       this.ctx.backendPutFailed(this.name)
       return false
     }
+    if (this.capOn && this.cap.dropOldest) this.trimToCap()
     if (this.flowing()) this.scheduleDrain()
     return true
+  }
+
+  // ---- bounded queues (issue 16) ----------------------------------------------------------------
+
+  /** A cap applies to the topic or one of its channels, or one counted something (/stats shows them). */
+  get hasCapPolicy (): boolean {
+    return this.capOn || this.refuseCheck || this.fullDropCount > 0 || this.fullRefusedCount > 0 || this.channelList.some((ch) => ch.capOn)
+  }
+
+  /** The bounded-queue counters survive restarts, kept by the store beside the backlog's byte count. */
+  private restoreCounters (): void {
+    const b = this.backend
+    if (b.markCountersDirty === undefined) return
+    b.countersSource = () => {
+      const o = this.countersOut
+      o[0] = this.fullDropCount
+      o[1] = this.fullRefusedCount
+      return o
+    }
+    const saved = b.restoredCounters?.()
+    if (saved === undefined) return
+    this.fullDropCount = saved[0] ?? 0
+    this.fullRefusedCount = saved[1] ?? 0
+  }
+
+  private countersChanged (): void {
+    if (this.backend.markCountersDirty !== undefined) this.backend.markCountersDirty()
+  }
+
+  /** Body bytes of the topic's own backlog (memory + disk). */
+  get depthBytes (): number {
+    return this.memQueue.bytes + this.backend.bytes()
+  }
+
+  /**
+   * Recomputes the topic's own cap and whether publishes must be checked: a refuse cap on the
+   * topic, or on any of its channels (ephemeral channels drop instead). Called when a config or the
+   * channel list changes.
+   */
+  refreshCaps (): void {
+    this.cap = effectiveCap(this.policyConfig, {}, this.ctx)
+    this.capOn = this.cap.maxMessages > 0 || this.cap.maxBytes > 0
+    let check = this.capOn && !this.cap.dropOldest
+    for (const ch of this.channelList) if (ch.capOn && !ch.dropsOldest) check = true
+    this.refuseCheck = check
+    if (this.capOn && this.cap.dropOldest) this.scheduleTrim()
+  }
+
+  /** A lowered drop-oldest cap trims on the next turn (at start, after the stored configs are loaded). */
+  private scheduleTrim (): void {
+    if (this.trimScheduled) return
+    this.trimScheduled = true
+    setImmediate(() => {
+      this.trimScheduled = false
+      if (this.capOn && this.cap.dropOldest && !this.exiting) this.trimToCap()
+    })
+  }
+
+  /**
+   * Refuse: true (and the reason kept for takeRefusal) when `n` more messages of `bytes` body bytes
+   * would overflow the topic's own backlog or any channel's queue. A channel counts what it holds
+   * plus the topic's backlog, which is on its way to it. One full channel refuses the publish for
+   * the whole topic: the message would otherwise be lost for that channel's consumers.
+   */
+  private isFull (n: number, bytes: number): boolean {
+    const depth = this.depth
+    const depthBytes = this.depthBytes
+    let reason: string | null = null
+    if (this.capOn && !this.cap.dropOldest && overCap(this.cap, depth, depthBytes, n, bytes)) {
+      reason = fullReason(`topic ${this.name}`, this.cap, depth, depthBytes, n)
+    } else {
+      const list = this.channelList
+      for (let i = 0; i < list.length; i++) {
+        const ch = list[i] as Channel
+        if (!ch.capOn || ch.dropsOldest) continue
+        const d = ch.depth + depth
+        const b = ch.depthBytes + depthBytes
+        if (overCap(ch.cap, d, b, n, bytes)) {
+          reason = fullReason(`channel ${this.name}:${ch.name}`, ch.cap, d, b, n)
+          break
+        }
+      }
+    }
+    if (reason === null) return false
+    this.refusal = reason
+    this.fullRefusedCount += n
+    this.countersChanged()
+    return true
+  }
+
+  /** Why put()/putMany() just returned false: 'exiting', the full queue's reason, or 'write error'. */
+  failReason (): string {
+    if (this.exiting) return 'exiting'
+    return this.takeRefusal() ?? 'write error'
+  }
+
+  /** The reason the last publish was refused for a full queue, once; null when it was not. */
+  takeRefusal (): string | null {
+    const r = this.refusal
+    this.refusal = null
+    return r
+  }
+
+  /** Drop-oldest for the topic's own backlog (memory first, then disk; see Channel.trimToCap). */
+  private trimToCap (): void {
+    this.trimPending = false
+    const before = this.fullDropCount
+    while (overCap(this.cap, this.depth, this.depthBytes, 0, 0)) {
+      const m = this.memQueue.shift() ?? this.backend.shift()
+      if (m === undefined) {
+        if (this.backend.depth() > 0) this.trimPending = true
+        break
+      }
+      this.fullDropCount++
+    }
+    if (this.fullDropCount !== before) this.countersChanged()
   }
 
   private fanOut (msg: Message): void {
@@ -164,6 +307,9 @@ export class Topic {
 
   // ---- delivery policies (issue 16) -------------------------------------------------------------
 
+  /** Has taken a dead letter since start (drain mode does not wait for such a topic without channels). */
+  receivedDeadLetters = false
+
   /** Defaults for this topic's channels (POST /topic/config); a channel's own keys win. */
   policyConfig: ChannelPolicyConfig = {}
 
@@ -178,6 +324,7 @@ export class Topic {
       ch.refreshPolicy()
       ch.pump()
     }
+    this.refreshCaps()
     if (this.ctx.topicPolicyChanged !== undefined) this.ctx.topicPolicyChanged(this)
   }
 
@@ -190,6 +337,7 @@ export class Topic {
     if (this.hasPolicyConfig) { ch.topicPolicyConfig = this.policyConfig; ch.refreshPolicy() }
     this.channels.set(name, ch)
     this.channelList = [...this.channels.values()]
+    this.refreshCaps()
     this.ctx.channelCreated(this, ch)
     this.scheduleDrain()
     return ch
@@ -205,6 +353,7 @@ export class Topic {
     if (ch === undefined) return false
     this.channels.delete(name)
     this.channelList = [...this.channels.values()]
+    this.refreshCaps()
     ch.closeConsumersForDelete()
     ch.empty()
     await ch.backend.delete()
@@ -233,4 +382,10 @@ export class Topic {
   get channelsList (): readonly Channel[] {
     return this.channelList
   }
+}
+
+/** "queue full: channel T:C holds N of max M messages" (or bytes): why a publish is refused. */
+function fullReason (what: string, cap: QueueCap, depth: number, bytes: number, n: number): string {
+  if (cap.maxMessages > 0 && depth + n > cap.maxMessages) return `queue full: ${what} holds ${depth} of max ${cap.maxMessages} messages`
+  return `queue full: ${what} holds ${bytes} of max ${cap.maxBytes} bytes`
 }

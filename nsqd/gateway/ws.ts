@@ -280,7 +280,7 @@ class WsSession implements PushSink {
     if (this.allowed(verb, topicName, '', f) !== true) return
     if (this.gw.nsqd.draining) return this.fail(`E_${verb}_FAILED`, `${verb} failed draining`, ref)
     const topic = this.gw.nsqd.getTopic(topicName)
-    if (!topic.put(topic.newMessage(body, nowNs(), deferMs))) return this.fail(`E_${verb}_FAILED`, `${verb} failed ${topic.exiting ? 'exiting' : 'write error'}`, ref)
+    if (!topic.put(topic.newMessage(body, nowNs(), deferMs))) return this.fail(`E_${verb}_FAILED`, `${verb} failed ${topic.failReason()}`, ref)
     this.client.countPub(topicName, 1)
     this.ack(verb, ref)
   }
@@ -301,7 +301,7 @@ class WsSession implements PushSink {
       if (typeof b === 'string') return this.fail('E_BAD_MESSAGE', b.replace('MPUB invalid message body', `MPUB invalid message(${i}) body`), ref)
       msgs[i] = topic.newMessage(b, ts)
     }
-    if (!topic.putMany(msgs)) return this.fail('E_MPUB_FAILED', `MPUB failed ${topic.exiting ? 'exiting' : 'write error'}`, ref)
+    if (!topic.putMany(msgs)) return this.fail('E_MPUB_FAILED', `MPUB failed ${topic.failReason()}`, ref)
     this.client.countPub(topicName, msgs.length)
     this.ack('MPUB', ref)
   }

@@ -34,6 +34,9 @@ function policyError (token: PolicyError): HttpApiError {
     case 'INVALID_DEAD_LETTER_TOPIC': return new HttpApiError(400, 'INVALID_DEAD_LETTER_TOPIC')
     case 'INVALID_MESSAGE_TTL': return new HttpApiError(400, 'INVALID_MESSAGE_TTL')
     case 'INVALID_ENVELOPE': return new HttpApiError(400, 'INVALID_ENVELOPE')
+    case 'INVALID_MAX_QUEUE_MESSAGES': return new HttpApiError(400, 'INVALID_MAX_QUEUE_MESSAGES')
+    case 'INVALID_MAX_QUEUE_BYTES': return new HttpApiError(400, 'INVALID_MAX_QUEUE_BYTES')
+    case 'INVALID_QUEUE_FULL_POLICY': return new HttpApiError(400, 'INVALID_QUEUE_FULL_POLICY')
   }
 }
 
@@ -111,10 +114,14 @@ export async function channelRoutes (app: FastifyInstance, { nsqd }: RouteOption
       max_attempts: ch.maxAttempts,
       dead_letter_topic: ch.deadLettering ? ch.deadLetterTopic : '',
       message_ttl_ms: ch.messageTtlMs,
-      dead_letter_envelope: ch.deadLetterJson ? 'json' : 'none'
+      dead_letter_envelope: ch.deadLetterJson ? 'json' : 'none',
+      max_queue_messages: ch.cap.maxMessages,
+      max_queue_bytes: ch.cap.maxBytes,
+      queue_full_policy: ch.dropsOldest ? 'drop-oldest' : 'refuse'
     },
     dead_letter_count: ch.deadLetterCount,
-    expired_count: ch.expiredCount
+    expired_count: ch.expiredCount,
+    full_drop_count: ch.fullDropCount
   })
 
   app.get('/channel/config', async (req, reply) => {

@@ -49,7 +49,6 @@ export const HTTP_ERRORS = {
   INVALID_DEAD_LETTER_TOPIC: [400],
   INVALID_MESSAGE_TTL: [400],
   INVALID_ENVELOPE: [400],
-  TOO_MANY_CONNECTIONS: [503],
   /** Peek and replay (nsqd/http/peek.ts), not in NSQ. */
   INVALID_N: [400],
   INVALID_OFFSET: [400],
@@ -57,7 +56,13 @@ export const HTTP_ERRORS = {
   INVALID_ENCODING: [400],
   INVALID_STATE: [400],
   MESSAGE_NOT_FOUND: [404],
-  INVALID_ARG_TO: [400]
+  INVALID_ARG_TO: [400],
+  INVALID_MAX_QUEUE_MESSAGES: [400],
+  INVALID_MAX_QUEUE_BYTES: [400],
+  INVALID_QUEUE_FULL_POLICY: [400],
+  /** Bounded queues (not in NSQ): the topic or one of its channels is full under "refuse". */
+  QUEUE_FULL: [503],
+  TOO_MANY_CONNECTIONS: [503]
 } as const
 
 export type HttpErrorToken = keyof typeof HTTP_ERRORS

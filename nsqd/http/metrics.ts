@@ -64,7 +64,12 @@ const TOPIC_FAMILIES: readonly TopicFamily[] = [
   topicFamily('counter', 'nsq_topic_messages_total', 'Messages published to the topic since start', (t) => t.message_count),
   topicFamily('counter', 'nsq_topic_message_bytes_total', 'Message body bytes published to the topic since start', (t) => t.message_bytes),
   topicFamily('gauge', 'nsq_topic_paused', '1 when the topic is paused', (t) => t.paused ? 1 : 0),
-  topicFamily('gauge', 'nsq_topic_channels', 'Channels of the topic', (t) => t.channels.length)
+  topicFamily('gauge', 'nsq_topic_channels', 'Channels of the topic', (t) => t.channels.length),
+  topicFamily('gauge', 'nsq_topic_queue_bytes', 'Message body bytes queued at the topic (memory + disk); 0 where no bounded-queue cap applies', (t) => t.queue_bytes ?? 0),
+  topicFamily('gauge', 'nsq_topic_max_queue_messages', 'Bounded-queue cap of the topic\'s own backlog in messages (0 = none)', (t) => t.max_queue_messages ?? 0),
+  topicFamily('gauge', 'nsq_topic_max_queue_bytes', 'Bounded-queue cap of the topic\'s own backlog in body bytes (0 = none)', (t) => t.max_queue_bytes ?? 0),
+  topicFamily('counter', 'nsq_topic_full_drops_total', 'Oldest messages dropped from the topic\'s full backlog (drop-oldest) since start', (t) => t.full_drop_count ?? 0),
+  topicFamily('counter', 'nsq_topic_full_refused_total', 'Messages refused because the topic or one of its channels was full (refuse) since start', (t) => t.full_refused_count ?? 0)
 ]
 
 const CHANNEL_FAMILIES: readonly ChannelFamily[] = [
@@ -77,6 +82,10 @@ const CHANNEL_FAMILIES: readonly ChannelFamily[] = [
   channelFamily('counter', 'nsq_channel_timeouts_total', 'In-flight timeouts since start', (c) => c.timeout_count),
   channelFamily('counter', 'nsq_channel_dead_letters_total', 'Messages moved to the dead-letter topic since start (max attempts or TTL)', (c) => c.dead_letter_count ?? 0),
   channelFamily('counter', 'nsq_channel_expired_total', 'Messages not delivered because they outlived their TTL, since start', (c) => c.expired_count ?? 0),
+  channelFamily('gauge', 'nsq_channel_queue_bytes', 'Message body bytes queued in the channel (memory + disk); 0 where no bounded-queue cap applies', (c) => c.queue_bytes ?? 0),
+  channelFamily('gauge', 'nsq_channel_max_queue_messages', 'Bounded-queue cap of the channel in messages (0 = none)', (c) => c.max_queue_messages ?? 0),
+  channelFamily('gauge', 'nsq_channel_max_queue_bytes', 'Bounded-queue cap of the channel in body bytes (0 = none)', (c) => c.max_queue_bytes ?? 0),
+  channelFamily('counter', 'nsq_channel_full_drops_total', 'Oldest messages dropped from the full channel (drop-oldest, or an ephemeral channel at its cap) since start', (c) => c.full_drop_count ?? 0),
   channelFamily('gauge', 'nsq_channel_clients', 'Connected subscribers', (c) => c.client_count),
   channelFamily('gauge', 'nsq_channel_paused', '1 when the channel is paused', (c) => c.paused ? 1 : 0)
 ]

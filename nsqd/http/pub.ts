@@ -37,7 +37,16 @@ export async function publish (nsqd: NSQD, topic: Topic, bodies: readonly Buffer
   // A topic going away is NSQ's 503 EXITING; a store that could not take the messages is a
   // server fault (500), so a client can tell "try another node" from "this node is broken".
   // With replication a refused publish is 503 NOT_ENOUGH_REPLICAS (retry, perhaps on the new primary).
-  if (!ok) throw topic.exiting ? new HttpApiError(503, 'EXITING') : storeRefusal(nsqd)
+  // A full bounded queue under "refuse" is 503 QUEUE_FULL (not in NSQ; the reason is logged).
+  if (!ok) {
+    if (topic.exiting) throw new HttpApiError(503, 'EXITING')
+    const full = topic.takeRefusal()
+    if (full !== null) {
+      nsqd.logger.debug(`HTTP: publish to ${topic.name} refused - ${full}`)
+      throw new HttpApiError(503, 'QUEUE_FULL')
+    }
+    throw storeRefusal(nsqd)
+  }
   // backpressure: answer once the store has caught up, so the publisher slows to disk speed
   const slow = nsqd.publishBackpressure()
   if (slow !== null) await slow

@@ -77,6 +77,11 @@ function clientLine (c: ClientStats, nowMs: number): string {
     `connected: ${connectedFor(c, nowMs)}`
 }
 
+/** Bounded queues (not in NSQ): " limit: 100 msgs 0 bytes refuse bytes: 1234 dropped: 0". */
+function capText (q: { queue_bytes?: number, max_queue_messages?: number, max_queue_bytes?: number, queue_full_policy?: string, full_drop_count?: number }): string {
+  return ` limit: ${q.max_queue_messages ?? 0} msgs ${q.max_queue_bytes ?? 0} bytes ${q.queue_full_policy ?? 'refuse'} bytes: ${q.queue_bytes ?? 0} dropped: ${q.full_drop_count ?? 0}`
+}
+
 export function statsText (version: string, snap: StatsSnapshot, mem: MemStats | null, health: string, startTimeMs: number, nowMs?: number): string {
   const uptime = nowMs === undefined ? uptimeMs(startTimeMs) : nowMs - startTimeMs
   if (nowMs === undefined) nowMs = Date.now()
@@ -92,12 +97,14 @@ export function statsText (version: string, snap: StatsSnapshot, mem: MemStats |
   const topics = snap.topics ?? []
   out.push(topics.length === 0 ? '\nTopics: None\n' : '\nTopics:')
   for (const t of topics) {
-    out.push(`\n${t.paused ? '*P ' : '   '}[${padEnd(t.topic_name, 15)}] depth: ${padEnd(t.depth, 5)} be-depth: ${padEnd(t.backend_depth, 5)} msgs: ${padEnd(t.message_count, 8)} e2e%: ${e2eText(t.e2e_processing_latency)}\n`)
+    out.push(`\n${t.paused ? '*P ' : '   '}[${padEnd(t.topic_name, 15)}] depth: ${padEnd(t.depth, 5)} be-depth: ${padEnd(t.backend_depth, 5)} msgs: ${padEnd(t.message_count, 8)} e2e%: ${e2eText(t.e2e_processing_latency)}` +
+      (t.full_drop_count !== undefined ? `${capText(t)} refused: ${t.full_refused_count ?? 0}\n` : '\n'))
     for (const c of t.channels) {
       out.push(`${c.paused ? '   *P ' : '      '}[${padEnd(c.channel_name, 25)}] depth: ${padEnd(c.depth, 5)} be-depth: ${padEnd(c.backend_depth, 5)} ` +
         `inflt: ${padEnd(c.in_flight_count, 4)} def: ${padEnd(c.deferred_count, 4)} re-q: ${padEnd(c.requeue_count, 5)} ` +
         `timeout: ${padEnd(c.timeout_count, 5)} msgs: ${padEnd(c.message_count, 8)} e2e%: ${e2eText(c.e2e_processing_latency)}` +
-        (c.dead_letter_count !== undefined ? ` dead: ${c.dead_letter_count} expired: ${c.expired_count ?? 0}\n` : '\n'))
+        (c.dead_letter_count !== undefined ? ` dead: ${c.dead_letter_count} expired: ${c.expired_count ?? 0}` : '') +
+        (c.full_drop_count !== undefined ? `${capText(c)}\n` : '\n'))
       for (const client of c.clients ?? []) out.push(`        ${clientLine(client, nowMs)}\n`)
     }
   }

@@ -25,6 +25,20 @@ function existing (nsqd: NSQD, name: string): Topic {
   return t
 }
 
+/** The answer of GET/POST /topic/config: the config, the topic's own effective cap and its counters. */
+function topicPolicyView (t: Topic): string {
+  return JSON.stringify({
+    config: t.policyConfig,
+    effective: {
+      max_queue_messages: t.cap.maxMessages,
+      max_queue_bytes: t.cap.maxBytes,
+      queue_full_policy: t.cap.dropOldest ? 'drop-oldest' : 'refuse'
+    },
+    full_drop_count: t.fullDropCount,
+    full_refused_count: t.fullRefusedCount
+  })
+}
+
 export async function topicRoutes (app: FastifyInstance, { nsqd }: RouteOptions): Promise<void> {
   app.post('/topic/create', async (req, reply) => {
     nsqd.getTopic(validTopicArg(queryOf(req)))
@@ -55,12 +69,12 @@ export async function topicRoutes (app: FastifyInstance, { nsqd }: RouteOptions)
   // Delivery policy defaults for the topic's channels (issue 16, not in NSQ; nsqd/http/README.md)
   app.get('/topic/config', async (req, reply) => {
     const t = existing(nsqd, validTopicArg(queryOf(req)))
-    return sendJson(reply, JSON.stringify({ config: t.policyConfig }))
+    return sendJson(reply, topicPolicyView(t))
   })
 
   app.post('/topic/config', async (req, reply) => {
     const t = existing(nsqd, validTopicArg(queryOf(req)))
     t.setPolicyConfig(await readPolicyConfig(req, t.name))
-    return sendJson(reply, JSON.stringify({ config: t.policyConfig }))
+    return sendJson(reply, topicPolicyView(t))
   })
 }

@@ -13,6 +13,16 @@ export interface BackendQueue {
   shift (): Message | undefined
   /** Messages stored and not yet taken (what `backend_depth` reports). */
   depth (): number
+  /** Body bytes of those messages (bounded queues: --max-queue-bytes); kept across restarts. */
+  bytes (): number
+  /**
+   * Optional (stores only): the owner's policy counters are written with the queue's next batch,
+   * read from `countersSource`, after markCountersDirty(); restoredCounters() gives the values
+   * stored at the last run (undefined when none).
+   */
+  countersSource?: (() => readonly number[]) | null
+  markCountersDirty? (): void
+  restoredCounters? (): readonly number[] | undefined
   /** Set by the owner: called when `shift()` may return a message again. */
   onReadable: (() => void) | null
   /** Drops everything stored. */
@@ -31,7 +41,7 @@ export interface BackendQueue {
    * it is no longer queued (taken, removed or emptied since). Synchronous: the removal lands in
    * the same store batch as whatever else the caller does in this tick.
    */
-  remove? (id: string, seq: number): boolean
+  remove? (msg: Message, seq: number): boolean
 }
 
 /** A deferred message restored from disk, with its due time (ms, Date.now clock). */
@@ -78,6 +88,7 @@ export class DummyBackendQueue implements BackendQueue {
   put (_msg: Message): boolean { return true }
   shift (): Message | undefined { return undefined }
   depth (): number { return 0 }
+  bytes (): number { return 0 }
   empty (): void {}
   async delete (): Promise<void> {}
   async close (): Promise<void> {}

@@ -14,7 +14,7 @@ import type { Message } from '../core/message.js'
 import type { DeferredEntry, JournalingBackendQueue } from './backend-queue.js'
 import {
   chunkKey, chunkPrefix, decodeChunk, decodeSingle, deferredKey, deferredPrefix, encodeChunk, encodeSeq,
-  encodeSingle, inFlightKey, inFlightPrefix, parseChunkKey, prefixEnd, readKey, removedKey, removedPrefix
+  encodeSingle, inFlightKey, inFlightPrefix, parseChunkKey, prefixEnd, readKey, removedKey, removedPrefix, bytesKey, encodeBytesRecord
 } from './records.js'
 import type { Store, StoreClient, StoreOp } from './store.js'
 
@@ -26,6 +26,10 @@ export interface StoredQueueState {
   writeSeq: number
   /** Key sequence of the chunk holding readSeq. */
   readChunkSeq: number
+  /** Body bytes of the messages in [readSeq, writeSeq); absent: 0. */
+  bytes?: number
+  /** The owner's policy counters stored with them (b/<queue>). */
+  counters?: number[]
 }
 
 export interface LevelQueueOptions {
@@ -66,6 +70,12 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
   /** Every sequence number below is written (or was dropped by empty()). */
   private committedSeq: number
   private sealedSeq: number
+  /** Body bytes of the messages stored and not yet taken (bounded queues); persisted as b/<queue>. */
+  private depthBytes: number
+  private bytesDirty = false
+  /** The owner's counters (dead letters, drops, ...) written beside the byte count; see BackendQueue. */
+  countersSource: (() => readonly number[]) | null = null
+  private readonly storedCounters: readonly number[] | undefined
   private open: Message[] = []
   private sealedChunks: SealedChunk[] = []
   /** Backlog (bodies + per-message overhead) put and not yet written: open, and sealed into the batch being written. */
@@ -114,6 +124,8 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
     this.readSeq = s.readSeq
     this.committedSeq = s.writeSeq
     this.sealedSeq = s.writeSeq
+    this.depthBytes = s.writeSeq > s.readSeq ? (s.bytes ?? 0) : 0
+    this.storedCounters = s.counters
     this.aheadSeq = s.readSeq
     this.aheadKeySeq = s.readChunkSeq
     this.restoredDeferred = deferred
@@ -143,6 +155,8 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
     const msg = this.buf[this.head] as Message
     this.buf[this.head] = undefined
     this.bufBytes -= msg.body.length
+    this.depthBytes -= msg.body.length
+    this.bytesDirty = true
     this.readSeq = this.bufSeq[this.head] + 1
     this.head++
     if (this.head >= this.buf.length) {
@@ -151,6 +165,8 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
       this.head = 0
       this.bufBytes = 0
       if (this.aheadSeq > this.readSeq) this.readSeq = this.aheadSeq
+      // skipped (damaged or missing) messages were never counted out: an empty queue holds 0 bytes
+      if (this.readSeq >= this.writeSeq || this.depthBytes < 0) this.depthBytes = 0
     } else if (this.head >= 4096 && this.head * 2 >= this.buf.length) {
       this.buf = this.buf.slice(this.head)
       this.bufSeq = this.bufSeq.slice(this.head)
@@ -216,7 +232,8 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
   }
 
   /** See BackendQueue.remove. At the head it is a read; elsewhere a tombstone in this tick's batch. */
-  remove (id: string, seq: number): boolean {
+  remove (found: Message, seq: number): boolean {
+    const id = found.id
     if (this.closed || seq < this.readSeq || seq >= this.writeSeq || this.removedSet.has(seq)) return false
     if (this.head < this.buf.length && this.bufSeq[this.head] === seq) {
       if ((this.buf[this.head] as Message).id !== id) return false
@@ -246,6 +263,8 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
     }
     this.addRemoved(seq)
     this.pendingTombstones.push(removedKey(this.name, seq))
+    this.depthBytes -= found.body.length
+    this.bytesDirty = true
     this.markDirty()
     return true
   }
@@ -272,6 +291,20 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
     }
   }
 
+  bytes (): number {
+    return this.depthBytes
+  }
+
+  markCountersDirty (): void {
+    if (this.closed || this.deleted) return
+    this.bytesDirty = true
+    this.markDirty()
+  }
+
+  restoredCounters (): readonly number[] | undefined {
+    return this.storedCounters
+  }
+
   empty (): void {
     if (this.closed) return
     this.dropAll()
@@ -294,6 +327,7 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
     this.store.clear(inFlightPrefix(this.name), prefixEnd(inFlightPrefix(this.name)))
     this.store.clear(removedPrefix(this.name), prefixEnd(removedPrefix(this.name)))
     this.store.push({ type: 'del', key: readKey(this.name) })
+    this.store.push({ type: 'del', key: bytesKey(this.name) })
     this.store.detach(this.name, this, undefined)
     await this.store.whenCommitted()
   }
@@ -305,7 +339,7 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
       this.readDirty = true
       this.markDirty()
       const chunkSeq = this.loadedHead < this.loaded.length ? this.loaded[this.loadedHead] : this.aheadKeySeq
-      this.store.detach(this.name, this, { readSeq: this.readSeq, writeSeq: this.writeSeq, readChunkSeq: Math.min(chunkSeq, this.readSeq) }, this.removedSeqs.slice(this.removedHead))
+      this.store.detach(this.name, this, { readSeq: this.readSeq, writeSeq: this.writeSeq, readChunkSeq: Math.min(chunkSeq, this.readSeq), bytes: this.depthBytes, counters: this.countersSource?.().slice() }, this.removedSeqs.slice(this.removedHead))
     }
     await this.store.whenCommitted()
   }
@@ -390,6 +424,11 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
       for (const key of this.pendingTombstones) ops.push({ type: 'put', key, value: EMPTY })
       this.pendingTombstones = []
     }
+    if (this.bytesDirty) {
+      // in the batch that holds the chunks and the read position it describes
+      this.bytesDirty = false
+      ops.push({ type: 'put', key: bytesKey(this.name), value: encodeBytesRecord(Math.max(0, this.depthBytes), this.countersSource?.()) })
+    }
     if (this.pendingDels.length > 0) {
       for (const key of this.pendingDels) ops.push({ type: 'del', key })
       this.pendingDels = []
@@ -432,6 +471,8 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
     this.open.push(msg)
     const cost = msg.body.length + MESSAGE_OVERHEAD_BYTES
     this.openBytes += cost
+    this.depthBytes += msg.body.length
+    this.bytesDirty = true
     this.store.addBacklog(cost)
     this.writeSeq++
     this.store.countWrites(1)
@@ -484,6 +525,8 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
     this.readSeq = this.writeSeq
     this.aheadSeq = this.writeSeq
     this.aheadKeySeq = this.writeSeq
+    this.depthBytes = 0
+    this.bytesDirty = true
   }
 
   private releaseConsumedChunks (): void {

@@ -3,11 +3,11 @@
 
 import type { Message } from '../core/message.js'
 import type { BackendQueue } from './backend-queue.js'
-import { Fifo } from '../core/fifo.js'
+import { MessageFifo } from '../core/message-fifo.js'
 
 export class MemoryBackendQueue implements BackendQueue {
   onReadable: (() => void) | null = null
-  private readonly items = new Fifo<Message>()
+  private readonly items = new MessageFifo()
   private closed = false
 
   put (msg: Message): boolean {
@@ -24,6 +24,10 @@ export class MemoryBackendQueue implements BackendQueue {
     return this.items.length
   }
 
+  bytes (): number {
+    return this.items.bytes
+  }
+
   empty (): void {
     this.items.clear()
   }
@@ -33,8 +37,8 @@ export class MemoryBackendQueue implements BackendQueue {
     for (let i = 0; i < items.length; i++) if (!visit(items.at(i) as Message, i)) return
   }
 
-  remove (id: string, _seq: number): boolean {
-    return this.items.removeFirst((m) => m.id === id) !== undefined
+  remove (msg: Message, _seq: number): boolean {
+    return this.items.removeFirst((m) => m.id === msg.id) !== undefined
   }
 
   async delete (): Promise<void> {

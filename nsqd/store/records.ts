@@ -8,6 +8,9 @@
 //   f/<queue>/<id>    durable mode: a delivered message that has not been FINed yet
 //   x/<queue>/<seq>   a message removed from the middle of the queue (replay of selected ids);
 //                     empty value, deleted once the read position passes it
+//   b/<queue>         the body bytes of the queue's messages not yet read, then its owner's policy
+//                     counters (doubles), written in every batch that changes them, so bounded
+//                     queues and policy counters survive a restart
 //   m/meta            topics, channels and paused flags (metadata.ts)
 // <queue> is the topic name for a topic and `<topic>:<channel>` for a channel.
 //
@@ -28,6 +31,7 @@ export const KEY_READ = 'r/'
 export const KEY_DEFERRED = 'd/'
 export const KEY_INFLIGHT = 'f/'
 export const KEY_REMOVED = 'x/'
+export const KEY_BYTES = 'b/'
 export const KEY_META = 'm/meta'
 /** Written with sync:true when a sync is due and nothing else is pending. */
 export const KEY_SYNC = 's/sync'
@@ -49,6 +53,7 @@ export function prefixEnd (prefix: string): string {
 
 export function chunkPrefix (queue: string): string { return KEY_CHUNK + queue + '/' }
 export function readKey (queue: string): string { return KEY_READ + queue }
+export function bytesKey (queue: string): string { return KEY_BYTES + queue }
 export function deferredPrefix (queue: string): string { return KEY_DEFERRED + queue + '/' }
 export function inFlightPrefix (queue: string): string { return KEY_INFLIGHT + queue + '/' }
 export function deferredKey (queue: string, id: string): string { return KEY_DEFERRED + queue + '/' + id }
@@ -128,6 +133,26 @@ export function decodeChunk (value: Buffer, out: Message[]): number {
   return count
 }
 
+/**
+ * The body bytes of a chunk's messages from index `from` on, without decoding them; -1 when the
+ * value is damaged. (A store written before byte counts were kept is counted this way once.)
+ */
+export function chunkBodyBytes (value: Buffer, from: number): number {
+  const count = chunkCount(value)
+  if (count < 0) return -1
+  let off = CHUNK_HEADER_SIZE
+  let bytes = 0
+  for (let i = 0; i < count; i++) {
+    if (off + ENTRY_PREFIX_SIZE > value.length) return -1
+    const len = value.readUInt32BE(off)
+    off += ENTRY_PREFIX_SIZE
+    if (len < MESSAGE_HEADER_SIZE || off + len > value.length) return -1
+    if (i >= from) bytes += len - MESSAGE_HEADER_SIZE
+    off += len
+  }
+  return bytes
+}
+
 /** One message with an 8-byte prefix (deferred: due time ms; in-flight: 0). */
 export function encodeSingle (msg: Message, prefixNumber: number): Buffer {
   const out = Buffer.allocUnsafe(8 + MESSAGE_HEADER_SIZE + msg.body.length)
@@ -157,6 +182,27 @@ export function encodeSeq (seq: number): Buffer {
   const out = Buffer.allocUnsafe(8)
   out.writeDoubleBE(seq, 0)
   return out
+}
+
+/** b/<queue>: the byte count, then the counters, as doubles. */
+export function encodeBytesRecord (bytes: number, counters: readonly number[] | undefined): Buffer {
+  const n = counters === undefined ? 0 : counters.length
+  const out = Buffer.allocUnsafe(8 * (1 + n))
+  out.writeDoubleBE(bytes, 0)
+  for (let i = 0; i < n; i++) out.writeDoubleBE((counters as readonly number[])[i] as number, 8 * (1 + i))
+  return out
+}
+
+/** What encodeBytesRecord wrote; undefined when damaged. */
+export function decodeBytesRecord (value: Buffer): { bytes: number, counters: number[] } | undefined {
+  if (value.length < 8 || value.length % 8 !== 0) return undefined
+  const all: number[] = []
+  for (let off = 0; off < value.length; off += 8) {
+    const v = value.readDoubleBE(off)
+    if (!Number.isSafeInteger(v) || v < 0) return undefined
+    all.push(v)
+  }
+  return { bytes: all[0] as number, counters: all.slice(1) }
 }
 
 export function decodeSeq (value: Buffer): number {

@@ -11,7 +11,7 @@
 // get the error, and topics refuse new publishes (see LevelBackendQueue).
 
 import type { Level } from 'level'
-import { KEY_CHUNK, KEY_DEFERRED, KEY_INFLIGHT, KEY_META, KEY_READ, KEY_REMOVED, KEY_SYNC, chunkCount, chunkKey, chunkPrefix, decodeSeq, parseChunkKey, prefixEnd } from './records.js'
+import { KEY_BYTES, KEY_REMOVED, KEY_CHUNK, KEY_DEFERRED, KEY_INFLIGHT, KEY_META, KEY_READ, KEY_SYNC, chunkBodyBytes, chunkCount, chunkKey, chunkPrefix, decodeBytesRecord, decodeSeq, parseChunkKey, prefixEnd } from './records.js'
 import { LevelBackendQueue } from './level-backend-queue.js'
 export { MESSAGE_OVERHEAD_BYTES } from './level-backend-queue.js'
 import type { LevelQueueOptions, StoredQueueState } from './level-backend-queue.js'
@@ -419,6 +419,14 @@ async function loadState (db: Level<string, Buffer>, logger: StoreLogger): Promi
     const seq = decodeSeq(value)
     if (seq >= 0) readSeqs.set(key.slice(KEY_READ.length), seq)
   }
+  const storedBytes = new Map<string, number>()
+  const storedCounters = new Map<string, number[]>()
+  for await (const [key, value] of db.iterator({ gte: KEY_BYTES, lt: prefixEnd(KEY_BYTES) })) {
+    const rec = decodeBytesRecord(value)
+    if (rec === undefined) continue
+    storedBytes.set(key.slice(KEY_BYTES.length), rec.bytes)
+    if (rec.counters.length > 0) storedCounters.set(key.slice(KEY_BYTES.length), rec.counters)
+  }
   const deferred = await loadSingles(db, KEY_DEFERRED)
   const inFlight = await loadSingles(db, KEY_INFLIGHT)
   const removed = new Map<string, number[]>()
@@ -476,13 +484,33 @@ async function loadState (db: Level<string, Buffer>, logger: StoreLogger): Promi
     }
     const at = await db.keys({ gte: prefix, lte: chunkKey(name, readSeq), reverse: true, limit: 1 }).all()
     const readChunkSeq = at.length > 0 ? (parseChunkKey(at[0])?.seq ?? firstSeq) : firstSeq
-    queues.set(name, { readSeq, writeSeq, readChunkSeq })
+    let bytes = storedBytes.get(name)
+    if (bytes === undefined && readSeq < writeSeq) {
+      bytes = await countBytes(db, name, readChunkSeq, readSeq)
+      logger.info(`DISKQUEUE(${name}): counted ${bytes} bytes in ${writeSeq - readSeq} stored messages`)
+    }
+    queues.set(name, { readSeq, writeSeq, readChunkSeq, bytes: bytes ?? 0, counters: storedCounters.get(name) })
   }
   // queues whose data was all consumed still have a read position: keep numbering from it
   for (const [name, seq] of readSeqs) {
-    if (!queues.has(name)) queues.set(name, { readSeq: seq, writeSeq: seq, readChunkSeq: seq })
+    if (!queues.has(name)) queues.set(name, { readSeq: seq, writeSeq: seq, readChunkSeq: seq, counters: storedCounters.get(name) })
+  }
+  // counters of a queue that never stored a message
+  for (const [name, counters] of storedCounters) {
+    if (!queues.has(name)) queues.set(name, { readSeq: 0, writeSeq: 0, readChunkSeq: 0, counters })
   }
   return { queues, deferred, inFlight, removed, meta }
+}
+
+/** Body bytes stored for `name` from readSeq on (a store written before b/ keys existed). */
+async function countBytes (db: Level<string, Buffer>, name: string, readChunkSeq: number, readSeq: number): Promise<number> {
+  let total = 0
+  for await (const [key, value] of db.iterator({ gte: chunkKey(name, readChunkSeq), lt: prefixEnd(chunkPrefix(name)) })) {
+    const start = parseChunkKey(key)?.seq ?? readSeq
+    const n = chunkBodyBytes(value, Math.max(0, readSeq - start))
+    if (n > 0) total += n
+  }
+  return total
 }
 
 async function loadSingles (db: Level<string, Buffer>, prefix: string): Promise<Map<string, Buffer[]>> {

@@ -541,7 +541,7 @@ export class ProtocolV2 implements CommandHandler, Upgradable {
     const topic = this.host.getTopic(topicName)
     const msg = topic.newMessage(body, nowNs(), deferMs)
     if (!topic.put(msg)) {
-      return this.fatal(verb === 'PUB' ? 'E_PUB_FAILED' : 'E_DPUB_FAILED', `${verb} failed ${topic.exiting ? 'exiting' : 'write error'}`)
+      return this.fatal(verb === 'PUB' ? 'E_PUB_FAILED' : 'E_DPUB_FAILED', `${verb} failed ${topic.failReason()}`)
     }
     this.client.countPub(topicName, 1)
     this.throttle()
@@ -577,7 +577,7 @@ export class ProtocolV2 implements CommandHandler, Upgradable {
     const ts = nowNs()
     const msgs: Message[] = new Array(bodies.length)
     for (let i = 0; i < bodies.length; i++) msgs[i] = topic.newMessage(bodies[i] as Buffer, ts)
-    if (!topic.putMany(msgs)) return this.fatal('E_MPUB_FAILED', `MPUB failed ${topic.exiting ? 'exiting' : 'write error'}`)
+    if (!topic.putMany(msgs)) return this.fatal('E_MPUB_FAILED', `MPUB failed ${topic.failReason()}`)
     this.client.countPub(topicName, msgs.length)
     this.throttle()
     this.ack('E_MPUB_FAILED', 'MPUB')

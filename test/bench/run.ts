@@ -9,7 +9,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
-const ALL = ['nsqd', 'nsqd-disk', 'replication', 'http', 'gateway', 'connections', 'client', 'transport', 'store', 'registration-db']
+const ALL = ['nsqd', 'policies', 'nsqd-disk', 'replication', 'http', 'gateway', 'connections', 'client', 'transport', 'store', 'registration-db']
 // these take positional arguments, not flags
 const POSITIONAL = new Set(['store', 'registration-db'])
 const args = process.argv.slice(2)

@@ -3,7 +3,8 @@
 // during the test and its depth changing live; Pause on the topic page reaches nsqd; a channel is
 // emptied and deleted from its page; a stopped node goes missing on the nodes page; a non-admin
 // gets a clear refusal; messages are peeked on a channel and a dead-letter topic and replayed (a
-// viewer may peek, not replay). Screenshots of every page go to test-artifacts/admin/.
+// viewer may peek, not replay); the channel and topic pages show delivery policies and
+// bounded-queue caps with their counters. Screenshots of every page go to test-artifacts/admin/.
 
 import t from 'tap'
 import fs from 'node:fs'
@@ -11,7 +12,8 @@ import os from 'node:os'
 import path from 'node:path'
 import { hashPassword } from '../../admin/auth.js'
 import { publishMany, startAdmin, startLookupd, startNode, until } from '../helpers/admin-cluster.js'
-import { uniq } from '../helpers/nsqd.js'
+import { RawConn, uniq } from '../helpers/nsqd.js'
+import * as cmd from '../../client/wire/commands.js'
 import { Consumer, silentLogger } from '../../client/index.js'
 import { CHROMIUM, hasChromium, launchChromium } from '../helpers/browser.js'
 
@@ -127,6 +129,52 @@ async function run (): Promise<void> {
       t.notOk((await stats(n.httpAddress)).topics[0].channels.some((c: any) => c.channel_name === 'archive'), 'deleted on nsqd')
     }
     await shot('06-topic-after-channel-delete')
+  })
+
+  await t.test('channel and topic pages show the delivery policies, queue caps and their counters', async (t) => {
+    const pay = uniq('payments')
+    const post = async (n: { httpAddress: string }, path: string, body?: string): Promise<void> => {
+      const r = await fetch(`http://${n.httpAddress}${path}`, { method: 'POST', body })
+      t.equal(r.status, 200, `${path} ${await r.text()}`)
+    }
+    for (const n of [a, b]) {
+      await post(n, `/topic/create?topic=${pay}`)
+      await post(n, `/channel/create?topic=${pay}&channel=worker`)
+      await post(n, `/topic/config?topic=${pay}`, JSON.stringify({ max_queue_bytes: 1048576 }))
+      await post(n, `/channel/config?topic=${pay}&channel=worker`, JSON.stringify({ max_attempts: 1, message_ttl_ms: 3600000, max_queue_messages: 3, queue_full_policy: 'drop-oldest' }))
+    }
+    // node a: five messages into a channel capped at three drop the two oldest; one REQ dead-letters
+    await publishMany(a.httpAddress, pay, ['p0', 'p1', 'p2', 'p3', 'p4'])
+    const c = await RawConn.connect(t, a.nsqd.tcpAddress)
+    await c.identify()
+    await c.subscribe(pay, 'worker', 1)
+    const first = await c.message(5000)
+    c.write(cmd.req(first.id, 0))
+    for (let i = 0; i < 2; i++) c.write(cmd.fin((await c.message(5000)).id))
+    await until(() => a.nsqd.getExistingTopic(pay)?.getExistingChannel('worker')?.deadLetterCount === 1, 'a dead letter')
+
+    await page.goto(`${base}/topics/${pay}/worker`)
+    await page.waitForSelector('#channel-policies')
+    t.equal(await page.locator('#channel-policies tbody tr[data-node]').count(), 2, 'one row per nsqd')
+    const total = page.locator('#channel-policies tr.total td')
+    await until(async () => (await total.nth(6).getAttribute('title')) === '1', 'dead letters 1', 10_000)
+    t.equal(await total.nth(1).textContent(), '1', 'max attempts')
+    t.equal(await total.nth(2).textContent(), `${pay}.dead`, 'dead-letter topic')
+    t.equal(await total.nth(3).textContent(), '1h 0m', 'message TTL')
+    t.equal(await total.nth(4).textContent(), '3 msgs · 1.0 MB · drop-oldest', 'queue cap (a channel key, then the topic default)')
+    t.equal(await total.nth(8).getAttribute('title'), '2', 'dropped because full')
+    await shot('25-channel-policies')
+    await page.click(`#channel-policies tr.total a`)
+    await page.waitForURL(`${base}/topics/${pay}.dead`)
+    await page.goto(`${base}/topics/${pay}`)
+    await page.waitForSelector('#topic-policies')
+    t.equal(await page.locator('#topic-policies tr.total td').nth(1).textContent(), '1.0 MB · refuse', 'the topic\'s own cap')
+    t.equal(await page.locator('#topic-channels tr[data-channel="worker"] td.policy-summary').textContent(),
+      'max 1 · ttl 1h 0m · cap 3 msgs / 1.0 MB drop-oldest · 1 dead · 2 dropped', 'the channel list sums up each channel\'s policies')
+    await shot('26-topic-policies')
+    await page.goto(`${base}/topics/${topic}/billing`)
+    await page.waitForSelector('#channel-nodes')
+    t.equal(await page.locator('#channel-policies').count(), 0, 'no policy section where none is set')
   })
 
   await t.test('node, lookup and counter pages render', async (t) => {

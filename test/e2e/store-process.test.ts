@@ -2,6 +2,7 @@
 // it all again (deferred messages keep the rest of their delay); in durable mode kill -9 during a
 // publish stream loses no acknowledged message and redelivers every un-FINed one; kill -9 in the
 // middle of a dead-letter replay moves every message exactly once.
+// With --queue-full-policy=drop-oldest a kill -9 keeps exactly the newest --max-queue-messages.
 
 import t from 'tap'
 import path from 'node:path'
@@ -264,6 +265,62 @@ t.test('durable mode: kill -9 in the middle of a dead-letter replay moves every 
   t.equal(seen.size, N, 'every message reached the origin')
   t.same([...seen.values()].filter((n) => n > 1), [], 'none twice')
   t.ok(await c.quiet(200), 'nothing more')
+  p.child.kill('SIGTERM')
+  t.equal((await p.exit).code, 0)
+})
+
+t.test('durable mode with drop-oldest: kill -9 during a publish stream keeps exactly the newest messages, none twice', async (t) => {
+  const dataPath = tmpDir(t)
+  const CAP = 100
+  const flags = ['--mem-queue-size=0', '--sync-every=1', `--max-queue-messages=${CAP}`, '--queue-full-policy=drop-oldest']
+  let p = await startProcess(t, dataPath, flags)
+  const holder = await RawConn.connect(t, p.tcp)
+  await holder.identify()
+  await holder.subscribe('capped', 'keep', 0) // the channel exists and nobody consumes it
+
+  // MPUBs of 20 pipelined 4 deep, bodies numbered in order; acks come in order
+  const pub = await RawConn.connect(t, p.tcp)
+  let next = 0
+  let lastAcked = -1
+  const inflight: number[] = []
+  let stop = false
+  const send = (): void => {
+    const bodies = Array.from({ length: 20 }, () => Buffer.from(`n${next++}`))
+    inflight.push(next - 1)
+    pub.write(cmd.mpub('capped', bodies))
+  }
+  const publishing = (async () => {
+    for (let i = 0; i < 4; i++) send()
+    while (!stop) {
+      let r: string
+      try { r = await pub.response() } catch { return }
+      if (r !== 'OK') return
+      lastAcked = inflight.shift()!
+      if (!stop) send()
+    }
+  })()
+  await until(() => lastAcked >= 1500, 'acknowledged publishes', 30_000, 10)
+  p.child.kill('SIGKILL')
+  stop = true
+  t.equal((await p.exit).signal, 'SIGKILL')
+  await publishing
+  const ackedAtKill = lastAcked
+
+  p = await startProcess(t, dataPath, flags)
+  const c = await RawConn.connect(t, p.tcp)
+  await c.identify()
+  await c.subscribe('capped', 'keep', 1000)
+  const got: number[] = []
+  while (true) {
+    let m
+    try { m = await c.message(500) } catch { break }
+    got.push(Number(m.body.toString().slice(1)))
+    c.write(cmd.fin(m.id))
+  }
+  t.equal(got.length, CAP, `the cap's worth of messages (${got.length})`)
+  const last = got[got.length - 1]!
+  t.ok(last >= ackedAtKill, `the newest acknowledged message is kept (last ${last}, acked ${ackedAtKill})`)
+  t.same(got, Array.from({ length: CAP }, (_, i) => last - CAP + 1 + i), 'the newest ones, contiguous, in order, none twice: a dropped message never came back')
   p.child.kill('SIGTERM')
   t.equal((await p.exit).code, 0)
 })

@@ -258,6 +258,22 @@ t.test('drain mode: gateway publishes and new subscriptions are refused as over 
   t.notOk(nsqd.topics.has(topic), 'no topic was created')
 })
 
+t.test('bounded queue under refuse: gateway publishes get the TCP queue-full errors', async (t) => {
+  const nsqd = await startNSQD(t, { httpGateway: true, maxQueueMessages: 2 })
+  const topic = uniq()
+  await fetch(`http://${nsqd.httpAddress}/topic/create?topic=${topic}`, { method: 'POST' })
+  await fetch(`http://${nsqd.httpAddress}/channel/create?topic=${topic}&channel=ch`, { method: 'POST' })
+  const c = await new WsClient(nsqd).open()
+  t.teardown(() => { c.close() })
+  c.send({ op: 'mpub', topic, bodies: ['a', 'b'], ref: 'q1' })
+  t.match(await c.next((f) => f.ref === 'q1'), { type: 'ack' })
+  c.send({ op: 'pub', topic, body: 'x', ref: 'q2' })
+  c.send({ op: 'mpub', topic, bodies: ['y', 'z'], ref: 'q3' })
+  t.same(await c.next((f) => f.ref === 'q2'), { type: 'error', code: 'E_PUB_FAILED', message: `PUB failed queue full: channel ${topic}:ch holds 2 of max 2 messages`, ref: 'q2' })
+  t.same(await c.next((f) => f.ref === 'q3'), { type: 'error', code: 'E_MPUB_FAILED', message: `MPUB failed queue full: channel ${topic}:ch holds 2 of max 2 messages`, ref: 'q3' })
+  t.equal(nsqd.getExistingTopic(topic)!.getExistingChannel('ch')!.depth, 2)
+})
+
 t.test('WebSocket publish: single, deferred and batch, each acknowledged with its ref', async (t) => {
   const nsqd = await startNSQD(t, { httpGateway: true })
   const topic = uniq()

@@ -308,3 +308,21 @@ t.test('replay of real dead letters: JSON envelope restores body and origin; fro
   t.same((await peek(nsqd, `/channel/peek?topic=${origin}&channel=again&encoding=text`)).messages.map((m) => m.body), ['job0', 'job1', 'job2', 'job3'])
   t.equal((await peek(nsqd, '/channel/peek?topic=shared_dlq&channel=inspect')).depth, 0, 'the dead channel is empty')
 })
+
+t.test('replay into an origin that refuses (bounded queue): the rest stay in the dead-letter topic, none lost', async (t) => {
+  const nsqd = await startNSQD(t, { memQueueSize: 3 })
+  const origin = uniq('rpfull')
+  const dead = `${origin}.dead`
+  await ok(nsqd, 'POST', `/topic/create?topic=${origin}`)
+  await ok(nsqd, 'POST', `/channel/create?topic=${origin}&channel=c`)
+  await ok(nsqd, 'POST', `/channel/config?topic=${origin}&channel=c`, JSON.stringify({ max_queue_messages: 3, queue_full_policy: 'refuse' }))
+  const bodies = Array.from({ length: 6 }, (_, i) => `f${i}`)
+  await fillDead(nsqd, dead, bodies)
+  const r = await http(nsqd, 'POST', `/topic/replay?topic=${dead}`)
+  t.equal(r.status, 200)
+  const doc = JSON.parse(r.text) as { moved: number, stopped?: string }
+  t.equal(doc.moved, 3, 'three fit under the cap')
+  t.match(doc.stopped, /failed to publish to/, 'the replay says why it stopped')
+  t.equal(nsqd.topics.get(origin)!.channels.get('c')!.depth, 3, 'the origin channel holds its cap')
+  t.same((await topicBodies(nsqd, dead)).sort(), ['f3', 'f4', 'f5'], 'the refused message went back to the dead-letter topic, with the rest')
+})

@@ -39,6 +39,21 @@ const topic = (over: Partial<NsqdTopic> = {}): NsqdTopic => ({
   topic_name: 't', channels: [], depth: 0, backend_depth: 0, message_count: 0, paused: false, ...over
 })
 
+t.test('policies: per node where nsqd reports them, counters summed over nodes, a differing setting is "varies"', async (t) => {
+  const pol = { max_attempts: 5, message_ttl_ms: 60000, dead_letter_topic: 't.dead', dead_letter_count: 2, expired_count: 1, queue_bytes: 10, max_queue_messages: 100, max_queue_bytes: 0, queue_full_policy: 'refuse', full_drop_count: 0 }
+  const topicCap = { queue_bytes: 4, max_queue_messages: 0, max_queue_bytes: 1024, queue_full_policy: 'drop-oldest', full_drop_count: 3, full_refused_count: 0 }
+  const n1 = nodeTopic({ node: 'a:1', hostname: 'a', topic: topic({ ...topicCap, channels: [channel('c', pol), channel('plain')] }) }, 0)
+  const n2 = nodeTopic({ node: 'b:1', hostname: 'b', topic: topic({ ...topicCap, full_refused_count: 7, channels: [channel('c', { ...pol, max_attempts: 3, dead_letter_count: 5, full_drop_count: 4 })] }) }, 0)
+  t.same(n1.channels![0]!.policy, pol, 'per node: as nsqd reported it')
+  t.equal(n1.channels![1]!.policy, undefined, 'none where nsqd reports none')
+  const agg = aggregateTopic('t', [n1, n2])
+  const c = agg.channels!.find((x) => x.channel_name === 'c')!
+  t.same(c.policy, { ...pol, max_attempts: -1, dead_letter_count: 7, expired_count: 2, queue_bytes: 20, full_drop_count: 4 })
+  t.equal(agg.channels!.find((x) => x.channel_name === 'plain')!.policy, undefined)
+  t.same(agg.policy, { ...topicCap, queue_bytes: 8, full_drop_count: 6, full_refused_count: 7 })
+  t.equal(aggregateTopic('t', [nodeTopic({ node: 'x:1', hostname: 'x', topic: topic() }, 0)]).policy, undefined, 'a cluster without policies: no policy key')
+})
+
 t.test('aggregation sums nodes, ORs paused, merges channels by name, sorts nodes by hostname', async (t) => {
   const n1 = nodeTopic({ node: 'b:1', hostname: 'zeta', topic: topic({ depth: 5, backend_depth: 2, message_count: 10, channels: [channel('c', { depth: 3, in_flight_count: 1, global_msg_count: 4 })] }) }, 0)
   const n2 = nodeTopic({ node: 'a:1', hostname: 'alpha', topic: topic({ depth: 1, message_count: 7, paused: true, channels: [channel('c', { depth: 2 }), channel('d')] }) }, 0)

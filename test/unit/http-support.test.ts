@@ -258,6 +258,24 @@ t.test('statsd: names, prefix, packing, deltas', async (t) => {
   const withMem = statsdLines(snap(15, 1), prev, { ...opts, memStats: true })
   t.ok(withMem.some((l) => l.startsWith('p.mem.heap_in_use_bytes:')))
   t.ok(withMem.some((l) => /^p\.mem\.gc_runs:\d+\|c\n$/.test(l)))
+  t.notOk(first.some((l) => /dead_letter|expired|full_|queue_bytes/.test(l)), 'no policy lines without a policy')
+
+  // delivery policies and bounded queues: their counters as deltas, queue bytes as a gauge
+  const withPolicy = (dead: number, drops: number, refused: number): StatsSnapshot => {
+    const s = snap(20, 1)
+    const tp = s.topics![0]!
+    Object.assign(tp, { queue_bytes: 0, max_queue_messages: 0, max_queue_bytes: 0, queue_full_policy: 'refuse', full_drop_count: 0, full_refused_count: refused })
+    Object.assign(tp.channels[0]!, { dead_letter_count: dead, expired_count: 1, queue_bytes: 42, max_queue_messages: 5, max_queue_bytes: 0, queue_full_policy: 'drop-oldest', full_drop_count: drops })
+    return s
+  }
+  const p1 = statsdLines(withPolicy(3, 7, 2), prev, opts)
+  for (const l of ['p.topic.t.queue_bytes:0|g\n', 'p.topic.t.full_drop_count:0|c\n', 'p.topic.t.full_refused_count:2|c\n',
+    'p.topic.t.channel.c.dead_letter_count:3|c\n', 'p.topic.t.channel.c.expired_count:1|c\n',
+    'p.topic.t.channel.c.queue_bytes:42|g\n', 'p.topic.t.channel.c.full_drop_count:7|c\n']) t.ok(p1.includes(l), l)
+  const p2 = statsdLines(withPolicy(5, 7, 6), prev, opts)
+  t.ok(p2.includes('p.topic.t.channel.c.dead_letter_count:2|c\n'), 'dead letters: delta')
+  t.ok(p2.includes('p.topic.t.channel.c.full_drop_count:0|c\n'), 'drops: delta')
+  t.ok(p2.includes('p.topic.t.full_refused_count:4|c\n'), 'refusals: delta')
 })
 
 t.test("Go router helpers: path unescape/escape, httprouter's CleanPath, the redirect body, decide()", async (t) => {

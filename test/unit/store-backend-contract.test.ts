@@ -1,5 +1,5 @@
 // One contract for every BackendQueue (STYLE.md rule 29): the in-memory reference and the level
-// queue must behave alike for FIFO order, exact depth, empty, delete and close.
+// queue must behave alike for FIFO order, exact depth and body bytes, empty, delete and close.
 
 import t from 'tap'
 import path from 'node:path'
@@ -39,6 +39,20 @@ function contract (name: string, make: Factory): void {
     t.same(back.body, m.body, 'body kept')
     t.equal(back.timestamp, m.timestamp, 'timestamp kept')
     t.equal(back.attempts, m.attempts, 'attempts kept')
+  })
+
+  t.test(`${name}: bytes() is the body bytes of what is stored and not taken`, async (t) => {
+    const { queue: q, settle } = await make(t)
+    t.equal(q.bytes(), 0)
+    for (let i = 0; i < 30; i++) q.put(msgN(i, 100))
+    t.equal(q.bytes(), 3000, 'counted at put')
+    await settle()
+    await take(q, 10)
+    t.equal(q.bytes(), 2000, 'taken ones no longer count')
+    q.empty()
+    t.equal(q.bytes(), 0, 'empty() clears it')
+    q.put(msgN(99, 50))
+    t.equal(q.bytes(), 50)
   })
 
   t.test(`${name}: onReadable after shift() came back empty`, async (t) => {
@@ -97,12 +111,15 @@ function contract (name: string, make: Factory): void {
     await q.scan(() => ++stopped < 5)
     t.equal(stopped, 5, 'scan stops when the visitor says so')
     const at = (n: number): number => (seen.find((x) => x[0] === n) as [number, number])[1]
-    for (const n of [11, 500, 1015]) t.equal(q.remove(msgN(n).id, at(n)), true, `removed ${n}`)
-    t.equal(q.remove(msgN(500).id, at(500)), false, 'a second removal finds nothing')
+    for (const n of [11, 500, 1015]) t.equal(q.remove(msgN(n), at(n)), true, `removed ${n}`)
+    t.equal(q.remove(msgN(500), at(500)), false, 'a second removal finds nothing')
     t.equal(q.depth(), 1007, 'depth counts the removals')
+    const removedBytes = [11, 500, 1015].reduce((a, n) => a + msgN(n).body.length, 0)
+    const allBytes = seen.reduce((a, x) => a + msgN(x[0]).body.length, 0)
+    t.equal(q.bytes(), allBytes - removedBytes, 'bytes count the removals (bounded queues)')
     const rest = await take(q)
     t.same(rest.map(numberOf), Array.from({ length: 1010 }, (_, i) => i + 10).filter((n) => n !== 11 && n !== 500 && n !== 1015), 'the rest in order, without the removed ones')
-    t.equal(q.remove(msgN(20).id, at(20)), false, 'a message already taken cannot be removed')
+    t.equal(q.remove(msgN(20), at(20)), false, 'a message already taken cannot be removed')
   })
 }
 
@@ -128,7 +145,7 @@ t.test('level: removals from the middle survive a reopen; their tombstones go on
   await q.whenCommitted()
   const seqs = new Map<number, number>()
   await q.scan((m, seq) => { seqs.set(numberOf(m), seq); return true })
-  for (const n of [3, 120, 199]) t.equal(q.remove(msgN(n).id, seqs.get(n)!), true, `removed ${n}`)
+  for (const n of [3, 120, 199]) t.equal(q.remove(msgN(n), seqs.get(n)!), true, `removed ${n}`)
   await q.whenCommitted()
   t.equal((await keysWithPrefix(store, 'x/dead/')).length, 3, 'three tombstones stored')
   await store.close()

@@ -7,6 +7,7 @@ import { badge, clear, h, link, numCell, section, table } from '../dom.js'
 import * as fmt from '../format.js'
 import { e2eCell } from './topic.js'
 import { peekPanel } from './peek.js'
+import { channelPolicySection } from './policies.js'
 
 export function clientAttributes (c) {
   const out = []
@@ -102,6 +103,8 @@ export function create (main, [topic, channel], app) {
       body.appendChild(section('Channel message queue', nodes.length === 0
         ? h('p', { class: 'empty' }, 'No nsqd has this channel right now (it is only registered in nsqlookupd).')
         : table(['nsqd node', ['Depth', 'num'], ['Memory + Disk', 'num'], ['In-flight', 'num'], ['Deferred', 'num'], ['Requeued', 'num'], ['Timed out', 'num'], ['Messages', 'num'], ['Connections', 'num'], ['E2E latency', 'num']], rows, { id: 'channel-nodes' })))
+      const policies = channelPolicySection(c)
+      if (policies !== null) body.appendChild(policies)
       const clients = c.clients || []
       body.appendChild(section(`Client connections (${clients.length})`, clients.length === 0
         ? h('p', { class: 'empty' }, 'No consumer is connected to this channel.')

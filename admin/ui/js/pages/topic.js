@@ -6,6 +6,7 @@ import { TimeChart } from '../charts.js'
 import { badge, clear, h, link, numCell, section, table } from '../dom.js'
 import * as fmt from '../format.js'
 import { peekPanel } from './peek.js'
+import { policySummaryCell, topicPolicySection } from './policies.js'
 
 export function e2eCell (e) {
   if (!e || !e.percentiles || e.percentiles.length === 0) return h('td', { class: 'num muted' }, '–')
@@ -95,10 +96,14 @@ export function create (main, [topic], app) {
         numCell(fmt.rate(t.rate)), numCell(fmt.num((t.channels || []).length)), e2eCell(t.e2e_processing_latency), h('td')))
       body.appendChild(section('Topic message queue',
         table(['nsqd node', ['Depth', 'num'], ['Memory + Disk', 'num'], ['Messages', 'num'], ['Rate', 'num'], ['Channels', 'num'], ['E2E latency', 'num'], ''], nodeRows, { id: 'topic-nodes' })))
+      const policies = topicPolicySection(t)
+      if (policies !== null) body.appendChild(policies)
       const chans = t.channels || []
+      // a Policies column only when a channel has a delivery policy or queue cap (nsqd beyond NSQ)
+      const withPolicies = chans.some((c) => c.policy)
       body.appendChild(section('Channels', chans.length === 0
         ? h('p', { class: 'empty' }, 'This topic has no channels yet; messages wait in the topic until a channel is created or a consumer subscribes.')
-        : table(['Channel', ['Depth', 'num'], ['Memory + Disk', 'num'], ['In-flight', 'num'], ['Deferred', 'num'], ['Requeued', 'num'], ['Timed out', 'num'], ['Messages', 'num'], ['Rate', 'num'], ['Connections', 'num'], ['E2E latency', 'num']],
+        : table(['Channel', ['Depth', 'num'], ['Memory + Disk', 'num'], ['In-flight', 'num'], ['Deferred', 'num'], ['Requeued', 'num'], ['Timed out', 'num'], ['Messages', 'num'], ['Rate', 'num'], ['Connections', 'num'], ['E2E latency', 'num'], ...(withPolicies ? ['Policies'] : [])],
           chans.map((c) => h('tr', { dataset: { channel: c.channel_name } },
             h('td', null, link(`/topics/${enc}/${encodeURIComponent(c.channel_name)}`, c.channel_name), c.paused ? badge('paused', 'badge-warn') : null),
             numCell(fmt.num(c.depth), c.depth),
@@ -110,7 +115,8 @@ export function create (main, [topic], app) {
             numCell(fmt.num(c.message_count), fmt.full(c.message_count)),
             numCell(fmt.rate(c.rate)),
             numCell(fmt.num(c.client_count)),
-            e2eCell(c.e2e_processing_latency))), { id: 'topic-channels' })))
+            e2eCell(c.e2e_processing_latency),
+            withPolicies ? policySummaryCell(c.policy) : null)), { id: 'topic-channels' })))
     },
     dispose () {
       rateChart.destroy()
