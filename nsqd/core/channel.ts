@@ -9,7 +9,7 @@ import { MessageHeap } from './pqueue.js'
 import { InFlightQueue } from './inflight-queue.js'
 import { journalOf, type BackendQueue, type JournalingBackendQueue } from '../store/backend-queue.js'
 import { isEphemeral } from '../../client/wire/names.js'
-import { effectiveCap, overCap, type ChannelPolicyConfig, type QueueCap, type QueueCapDefaults } from './policy.js'
+import { countersChanged, dropOldest, effectiveCap, persistCounters, trimWaits, type ChannelPolicyConfig, type QueueCap, type QueueCapDefaults } from './policy.js'
 
 /** What a channel needs from a subscribed connection. Implemented by the TCP client. */
 export interface Consumer {
@@ -177,29 +177,19 @@ export class Channel {
     return this.memQueue.length + this.backend.depth()
   }
 
-  /**
-   * Policy counters survive restarts: the store writes them beside the queue's byte count, in the
-   * batch of the queue change that moved them (a dead letter or drop reads the queue in that tick).
-   */
+  /** The policy counters survive restarts (persistCounters). */
   private restoreCounters (): void {
-    const b = this.backend
-    if (b.markCountersDirty === undefined) return
-    b.countersSource = () => {
+    const saved = persistCounters(this.backend, () => {
       const o = this.countersOut
       o[0] = this.deadLetterCount
       o[1] = this.expiredCount
       o[2] = this.fullDropCount
       return o
-    }
-    const saved = b.restoredCounters?.()
+    })
     if (saved === undefined) return
     this.deadLetterCount = saved[0] ?? 0
     this.expiredCount = saved[1] ?? 0
     this.fullDropCount = saved[2] ?? 0
-  }
-
-  private countersChanged (): void {
-    if (this.backend.markCountersDirty !== undefined) this.backend.markCountersDirty()
   }
 
   /** Body bytes queued (memory + disk), what max_queue_bytes bounds. */
@@ -207,25 +197,13 @@ export class Channel {
     return this.memQueue.bytes + this.backend.bytes()
   }
 
-  /**
-   * Drop-oldest: drops the oldest queued messages (memory first: it holds the older ones) until the
-   * queue is within its cap. A message taken from the backend advances its read position in the
-   * store batch of this tick. When the oldest is still on disk and not yet read back, the rest of
-   * the trim waits for it (onReadable).
-   */
+  /** Drop-oldest (policy.ts dropOldest); a trim that waits for the disk finishes in onReadable. */
   private trimToCap (): void {
-    this.trimPending = false
-    const cap = this.cap
-    const before = this.fullDropCount
-    while (overCap(cap, this.depth, this.depthBytes, 0, 0)) {
-      const m = this.memQueue.shift() ?? this.backend.shift()
-      if (m === undefined) {
-        if (this.backend.depth() > 0) this.trimPending = true
-        break
-      }
-      this.fullDropCount++
-    }
-    if (this.fullDropCount !== before) this.countersChanged()
+    const dropped = dropOldest(this, this.cap)
+    this.trimPending = trimWaits(this, this.cap)
+    if (dropped === 0) return
+    this.fullDropCount += dropped
+    countersChanged(this.backend)
   }
 
   get clientCount (): number {
@@ -335,7 +313,7 @@ export class Channel {
     if (ttl > 0 && now - msg.timestamp / 1e6 > ttl) {
       if (this.deadLettering && !this.sendDeadLetter(msg, 'ttl')) return false
       this.expiredCount++
-      this.countersChanged()
+      countersChanged(this.backend)
       return true
     }
     if (this.maxAttempts > 0 && msg.attempts >= this.maxAttempts && this.deadLettering) {
@@ -348,7 +326,7 @@ export class Channel {
     const dl = this.ctx.deadLetter
     if (dl === undefined || !dl.call(this.ctx, this, this.deadLetterTopic, msg, reason)) return false
     this.deadLetterCount++
-    this.countersChanged()
+    countersChanged(this.backend)
     return true
   }
 

@@ -3,6 +3,8 @@
 // the metadata; the node-wide flags (--max-attempts, --message-ttl) apply where a channel sets none.
 
 import { isValidTopicName } from '../../client/wire/names.js'
+import type { BackendQueue } from '../store/backend-queue.js'
+import type { MessageFifo } from './message-fifo.js'
 
 /** What a channel's config may set; an absent field falls back to the node-wide flag. */
 export interface ChannelPolicyConfig {
@@ -108,6 +110,50 @@ export function effectiveCap (own: ChannelPolicyConfig, topic: ChannelPolicyConf
 /** True when `depth` messages of `bytes` body bytes plus `n` more of `addBytes` exceed the cap. */
 export function overCap (cap: QueueCap, depth: number, bytes: number, n: number, addBytes: number): boolean {
   return (cap.maxMessages > 0 && depth + n > cap.maxMessages) || (cap.maxBytes > 0 && bytes + addBytes > cap.maxBytes)
+}
+
+/** A bounded queue: a topic's own backlog or a channel's queue (memory, then disk). */
+export interface CappedQueue {
+  readonly memQueue: MessageFifo
+  readonly backend: BackendQueue
+  readonly depth: number
+  readonly depthBytes: number
+}
+
+/**
+ * Drop-oldest: drops the oldest queued messages of `q` (memory first: it holds the older ones) until
+ * it is within `cap`, and returns how many. A message taken from the backend advances its read
+ * position in the store batch of this tick. When the oldest is still on disk and not yet read back,
+ * the queue stays over its cap (see trimWaits) until the backend can hand it out.
+ */
+export function dropOldest (q: CappedQueue, cap: QueueCap): number {
+  let dropped = 0
+  while (overCap(cap, q.depth, q.depthBytes, 0, 0)) {
+    if (q.memQueue.shift() === undefined && q.backend.shift() === undefined) break
+    dropped++
+  }
+  return dropped
+}
+
+/** After dropOldest: the rest of the trim waits for the backend to read its oldest messages back. */
+export function trimWaits (q: CappedQueue, cap: QueueCap): boolean {
+  return q.backend.depth() > 0 && overCap(cap, q.depth, q.depthBytes, 0, 0)
+}
+
+/**
+ * Policy counters survive restarts: the store keeps what `read` returns beside the queue's byte
+ * count, in the batch of the queue change that moved them. Returns the values stored at the last
+ * run (undefined for a queue without a store, or none stored).
+ */
+export function persistCounters (backend: BackendQueue, read: () => readonly number[]): readonly number[] | undefined {
+  if (backend.markCountersDirty === undefined) return undefined
+  backend.countersSource = read
+  return backend.restoredCounters?.()
+}
+
+/** A counter kept by persistCounters changed: written with this tick's batch. */
+export function countersChanged (backend: BackendQueue): void {
+  if (backend.markCountersDirty !== undefined) backend.markCountersDirty()
 }
 
 /** The JSON envelope of a dead letter (dead_letter_envelope: 'json'). */

@@ -6,7 +6,7 @@ import { Message, compactBody } from './message.js'
 import { MessageFifo } from './message-fifo.js'
 import { GuidFactory } from './guid.js'
 import { Channel, type ChannelContext } from './channel.js'
-import { effectiveCap, overCap, type ChannelPolicyConfig, type QueueCap } from './policy.js'
+import { countersChanged, dropOldest, effectiveCap, overCap, persistCounters, trimWaits, type ChannelPolicyConfig, type QueueCap } from './policy.js'
 import type { BackendQueue } from '../store/backend-queue.js'
 import { isEphemeral } from '../../client/wire/names.js'
 
@@ -149,24 +149,17 @@ export class Topic {
     return this.capOn || this.refuseCheck || this.fullDropCount > 0 || this.fullRefusedCount > 0 || this.channelList.some((ch) => ch.capOn)
   }
 
-  /** The bounded-queue counters survive restarts, kept by the store beside the backlog's byte count. */
+  /** The bounded-queue counters survive restarts (persistCounters). */
   private restoreCounters (): void {
-    const b = this.backend
-    if (b.markCountersDirty === undefined) return
-    b.countersSource = () => {
+    const saved = persistCounters(this.backend, () => {
       const o = this.countersOut
       o[0] = this.fullDropCount
       o[1] = this.fullRefusedCount
       return o
-    }
-    const saved = b.restoredCounters?.()
+    })
     if (saved === undefined) return
     this.fullDropCount = saved[0] ?? 0
     this.fullRefusedCount = saved[1] ?? 0
-  }
-
-  private countersChanged (): void {
-    if (this.backend.markCountersDirty !== undefined) this.backend.markCountersDirty()
   }
 
   /** Body bytes of the topic's own backlog (memory + disk). */
@@ -226,7 +219,7 @@ export class Topic {
     if (reason === null) return false
     this.refusal = reason
     this.fullRefusedCount += n
-    this.countersChanged()
+    countersChanged(this.backend)
     return true
   }
 
@@ -243,19 +236,13 @@ export class Topic {
     return r
   }
 
-  /** Drop-oldest for the topic's own backlog (memory first, then disk; see Channel.trimToCap). */
+  /** Drop-oldest for the topic's own backlog (policy.ts dropOldest), finished in onReadable if it waits. */
   private trimToCap (): void {
-    this.trimPending = false
-    const before = this.fullDropCount
-    while (overCap(this.cap, this.depth, this.depthBytes, 0, 0)) {
-      const m = this.memQueue.shift() ?? this.backend.shift()
-      if (m === undefined) {
-        if (this.backend.depth() > 0) this.trimPending = true
-        break
-      }
-      this.fullDropCount++
-    }
-    if (this.fullDropCount !== before) this.countersChanged()
+    const dropped = dropOldest(this, this.cap)
+    this.trimPending = trimWaits(this, this.cap)
+    if (dropped === 0) return
+    this.fullDropCount += dropped
+    countersChanged(this.backend)
   }
 
   private fanOut (msg: Message): void {
