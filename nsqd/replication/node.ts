@@ -9,6 +9,7 @@
 
 import fs from 'node:fs'
 import net from 'node:net'
+import os from 'node:os'
 import path from 'node:path'
 import { Level } from 'level'
 import { NSQD } from '../nsqd.js'
@@ -119,7 +120,14 @@ export class ReplicatedNode {
       throw new Error(`cannot open ${location} - ${e.cause?.message ?? e.message}`)
     }
     this.db = db
-    this.standby = new ReplicationStandby({ id: this.id, db, logger: this.logger, epoch: this.group.epoch, applyHook: this.standbyApply })
+    this.standby = new ReplicationStandby({
+      id: this.id,
+      db,
+      logger: this.logger,
+      epoch: this.group.epoch,
+      applyHook: this.standbyApply,
+      addresses: { tcp_address: this.advertise(this.tcpAddr), http_address: this.advertise(this.httpAddr), hostname: os.hostname() }
+    })
   }
 
   private async closeStandby (): Promise<void> {

@@ -40,6 +40,18 @@ export interface PrimaryOptions {
   onFenced: (reason: string) => void
 }
 
+/** One standby in the primary's `replication.standbys` (/info, /stats, nsqadmin). */
+export interface StandbyInfo {
+  id: string
+  tcp_address: string
+  http_address: string
+  hostname: string
+  in_sync: boolean
+  state: string
+  acked_seq: number
+  lag: number
+}
+
 /** A batch refused because replication cannot guarantee it (HTTP answers 503). */
 export class ReplicationError extends Error {
   override name = 'ReplicationError'
@@ -52,6 +64,10 @@ const MAX_UNSENT_BYTES = 256 * 1024 * 1024
 
 interface Peer {
   id: string
+  /** Where clients would reach it (from its HELLO; '' from an older standby). */
+  tcpAddress: string
+  httpAddress: string
+  hostname: string
   socket: net.Socket
   state: 'snapshot' | 'streaming' | 'closed'
   /** Frames held back while the snapshot streams. */
@@ -263,7 +279,7 @@ export class ReplicationPrimary {
     const reader = new FrameReader((b) => {
       const f = decodeFrame(b)
       if (f.type === T_HELLO && peer === null) {
-        const hello = f.json as { id?: unknown, epoch?: unknown }
+        const hello = f.json as { id?: unknown, epoch?: unknown, tcp_address?: unknown, http_address?: unknown, hostname?: unknown }
         const id = String(hello.id ?? '')
         const theirEpoch = Number(hello.epoch ?? 0)
         if (theirEpoch > this.epoch) {
@@ -277,7 +293,10 @@ export class ReplicationPrimary {
         }
         const old = this.peers.get(id)
         if (old !== undefined) this.dropPeer(old, 'replaced by a new connection')
-        peer = { id, socket, state: 'snapshot', held: [], acked: 0, connectedAt: Date.now() }
+        peer = {
+          id, socket, state: 'snapshot', held: [], acked: 0, connectedAt: Date.now(),
+          tcpAddress: String(hello.tcp_address ?? ''), httpAddress: String(hello.http_address ?? ''), hostname: String(hello.hostname ?? '')
+        }
         this.peers.set(id, peer)
         this.options.logger.info(`REPLICATION: standby ${id} connected from ${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}; sending a snapshot`)
         void this.sendSnapshot(peer)
@@ -363,14 +382,17 @@ export class ReplicationPrimary {
     }
   }
 
-  /** Per standby: in sync or not, and how many batches behind. */
-  info (): Array<{ id: string, in_sync: boolean, state: string, acked_seq: number, lag: number }> {
-    const out = []
+  /** Per standby: where clients would reach it, in sync or not, and how many batches behind. */
+  info (): StandbyInfo[] {
+    const out: StandbyInfo[] = []
     for (const p of this.peers.values()) {
-      out.push({ id: p.id, in_sync: this.isr.has(p.id), state: p.state, acked_seq: p.acked, lag: Math.max(0, this.seq - p.acked) })
+      out.push({
+        id: p.id, tcp_address: p.tcpAddress, http_address: p.httpAddress, hostname: p.hostname,
+        in_sync: this.isr.has(p.id), state: p.state, acked_seq: p.acked, lag: Math.max(0, this.seq - p.acked)
+      })
     }
     for (const id of this.isr) {
-      if (!this.peers.has(id)) out.push({ id, in_sync: true, state: 'disconnected', acked_seq: 0, lag: this.seq })
+      if (!this.peers.has(id)) out.push({ id, tcp_address: '', http_address: '', hostname: '', in_sync: true, state: 'disconnected', acked_seq: 0, lag: this.seq })
     }
     return out
   }

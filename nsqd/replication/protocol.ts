@@ -1,7 +1,8 @@
 // The replication wire: length-prefixed frames between a primary and its standbys.
 //
 //   frame    = [u32 length of type + payload][u8 type][payload]
-//   HELLO    standby → primary: JSON {id, epoch}            (the newest epoch the standby knows)
+//   HELLO    standby → primary: JSON {id, epoch, tcp_address, http_address, hostname}
+//            (epoch: the newest the standby knows; the addresses are for /info and nsqadmin)
 //   REJECT   either way: JSON {reason, epoch}                 then the sender closes
 //   SNAP_BEGIN primary → standby: [u32 epoch][u48 seq]       state as of batch `seq` follows
 //   SNAP_DATA  [u32 epoch][ops]                              puts of the snapshot

@@ -21,6 +21,8 @@ export interface StandbyOptions {
   logger: StandbyLogger
   /** The newest epoch known (from etcd); frames below it are refused. */
   epoch: number
+  /** Where clients would reach this node, sent in HELLO (the primary lists it: /info, nsqadmin). */
+  addresses?: { tcp_address: string, http_address: string, hostname: string }
   /** Tests: wraps applying each frame (a failing or hanging disk); `apply` does the real work. */
   applyHook?: (f: Frame, apply: () => Promise<void>) => Promise<void>
 }
@@ -68,7 +70,7 @@ export class ReplicationStandby {
     this.socket = s
     s.setNoDelay(true)
     const reader = new FrameReader((b) => { this.onFrame(s, decodeFrame(b)) })
-    s.on('connect', () => { s.write(encodeJson(T_HELLO, { id: this.options.id, epoch: this.epoch })) })
+    s.on('connect', () => { s.write(encodeJson(T_HELLO, { ...this.options.addresses, id: this.options.id, epoch: this.epoch })) })
     s.on('data', (chunk: Buffer) => {
       try {
         reader.push(chunk)

@@ -2,6 +2,8 @@
 // between in-process nodes. The dead-etcd case runs last: it kills this file's etcd.
 
 import t from 'tap'
+import fs from 'node:fs'
+import path from 'node:path'
 import type { Level } from 'level'
 import { Coordinator, type MemberInfo } from '../../nsqd/replication/coordinator.js'
 import { ReplicatedNode } from '../../nsqd/replication/node.js'
@@ -13,7 +15,7 @@ import { Producer } from '../../client/producer.js'
 import { silentLogger } from '../../client/logger.js'
 import { startEtcd, waitFor, type LocalEtcd } from '../helpers/etcd.js'
 import { RawConn, startNSQD, tmpDir, uniq } from '../helpers/nsqd.js'
-import { startAdmin } from '../helpers/admin-cluster.js'
+import { startAdmin, startLookupd } from '../helpers/admin-cluster.js'
 import { hasChromium, launchChromium } from '../helpers/browser.js'
 
 let etcd: LocalEtcd
@@ -305,6 +307,63 @@ t.test('shipping: after a mixed workload the standby\'s LevelDB equals the prima
   const copy = await dump(standbyDb(b2))
   t.same([...copy.keys()], [...again.keys()], 'the resynced standby has the same keys')
   t.ok([...again].every(([k, v]) => copy.get(k) === v), 'and values')
+})
+
+t.test('nsqadmin: the nodes page shows the group, its primary and each standby with its lag; lookupd lists only the primary', async (t) => {
+  const group = `g${++groupSeq}`
+  const lookupd = await startLookupd(t)
+  const withLookupd = { lookupdTcpAddresses: [lookupd.tcpAddress.address] }
+  const a = await startNode(t, group, withLookupd)
+  await waitFor('a primary', () => a.role === 'primary', 8000)
+  const b = await startNode(t, group, withLookupd)
+  await waitFor('b in sync', () => a.primary!.isr.has(b.id), 8000)
+  const topic = uniq('adm')
+  t.equal((await post(a.httpAddress, `/pub?topic=${topic}`, 'x')).status, 200)
+  const lookup = await waitFor('lookupd lists the topic', async () => {
+    const r = await fetch(`http://${lookupd.httpAddress.address}/lookup?topic=${topic}`)
+    return r.status === 200 ? await r.json() as { producers: Array<{ http_port: number }> } : false
+  }, 5000)
+  t.same(lookup.producers.map(p => p.http_port), [Number(a.httpAddress.split(':')[1])], 'consumers are sent to the primary only, never to a standby')
+
+  const admin = await startAdmin(t, { lookupdHttpAddresses: [lookupd.httpAddress.address] })
+  const base = `http://${admin.httpAddress.address}`
+  await quiesce(a, b)
+  const nodes = await (await fetch(`${base}/api/nodes`)).json() as { nodes: any[], replication_groups: any[] }
+  t.same(nodes.nodes.map(n => `${n.broadcast_address}:${n.http_port}`), [a.httpAddress], 'lookupd registers only the primary')
+  t.same(nodes.nodes[0].replication, { group, role: 'primary', epoch: a.epoch }, 'the primary row carries its group and role')
+  t.equal(nodes.replication_groups.length, 1)
+  const g = nodes.replication_groups[0]
+  t.match(g, { group, epoch: a.epoch, primary: a.httpAddress, replication_factor: 2, min_insync_replicas: 2, in_sync_count: 2 })
+  t.same(g.members.map((m: any) => [m.node, m.role, m.in_sync]), [[a.httpAddress, 'primary', true], [b.httpAddress, 'standby', true]], 'the primary and its standby')
+  t.match(g.members[1], { id: b.id, state: 'streaming', lag: 0, tcp_port: Number(b.tcpAddress.split(':')[1]) }, 'with the standby\'s state and lag')
+  // the standby's own page (it is not in lookupd: found through its primary)
+  const sb = await fetch(`${base}/api/nodes/${encodeURIComponent(b.httpAddress)}`)
+  t.equal(sb.status, 200, 'a standby\'s node page is served')
+  t.match(await sb.json(), { node: b.httpAddress, topics: [], replication: { role: 'standby', primary: a.id, state: 'streaming' } })
+  t.equal((await fetch(`${base}/api/nodes/${encodeURIComponent('127.0.0.1:1')}`)).status, 404, 'an unknown node is still 404')
+
+  if (hasChromium()) {
+    const browser = await launchChromium(t)
+    const page = await browser.newPage({ viewport: { width: 1366, height: 760 } })
+    const pageErrors: string[] = []
+    page.on('pageerror', (err) => { pageErrors.push(err.message) })
+    await page.goto(`${base}/nodes`)
+    await page.waitForSelector(`#repl-${group} tr.repl-row[data-role="standby"]`, { timeout: 10_000 })
+    const rows = await page.locator(`#repl-${group} tbody tr`).allTextContents()
+    t.equal(rows.length, 2, 'two rows in the group table')
+    t.match(rows[0], new RegExp(`${a.httpAddress}.*primary.*serving.*in sync.*0`), 'the primary row')
+    t.match(rows[1], new RegExp(`${b.httpAddress}.*standby.*streaming.*in sync.*0`), 'the standby row with its lag')
+    t.match(await page.locator('#nodes-table').textContent() ?? '', `primary · ${group}`, 'the nodes table badges the primary')
+    t.match(await page.locator('section.card', { hasText: `Replication group ${group}` }).textContent() ?? '', `Epoch ${a.epoch} · primary ${a.httpAddress} · in sync 2 of 2 (min 2)`)
+    const dir = path.resolve('test-artifacts', 'admin')
+    fs.mkdirSync(dir, { recursive: true })
+    await page.screenshot({ path: path.join(dir, 'replication-nodes.png'), fullPage: true })
+    // the standby's link opens its page with the Replication card
+    await page.locator(`#repl-${group} tr[data-role="standby"] a`).click()
+    await page.waitForSelector('section.card h2:text("Replication")', { timeout: 10_000 })
+    t.match(await page.locator('section.card', { hasText: 'Replication' }).textContent() ?? '', `Group ${group} · standby`)
+    t.same(pageErrors, [])
+  }
 })
 
 t.test('shipping: a standby that stops acknowledging leaves the in-sync set in etcd before the primary acknowledges without it', async (t) => {
