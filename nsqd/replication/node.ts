@@ -337,7 +337,14 @@ export class ReplicatedNode {
       return { ...base, in_sync: [this.id, ...this.primary.isr].sort(), last_seq: this.primary.seq, standbys: this.primary.info() }
     }
     const s = this.standby
-    return { ...base, state: s?.state ?? 'idle', applied_seq: s?.appliedSeq ?? 0, last_applied_at: s?.lastAppliedAt ?? 0 }
+    return {
+      ...base,
+      state: s?.state ?? 'idle',
+      applied_seq: s?.appliedSeq ?? 0,
+      last_applied_at: s?.lastAppliedAt ?? 0,
+      lag: s === null ? 0 : Math.max(0, s.receivedSeq - s.appliedSeq),
+      catchups: { ...(s?.catchups ?? { snapshot: 0, incremental: 0 }) }
+    }
   }
 
   /** The primary's client (TCP) address, for a standby's refusal message. */

@@ -39,6 +39,10 @@ export class ReplicationStandby {
   state: 'idle' | 'connecting' | 'snapshot' | 'streaming' = 'idle'
   /** Sequence number of the last batch applied. */
   appliedSeq = 0
+  /** Sequence number of the last batch received (applied or queued). */
+  receivedSeq = 0
+  /** Catch-ups since start: full copies, and resumptions from the primary's tail. */
+  readonly catchups = { snapshot: 0, incremental: 0 }
   lastAppliedAt = 0
   /** The last `follow()` ended because a write failed (a broken disk: the caller backs off). */
   applyFailed = false
@@ -124,6 +128,7 @@ export class ReplicationStandby {
     }
     this.seeEpoch(f.epoch)
     if (f.type === T_SNAP_BEGIN) this.state = 'snapshot'
+    if (f.type === T_BATCH || f.type === T_CLEAR || f.type === T_SNAP_END) this.receivedSeq = f.seq
     this.queued++
     if (this.queued > MAX_QUEUED) s.pause()
     this.chain = this.chain.then(async () => {
@@ -156,6 +161,7 @@ export class ReplicationStandby {
     switch (f.type) {
       case T_SNAP_BEGIN:
         this.lastSnapOp = null
+        this.catchups.snapshot++
         await db.clear()
         this.appliedSeq = 0
         break
