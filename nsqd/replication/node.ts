@@ -20,6 +20,7 @@ import { STORE_DIR } from '../store/node-store.js'
 import { Coordinator, type GroupState } from './coordinator.js'
 import { ReplicationPrimary } from './primary.js'
 import { ReplicationStandby } from './standby.js'
+import { ReplicationTail } from './tail.js'
 import { StandbyService } from './standby-service.js'
 
 export type Role = 'starting' | 'standby' | 'promoting' | 'primary' | 'demoting' | 'closed'
@@ -120,14 +121,17 @@ export class ReplicatedNode {
       throw new Error(`cannot open ${location} - ${e.cause?.message ?? e.message}`)
     }
     this.db = db
-    this.standby = new ReplicationStandby({
+    const standby = new ReplicationStandby({
       id: this.id,
       db,
       logger: this.logger,
       epoch: this.group.epoch,
       applyHook: this.standbyApply,
+      tailBytes: this.options.replicationTailSize,
       addresses: { tcp_address: this.advertise(this.tcpAddr), http_address: this.advertise(this.httpAddr), hostname: os.hostname() }
     })
+    await standby.load()
+    this.standby = standby
   }
 
   private async closeStandby (): Promise<void> {
@@ -218,6 +222,8 @@ export class ReplicatedNode {
     this.role = 'promoting'
     this.epoch = epoch
     this.logger.info(`REPLICATION: promoted to primary at epoch ${epoch}`)
+    // the history goes on from the last batch this node applied; its tail serves the other standbys
+    const tail = this.standby?.tail.copy()
     await this.closeStandby()
     await this.service?.close()
     const primary = new ReplicationPrimary({
@@ -227,7 +233,8 @@ export class ReplicatedNode {
       lagTimeoutMs: this.options.replicaLagTimeoutMs,
       coordination: this.coordinator!,
       logger: this.logger,
-      onFenced: (reason) => { this.stepDown(reason) }
+      onFenced: (reason) => { this.stepDown(reason) },
+      tail: tail ?? new ReplicationTail(this.options.replicationTailSize)
     })
     this.primary = primary
     const nsqd = new NSQD({ ...this.options, tcpAddress: this.tcpAddr, httpAddress: this.httpAddr })
@@ -334,7 +341,15 @@ export class ReplicatedNode {
       min_insync_replicas: o.minInsyncReplicas
     }
     if (this.role === 'primary' && this.primary !== null) {
-      return { ...base, in_sync: [this.id, ...this.primary.isr].sort(), last_seq: this.primary.seq, standbys: this.primary.info() }
+      const p = this.primary
+      return {
+        ...base,
+        in_sync: [this.id, ...p.isr].sort(),
+        last_seq: p.seq,
+        tail: { after_seq: p.tail.baseSeq, batches: p.tail.length, bytes: p.tail.bytes },
+        catchups: { ...p.catchups },
+        standbys: p.info()
+      }
     }
     const s = this.standby
     return {

@@ -9,17 +9,22 @@
 // write, a refused compare (a newer epoch exists) or a lapsed leadership fence this primary: every
 // batch fails from then on and `onFenced` tells the node to step down.
 //
-// A standby that connects gets a full copy first: a LevelDB iterator (a snapshot at creation) taken
-// between two batches, streamed, then every batch after it; it joins the ISR once it acknowledged
-// the newest batch.
+// A standby that connects says the last batch its store holds, (entry epoch, seq). When that batch
+// is in this primary's history (the tail names it with the same epoch: histories that agree on one
+// batch agree on everything before it) and the tail holds every batch after it, the standby gets
+// RESUME and those batches (incremental catch-up). Otherwise (a new or wiped standby, one that was
+// gone too long, or an old primary holding batches this history never had) it gets a full copy: a
+// LevelDB iterator (a snapshot at creation) taken between two batches, streamed, then every batch
+// after it. Either way it joins the ISR once it acknowledged the newest batch.
 
 import net from 'node:net'
 import type { Level } from 'level'
 import type { StoreOp, WriteBatchFn } from '../store/store.js'
 import {
-  FrameReader, decodeFrame, encodeBatch, encodeClear, encodeJson, encodeMark, encodeSnapData,
-  T_ACK, T_HELLO, T_REJECT, T_SNAP_BEGIN, T_SNAP_END
+  FrameReader, decodeFrame, encodeBatch, encodeClear, encodeJson, encodeMark, encodePos, encodeSnapData, encodeSnapEnd, frameLength,
+  POS_KEY, T_ACK, T_HELLO, T_REJECT, T_RESUME, T_SNAP_BEGIN
 } from './protocol.js'
+import { ReplicationTail } from './tail.js'
 
 /** What the primary needs from the coordinator. */
 export interface PrimaryCoordination {
@@ -38,6 +43,11 @@ export interface PrimaryOptions {
   logger: PrimaryLogger
   /** Called once when this primary learns it must not lead any more. */
   onFenced: (reason: string) => void
+  /**
+   * Recent history (a promoted standby's tail): sequence numbers go on from its last batch.
+   * Default: an empty tail of 64 MiB at batch 0.
+   */
+  tail?: ReplicationTail
 }
 
 /** One standby in the primary's `replication.standbys` (/info, /stats, nsqadmin). */
@@ -71,7 +81,7 @@ interface Peer {
   socket: net.Socket
   state: 'snapshot' | 'streaming' | 'closed'
   /** Frames held back while the snapshot streams. */
-  held: Buffer[]
+  held: Array<{ seq: number, frame: Buffer }>
   acked: number
   connectedAt: number
 }
@@ -86,12 +96,18 @@ interface Wait {
 export class ReplicationPrimary {
   readonly options: PrimaryOptions
   /** Sequence number of the last batch shipped. */
-  seq = 0
+  seq: number
+  /** Recent batches, for standbys that reconnect (incremental catch-up). */
+  readonly tail: ReplicationTail
+  /** Catch-ups served since this node became primary. */
+  readonly catchups = { snapshot: 0, incremental: 0 }
   /** Standbys in the in-sync set (this primary is always in it too). */
   readonly isr = new Set<string>()
   readonly peers = new Map<string, Peer>()
   private db: Level<string, Buffer> | null = null
   private localBusy = false
+  /** The last local write failed (the store retries it): a snapshot now would lack that batch. */
+  private localFailed = false
   private snapshotWaiters: Array<() => void> = []
   private wait: Wait | null = null
   private isrChain: Promise<boolean> = Promise.resolve(true)
@@ -100,6 +116,8 @@ export class ReplicationPrimary {
 
   constructor (options: PrimaryOptions) {
     this.options = options
+    this.tail = options.tail ?? new ReplicationTail(64 * 1024 * 1024)
+    this.seq = this.tail.lastSeq
   }
 
   get epoch (): number { return this.options.epoch }
@@ -124,9 +142,14 @@ export class ReplicationPrimary {
     // writes in a row. Should the local write fail, the store retries the same (idempotent) ops.
     const seq = ++this.seq
     this.localBusy = true
-    this.ship(encodeBatch(this.epoch, seq, sync, ops))
+    this.ship(seq, encodeBatch(this.epoch, seq, sync, ops))
     try {
-      await write(ops, sync)
+      // our position goes in the same atomic batch (standbys add theirs when they apply it)
+      await write(ops.concat({ type: 'put', key: POS_KEY, value: encodePos(this.epoch, seq) }), sync)
+      this.localFailed = false
+    } catch (err) {
+      this.localFailed = true
+      throw err
     } finally {
       this.localDone()
     }
@@ -138,9 +161,15 @@ export class ReplicationPrimary {
     this.check()
     const seq = ++this.seq
     this.localBusy = true
-    this.ship(encodeClear(this.epoch, seq, gte, lt))
+    this.ship(seq, encodeClear(this.epoch, seq, gte, lt))
     try {
       await clear(gte, lt)
+      // not atomic with the clear: a position left behind only replays the clear (idempotent)
+      if (this.db !== null) await this.db.put(POS_KEY, encodePos(this.epoch, seq))
+      this.localFailed = false
+    } catch (err) {
+      this.localFailed = true
+      throw err
     } finally {
       this.localDone()
     }
@@ -162,14 +191,15 @@ export class ReplicationPrimary {
     for (const w of waiters) w()
   }
 
-  private ship (frame: Buffer): void {
+  private ship (seq: number, frame: Buffer): void {
+    this.tail.append(seq, this.epoch, frame.subarray(4))
     for (const p of this.peers.values()) {
       if (p.state === 'streaming') {
         // a standby that cannot keep up would make us buffer without bound: drop it (it resyncs)
         if (p.socket.writableLength > MAX_UNSENT_BYTES) this.dropPeer(p, `more than ${MAX_UNSENT_BYTES} bytes unsent`)
         else p.socket.write(frame)
       } else if (p.state === 'snapshot') {
-        p.held.push(frame)
+        p.held.push({ seq, frame })
       }
     }
   }
@@ -279,7 +309,7 @@ export class ReplicationPrimary {
     const reader = new FrameReader((b) => {
       const f = decodeFrame(b)
       if (f.type === T_HELLO && peer === null) {
-        const hello = f.json as { id?: unknown, epoch?: unknown, tcp_address?: unknown, http_address?: unknown, hostname?: unknown }
+        const hello = f.json as { id?: unknown, epoch?: unknown, pos?: { epoch?: unknown, seq?: unknown } | null, tcp_address?: unknown, http_address?: unknown, hostname?: unknown }
         const id = String(hello.id ?? '')
         const theirEpoch = Number(hello.epoch ?? 0)
         if (theirEpoch > this.epoch) {
@@ -298,8 +328,15 @@ export class ReplicationPrimary {
           tcpAddress: String(hello.tcp_address ?? ''), httpAddress: String(hello.http_address ?? ''), hostname: String(hello.hostname ?? '')
         }
         this.peers.set(id, peer)
-        this.options.logger.info(`REPLICATION: standby ${id} connected from ${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}; sending a snapshot`)
-        void this.sendSnapshot(peer)
+        const from = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`
+        const pos = hello.pos ?? null
+        const why = pos === null ? 'it holds no complete copy' : this.resumeRefusal(Number(pos.epoch), Number(pos.seq))
+        if (why === null) {
+          this.resume(peer, Number(pos!.seq), from)
+        } else {
+          this.options.logger.info(`REPLICATION: standby ${id} connected from ${from}; sending a snapshot (${why})`)
+          void this.sendSnapshot(peer)
+        }
       } else if (f.type === T_ACK && peer !== null) {
         if (f.epoch !== this.epoch) return
         this.acked(peer, f.seq)
@@ -334,6 +371,35 @@ export class ReplicationPrimary {
     }
   }
 
+  /** null when a standby holding batch (epoch, seq) can catch up from the tail, else why not. */
+  private resumeRefusal (epoch: number, seq: number): string | null {
+    if (!Number.isSafeInteger(seq) || seq < 0) return 'no position'
+    if (seq > this.seq) return `it holds batch ${seq}, beyond our newest (${this.seq}): a history we do not have`
+    const ours = this.tail.epochAt(seq)
+    if (ours === undefined) return `batch ${seq} is no longer in our tail (it starts after batch ${this.tail.baseSeq})`
+    if (ours !== epoch) return `its batch ${seq} is of epoch ${epoch}, ours of epoch ${ours}: the histories diverged`
+    return null
+  }
+
+  /** Incremental catch-up: RESUME, then the tail's batches after `seq`, then live batches. */
+  private resume (p: Peer, seq: number, from: string): void {
+    const s = p.socket
+    const entries = this.tail.after(seq)
+    let bytes = 0
+    s.cork()
+    s.write(encodeMark(T_RESUME, this.epoch, seq))
+    for (const e of entries) {
+      s.write(frameLength(e.frame))
+      s.write(e.frame)
+      bytes += e.frame.length + 4
+    }
+    s.uncork()
+    p.acked = seq
+    p.state = 'streaming'
+    this.catchups.incremental++
+    this.options.logger.info(`REPLICATION: standby ${p.id} connected from ${from}; incremental catch-up from batch ${seq}: ${entries.length} batches, ${bytes} bytes`)
+  }
+
   private async sendSnapshot (p: Peer): Promise<void> {
     const db = this.db
     if (db === null) return
@@ -347,7 +413,7 @@ export class ReplicationPrimary {
       this.dropPeer(p, (err as Error).message)
       return
     }
-    while (this.localBusy) await new Promise<void>((resolve) => { this.snapshotWaiters.push(resolve) })
+    while (this.localBusy || this.localFailed) await new Promise<void>((resolve) => { this.snapshotWaiters.push(resolve) })
     if (closed(p)) return
     const it = db.iterator()
     const at = this.seq
@@ -359,6 +425,7 @@ export class ReplicationPrimary {
       let sent = 0
       for await (const [key, value] of it) {
         if (closed(p)) return
+        if (key === POS_KEY) continue // each node writes its own
         ops.push({ type: 'put', key, value })
         bytes += key.length + value.length + 9
         sent++
@@ -370,10 +437,12 @@ export class ReplicationPrimary {
       }
       if (closed(p)) return
       if (ops.length > 0) s.write(encodeSnapData(this.epoch, ops))
-      s.write(encodeMark(T_SNAP_END, this.epoch, at))
-      for (const f of p.held) s.write(f)
+      s.write(encodeSnapEnd(this.epoch, at, this.tail.epochAt(at) ?? this.epoch))
+      // batches shipped while the ISR change was awaited are in the snapshot already
+      for (const h of p.held) if (h.seq > at) s.write(h.frame)
       p.held = []
       p.state = 'streaming'
+      this.catchups.snapshot++
       this.options.logger.info(`REPLICATION: snapshot of ${sent} keys at batch ${at} sent to ${p.id}`)
     } catch (err) {
       this.dropPeer(p, `snapshot failed - ${(err as Error).message}`)

@@ -4,10 +4,10 @@
 import t from 'tap'
 import fs from 'node:fs'
 import path from 'node:path'
-import type { Level } from 'level'
+import { Level } from 'level'
 import { Coordinator, type MemberInfo } from '../../nsqd/replication/coordinator.js'
 import { ReplicatedNode } from '../../nsqd/replication/node.js'
-import { T_BATCH } from '../../nsqd/replication/protocol.js'
+import { POS_KEY, T_BATCH, decodePos, encodePos } from '../../nsqd/replication/protocol.js'
 import { createCapturingLogger } from '../../nsqd/logger.js'
 import type { Options } from '../../nsqd/options.js'
 import * as cmd from '../../client/wire/commands.js'
@@ -419,6 +419,110 @@ t.test('shipping: a standby that stops acknowledging leaves the in-sync set in e
   t.equal(await pub.publish(topic, 'four'), 'OK')
   t.same((await a.coordinator!.state()).isr?.members, [a.id], 'a standby whose writes fail is out of the in-sync set')
   broken = false
+})
+
+/** Publishes `n` messages, one batch each (awaited one at a time). */
+async function publishEach (t: Teardown, tcp: string, topic: string, n: number, prefix: string): Promise<void> {
+  const c = await RawConn.connect(t as any, tcp)
+  await c.identify()
+  for (let i = 0; i < n; i++) {
+    const r = await c.publish(topic, `${prefix}${i}`)
+    if (r !== 'OK') throw new Error(`publish ${prefix}${i}: ${r}`)
+  }
+  c.socket.destroy()
+}
+
+async function sameStores (t: Teardown & { same: Function, ok: Function }, p: ReplicatedNode, s: ReplicatedNode): Promise<void> {
+  await quiesce(p, s)
+  const want = await dump(p.nsqd!.store!.store.db)
+  const got = await dump(standbyDb(s))
+  t.same([...got.keys()], [...want.keys()], 'same keys (the replication position included)')
+  t.ok([...want].every(([k, v]) => got.get(k) === v), 'same values, byte for byte')
+}
+
+function logged (n: ReplicatedNode, re: RegExp): boolean {
+  return (n.logger as unknown as { lines: string[] }).lines.some(l => re.test(l))
+}
+
+t.test('catch-up: a restarted standby resumes from its last batch when the tail has it, else copies everything', async (t) => {
+  for (const [tail, kind] of [[64 * 1024 * 1024, 'incremental'], [2048, 'snapshot']] as const) {
+    const group = `g${++groupSeq}`
+    const a = await startNode(t, group, { minInsyncReplicas: 1, replicationTailSize: tail })
+    await waitFor('a primary', () => a.role === 'primary', 8000)
+    const b = await startNode(t, group, { minInsyncReplicas: 1 })
+    await waitFor('b in sync', () => a.primary!.isr.has(b.id), 8000)
+    const topic = uniq('cu')
+    await publishEach(t, a.tcpAddress, topic, 5, 'before')
+    await quiesce(a, b)
+    const stoppedAt = b.standby!.appliedSeq
+    await b.close()
+    // published while b is down: ~40 batches of ~130 bytes, more than a 2 KiB tail holds
+    await publishEach(t, a.tcpAddress, topic, 40, 'during')
+    const b2 = await startNode(t, group, { minInsyncReplicas: 1, dataPath: b.options.dataPath, replicationAddress: b.replicationAddress })
+    t.equal(b2.id, b.id, 'the same node comes back')
+    await waitFor('b back in sync', () => a.primary!.isr.has(b2.id) && a.primary!.peers.get(b2.id)?.acked === a.primary!.seq, 8000)
+    const c = b2.standby!.catchups
+    if (kind === 'incremental') {
+      t.same(c, { snapshot: 0, incremental: 1 }, 'incremental catch-up, no copy')
+      t.ok(logged(a, new RegExp(`incremental catch-up from batch ${stoppedAt}: \\d+ batches`)), `the primary sent the batches after ${stoppedAt}`)
+    } else {
+      t.same(c, { snapshot: 1, incremental: 0 }, 'the tail no longer holds the batch after it: a full copy')
+      t.ok(logged(a, /sending a snapshot \(batch \d+ is no longer in our tail/), 'the primary says why')
+    }
+    await publishEach(t, a.tcpAddress, topic, 3, 'after')
+    await sameStores(t, a, b2)
+    const info = await (await fetch(`http://${b2.httpAddress}/info`)).json() as { replication: any }
+    t.same(info.replication.catchups, c, '/info reports the catch-ups')
+  }
+})
+
+t.test('catch-up: across a failover the old primary resumes from the new one; an old primary holding a batch the new history lacks gets a full copy', async (t) => {
+  const group = `g${++groupSeq}`
+  const a = await startNode(t, group, { minInsyncReplicas: 1 })
+  await waitFor('a primary', () => a.role === 'primary', 8000)
+  const b = await startNode(t, group, { minInsyncReplicas: 1 })
+  await waitFor('b in sync', () => a.primary!.isr.has(b.id), 8000)
+  const topic = uniq('div')
+  await publishEach(t, a.tcpAddress, topic, 5, 'one')
+  await quiesce(a, b)
+  const epochA = a.epoch
+
+  // a leaves cleanly: b takes over, and its history goes on from the last batch it applied
+  await a.close()
+  await waitFor('b primary', () => b.role === 'primary', 8000)
+  t.ok(b.epoch > epochA, 'b leads a newer epoch')
+  await publishEach(t, b.tcpAddress, topic, 3, 'two')
+  const a2 = await startNode(t, group, { minInsyncReplicas: 1, dataPath: a.options.dataPath, replicationAddress: a.replicationAddress })
+  await waitFor('a back in sync', () => b.primary!.isr.has(a2.id), 8000)
+  t.same(a2.standby!.catchups, { snapshot: 0, incremental: 1 }, 'the old primary resumes from the new primary\'s tail (batches of both epochs)')
+  await sameStores(t, b, a2)
+
+  // a2 stops holding a batch that b never had (as an old primary that wrote a batch nobody received)
+  await a2.close()
+  const dir = path.join(a.options.dataPath, 'nsqd.leveldb')
+  const db = new Level<string, Buffer>(dir, { keyEncoding: 'utf8', valueEncoding: 'buffer' })
+  await db.open()
+  const pos = decodePos(await db.get(POS_KEY))!
+  t.ok(pos !== null && pos.epoch === b.epoch, `a's store holds its position (${JSON.stringify(pos)})`)
+  await db.batch([{ type: 'put', key: 'x/only-on-a', value: Buffer.from('lost') }, { type: 'put', key: POS_KEY, value: encodePos(epochA, pos.seq + 1) }])
+  await db.close()
+  await publishEach(t, b.tcpAddress, topic, 3, 'three') // b's batch pos.seq + 1 is of its own epoch
+  const a3 = await startNode(t, group, { minInsyncReplicas: 1, dataPath: a.options.dataPath, replicationAddress: a.replicationAddress })
+  await waitFor('a back in sync', () => b.primary!.isr.has(a3.id) && b.primary!.peers.get(a3.id)?.state === 'streaming', 8000)
+  t.same(a3.standby!.catchups, { snapshot: 1, incremental: 0 }, 'a diverged history is never resumed: a full copy')
+  t.ok(logged(b, new RegExp(`its batch ${pos.seq + 1} is of epoch ${epochA}, ours of epoch ${b.epoch}: the histories diverged`)), 'the primary says why')
+  await sameStores(t, b, a3)
+  t.notOk((await dump(standbyDb(a3))).has('x/only-on-a'), 'the batch only a had is gone')
+  // and a batch beyond the newest the primary has: also a copy
+  await a3.close()
+  const db2 = new Level<string, Buffer>(dir, { keyEncoding: 'utf8', valueEncoding: 'buffer' })
+  await db2.open()
+  await db2.put(POS_KEY, encodePos(b.epoch, b.primary!.seq + 1000))
+  await db2.close()
+  const a4 = await startNode(t, group, { minInsyncReplicas: 1, dataPath: a.options.dataPath, replicationAddress: a.replicationAddress })
+  await waitFor('a back in sync', () => b.primary!.isr.has(a4.id) && b.primary!.peers.get(a4.id)?.state === 'streaming', 8000)
+  t.same(a4.standby!.catchups, { snapshot: 1, incremental: 0 }, 'a position beyond our newest batch: a full copy')
+  await sameStores(t, b, a4)
 })
 
 t.test('failover: a standby takes over with every topic, depth, deferred and in-flight message; the old primary is fenced and rejoins', async (t) => {
