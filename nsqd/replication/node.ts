@@ -41,6 +41,10 @@ export class ReplicatedNode {
   standby: ReplicationStandby | null = null
   coordinator: Coordinator | null = null
   group: GroupState = { epoch: 0, isr: null, epochRev: '0', isrRev: '0' }
+  /** Called once a drain is done (the binary exits 0 then): see `drain`. */
+  onDrained: (() => void) | null = null
+  /** Drain started (SIGUSR2 or PUT /config/draining true). */
+  draining = false
   /** Tests: wraps the standby's apply of each frame (fault injection). */
   standbyApply: ReplicationStandby['options']['applyHook']
 
@@ -241,6 +245,7 @@ export class ReplicatedNode {
     // a batch refused for want of in-sync replicas is retried soon: standbys usually join within ms
     nsqd.storeOptions = { writeBatch: primary.writeBatch, clearRange: primary.clearRange, retryMs: 200 }
     nsqd.replicationInfo = () => this.info()
+    nsqd.drain.handOff = (reason) => this.drain(reason)
     this.nsqd = nsqd
     try {
       await nsqd.start()
@@ -277,6 +282,59 @@ export class ReplicatedNode {
       this.wakeFollow()
       this.maybeCampaign()
     })
+  }
+
+  /**
+   * Drain (SIGUSR2, PUT /config/draining true) to take this node out of the group for good:
+   *  - a standby leaves: `onDrained` at once (the binary closes: its lease is revoked and the
+   *    primary takes it out of the in-sync set);
+   *  - the primary hands over: it stops serving clients (its nsqd closes: the last batches reach
+   *    the in-sync standbys, in-flight messages are journaled and will be delivered again),
+   *    resigns, and once another node leads (bounded: twice the session TTL + 5 s), `onDrained`.
+   *    Refused (the reason is returned) without a connected in-sync standby to hand over to.
+   */
+  drain (reason: string): string | null {
+    if (this.draining) return null
+    if (this.role === 'standby') {
+      this.draining = true
+      this.logger.info(`REPLICATION: draining (${reason}): this standby leaves the group`)
+      setImmediate(() => { this.onDrained?.() })
+      return null
+    }
+    const p = this.primary
+    if (this.role !== 'primary' || p === null) return `this node is ${this.role}`
+    const ready = [...p.isr].filter(id => p.peers.get(id)?.state === 'streaming')
+    if (ready.length === 0) {
+      this.logger.warn(`REPLICATION: drain (${reason}) refused: no in-sync standby to hand over to`)
+      return 'no in-sync standby to hand over to'
+    }
+    this.draining = true
+    this.logger.info(`REPLICATION: draining (${reason}): handing over to an in-sync standby (${ready.join(', ')})`)
+    void this.handOff()
+    return null
+  }
+
+  private async handOff (): Promise<void> {
+    await this.become(async () => {
+      if (this.role !== 'primary') return
+      this.role = 'demoting'
+      const nsqd = this.nsqd
+      this.nsqd = null
+      if (nsqd !== null) await this.closeNsqd(nsqd)
+      const p = this.primary
+      this.primary = null
+      const left = p === null ? [] : [...p.isr]
+      p?.close()
+      await this.coordinator?.resign()
+      if (left.length === 0) this.logger.error('REPLICATION: no standby was in sync when the primary stopped: the group waits for this node')
+    })
+    const deadline = Date.now() + 2 * this.options.replicationSessionTtlMs + 5000
+    while (!this.closed && (this.leaderId === undefined || this.leaderId === this.id) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    if (this.leaderId !== undefined && this.leaderId !== this.id) this.logger.info(`REPLICATION: drained: ${this.leaderId} is the primary now`)
+    else this.logger.warn('REPLICATION: drained, but no other node took over yet')
+    this.onDrained?.()
   }
 
   /** Closes the primary's NSQD; its LevelDB is closed even if the shutdown failed half way. */

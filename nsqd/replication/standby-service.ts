@@ -4,7 +4,8 @@
 //        "E_INVALID this nsqd is a replication standby; the primary is <tcp address>", then close.
 //   HTTP: GET /ping → 200 OK; GET /info and GET /stats (format=json or text) with the `replication`
 //        object; GET /metrics (nsq_info, nsq_healthy, the nsq_replication_* families, process
-//        metrics); anything else → 503 {"message":"NOT_PRIMARY","primary":"<http address>"}.
+//        metrics); GET and PUT /config/draining (PUT `true`: this standby leaves the group, see
+//        ReplicatedNode.drain); anything else → 503 {"message":"NOT_PRIMARY","primary":"<http address>"}.
 
 import http from 'node:http'
 import net from 'node:net'
@@ -86,6 +87,15 @@ export class StandbyService {
         start_time: Math.floor(n.startTime / 1000),
         replication: n.info()
       }), true)
+    }
+    if (url.pathname === '/config/draining' && (req.method === 'GET' || req.method === 'PUT')) {
+      if (req.method === 'PUT') {
+        let body = ''
+        for await (const chunk of req) { body += String(chunk); if (body.length > 64) break }
+        if (body.trim() !== 'true') return send(400, JSON.stringify({ message: 'INVALID_VALUE' }), true)
+        n.drain('PUT /config/draining')
+      }
+      return send(200, JSON.stringify(n.draining), true)
     }
     if (req.method === 'GET' && url.pathname === '/metrics') {
       if (this.defaults === null) {

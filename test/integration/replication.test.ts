@@ -525,6 +525,59 @@ t.test('catch-up: across a failover the old primary resumes from the new one; an
   await sameStores(t, b, a4)
 })
 
+t.test('drain: a primary without an in-sync standby refuses; with one it hands over without losing a message; a standby leaves the group', async (t) => {
+  const group = `g${++groupSeq}`
+  const opts = { minInsyncReplicas: 1, replicationFactor: 3 }
+  const a = await startNode(t, group, opts)
+  await waitFor('a primary', () => a.role === 'primary', 8000)
+  const put = async (http: string, body: string): Promise<{ status: number, text: string }> => {
+    const r = await fetch(`http://${http}/config/draining`, { method: 'PUT', body })
+    return { status: r.status, text: await r.text() }
+  }
+  t.same(await put(a.httpAddress, 'true'), { status: 503, text: '{"message":"NO_INSYNC_STANDBY"}' }, 'nobody to hand over to: refused')
+  t.equal(a.role, 'primary', 'and it goes on serving')
+  const b = await startNode(t, group, opts)
+  const c = await startNode(t, group, opts)
+  await waitFor('b and c in sync', () => a.primary!.isr.has(b.id) && a.primary!.isr.has(c.id), 8000)
+
+  const topic = uniq('drain')
+  const pub = await RawConn.connect(t, a.tcpAddress)
+  await pub.identify()
+  pub.write(cmd.mpub(topic, Array.from({ length: 30 }, (_, i) => `d${i}`)))
+  const sub = await RawConn.connect(t, a.tcpAddress)
+  await sub.identify({ msg_timeout: 60_000 })
+  await sub.subscribe(topic, 'ch', 3)
+  t.equal(await pub.response(), 'OK')
+  for (let i = 0; i < 3; i++) await sub.message(5000) // in flight, never finished
+  let drained = 0
+  a.onDrained = () => { drained++ }
+  const epoch = a.epoch
+  t.same(await put(a.httpAddress, 'true'), { status: 200, text: 'true' }, 'PUT /config/draining true on the primary starts the hand-over')
+  await waitFor('a drained', () => drained === 1, 15000)
+  const next = [b, c].find(n => n.role === 'primary')
+  t.ok(next !== undefined, `a standby took over (${next?.id ?? 'none'})`)
+  t.equal(next!.epoch, epoch + 1, 'at the next epoch')
+  t.equal(a.leaderId, next!.id, 'before the drained node said it was done')
+  const ch = next!.nsqd!.getExistingTopic(topic)?.getExistingChannel('ch')
+  t.equal(ch?.depth, 30, 'every message is on the new primary (the 3 in flight requeued)')
+  await sub.waitClosed(5000)
+  t.pass('the old primary\'s consumers were disconnected')
+
+  // the other standby leaves the group: the new primary takes it out of the in-sync set
+  const other = next === b ? c : b
+  await waitFor('other in sync with the new primary', () => next!.primary!.isr.has(other.id), 8000)
+  let left = 0
+  other.onDrained = () => { left++ }
+  t.same(await put(other.httpAddress, 'true'), { status: 200, text: 'true' }, 'PUT /config/draining true on a standby')
+  await waitFor('standby drained', () => left === 1, 5000)
+  await other.close()
+  await waitFor('out of the in-sync set in etcd', async () => !((await next!.coordinator!.state()).isr?.members.includes(other.id) ?? true), 5000)
+  await pub.waitClosed(5000)
+  const pub2 = await RawConn.connect(t, next!.tcpAddress)
+  t.equal(await pub2.publish(topic, 'after'), 'OK', 'the new primary takes publishes (min-insync 1)')
+  await a.close()
+})
+
 t.test('failover: a standby takes over with every topic, depth, deferred and in-flight message; the old primary is fenced and rejoins', async (t) => {
   const group = `g${++groupSeq}`
   const a = await startNode(t, group, { replicationSessionTtlMs: 1000 })
