@@ -210,7 +210,7 @@ export function defaultOptions (): Options {
     replicationSessionTtlMs: 5000,
     replicaLagTimeoutMs: 2000,
     replicationAddress: '0.0.0.0:4153',
-    replicationTailSize: 64 * 1024 * 1024
+    replicationTailSize: 32 * 1024 * 1024
   }
 }
 

@@ -328,11 +328,14 @@ export class ReplicatedNode {
       await this.coordinator?.resign()
       if (left.length === 0) this.logger.error('REPLICATION: no standby was in sync when the primary stopped: the group waits for this node')
     })
+    // done once another node was elected and raised the epoch (it then starts serving)
+    const epoch = this.epoch
+    const taken = (): boolean => this.leaderId !== undefined && this.leaderId !== this.id && this.group.epoch > epoch
     const deadline = Date.now() + 2 * this.options.replicationSessionTtlMs + 5000
-    while (!this.closed && (this.leaderId === undefined || this.leaderId === this.id) && Date.now() < deadline) {
+    while (!this.closed && !taken() && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 50))
     }
-    if (this.leaderId !== undefined && this.leaderId !== this.id) this.logger.info(`REPLICATION: drained: ${this.leaderId} is the primary now`)
+    if (taken()) this.logger.info(`REPLICATION: drained: ${String(this.leaderId)} is the primary now (epoch ${this.group.epoch})`)
     else this.logger.warn('REPLICATION: drained, but no other node took over yet')
     this.onDrained?.()
   }

@@ -45,7 +45,7 @@ export interface PrimaryOptions {
   onFenced: (reason: string) => void
   /**
    * Recent history (a promoted standby's tail): sequence numbers go on from its last batch.
-   * Default: an empty tail of 64 MiB at batch 0.
+   * Default: an empty tail of 32 MiB at batch 0.
    */
   tail?: ReplicationTail
 }
@@ -116,7 +116,7 @@ export class ReplicationPrimary {
 
   constructor (options: PrimaryOptions) {
     this.options = options
-    this.tail = options.tail ?? new ReplicationTail(64 * 1024 * 1024)
+    this.tail = options.tail ?? new ReplicationTail(32 * 1024 * 1024)
     this.seq = this.tail.lastSeq
   }
 

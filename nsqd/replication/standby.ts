@@ -98,9 +98,10 @@ export class ReplicationStandby {
     this.socket = s
     s.setNoDelay(true)
     const reader = new FrameReader((b) => {
-      // a batch is kept (tail) as a copy of its frame, which its put values then point into
+      // a batch is kept (tail), and its put values point into it: copied only when the frame is a
+      // slice of a larger chunk (else keeping it would pin the whole chunk)
       if (b[0] === T_BATCH || b[0] === T_CLEAR) {
-        const raw = Buffer.from(b)
+        const raw = b.buffer.byteLength - b.length > 64 ? Buffer.from(b) : b
         this.onFrame(s, decodeFrame(raw, false), raw)
       } else {
         this.onFrame(s, decodeFrame(b), null)

@@ -16,9 +16,12 @@ export interface NsqdProcess {
   dir: string
 }
 
-/** Starts nsqd; `args` come after the defaults (port 0, a temp --data-path, warn logs) and win. */
-export function startNsqdProcess (args: string[] = [], dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsq-bench-'))): Promise<NsqdProcess> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'nsqd/main.ts'),
+/**
+ * Starts nsqd; `args` come after the defaults (port 0, a temp --data-path, warn logs) and win.
+ * `nodeArgs` go to node itself (e.g. --cpu-prof).
+ */
+export function startNsqdProcess (args: string[] = [], dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsq-bench-')), nodeArgs: string[] = []): Promise<NsqdProcess> {
+  const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(ROOT, 'nsqd/main.ts'),
     '--tcp-address=127.0.0.1:0', '--http-address=127.0.0.1:0', `--data-path=${dir}`, '--log-level=warn', ...args],
   { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] })
   return new Promise((resolve, reject) => {

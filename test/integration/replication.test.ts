@@ -554,26 +554,27 @@ t.test('drain: a primary without an in-sync standby refuses; with one it hands o
   const epoch = a.epoch
   t.same(await put(a.httpAddress, 'true'), { status: 200, text: 'true' }, 'PUT /config/draining true on the primary starts the hand-over')
   await waitFor('a drained', () => drained === 1, 15000)
-  const next = [b, c].find(n => n.role === 'primary')
-  t.ok(next !== undefined, `a standby took over (${next?.id ?? 'none'})`)
-  t.equal(next!.epoch, epoch + 1, 'at the next epoch')
-  t.equal(a.leaderId, next!.id, 'before the drained node said it was done')
-  const ch = next!.nsqd!.getExistingTopic(topic)?.getExistingChannel('ch')
+  t.ok(a.leaderId === b.id || a.leaderId === c.id, `a standby was elected before the drained node said it was done (${String(a.leaderId)})`)
+  t.ok(a.group.epoch > epoch, 'and raised the epoch')
+  const next = await waitFor('the new primary serving', () => [b, c].find(n => n.role === 'primary'), 8000)
+  t.equal(next.id, a.leaderId, 'it serves clients')
+  t.equal(next.epoch, epoch + 1, 'at the next epoch')
+  const ch = next.nsqd!.getExistingTopic(topic)?.getExistingChannel('ch')
   t.equal(ch?.depth, 30, 'every message is on the new primary (the 3 in flight requeued)')
   await sub.waitClosed(5000)
   t.pass('the old primary\'s consumers were disconnected')
 
   // the other standby leaves the group: the new primary takes it out of the in-sync set
   const other = next === b ? c : b
-  await waitFor('other in sync with the new primary', () => next!.primary!.isr.has(other.id), 8000)
+  await waitFor('other in sync with the new primary', () => next.primary!.isr.has(other.id), 8000)
   let left = 0
   other.onDrained = () => { left++ }
   t.same(await put(other.httpAddress, 'true'), { status: 200, text: 'true' }, 'PUT /config/draining true on a standby')
   await waitFor('standby drained', () => left === 1, 5000)
   await other.close()
-  await waitFor('out of the in-sync set in etcd', async () => !((await next!.coordinator!.state()).isr?.members.includes(other.id) ?? true), 5000)
+  await waitFor('out of the in-sync set in etcd', async () => !((await next.coordinator!.state()).isr?.members.includes(other.id) ?? true), 5000)
   await pub.waitClosed(5000)
-  const pub2 = await RawConn.connect(t, next!.tcpAddress)
+  const pub2 = await RawConn.connect(t, next.tcpAddress)
   t.equal(await pub2.publish(topic, 'after'), 'OK', 'the new primary takes publishes (min-insync 1)')
   await a.close()
 })
