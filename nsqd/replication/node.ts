@@ -117,7 +117,8 @@ export class ReplicatedNode {
   private async openStandby (): Promise<void> {
     const location = path.join(this.dataPath, STORE_DIR)
     fs.mkdirSync(this.dataPath, { recursive: true })
-    const db = new Level<string, Buffer>(location, { keyEncoding: 'utf8', valueEncoding: 'buffer' })
+    // the same LevelDB settings as the store it becomes on promotion
+    const db = new Level<string, Buffer>(location, { keyEncoding: 'utf8', valueEncoding: 'buffer', writeBufferSize: this.options.storeWriteBufferSize })
     try {
       await db.open()
     } catch (err) {
@@ -243,7 +244,7 @@ export class ReplicatedNode {
     this.primary = primary
     const nsqd = new NSQD({ ...this.options, tcpAddress: this.tcpAddr, httpAddress: this.httpAddr })
     // a batch refused for want of in-sync replicas is retried soon: standbys usually join within ms
-    nsqd.storeOptions = { writeBatch: primary.writeBatch, clearRange: primary.clearRange, retryMs: 200 }
+    nsqd.storeOptions = { writeBatch: primary.writeBatch, clearRange: primary.clearRange, replicated: primary.replicatedAll, retryMs: 200 }
     nsqd.replicationInfo = () => this.info()
     nsqd.drain.handOff = (reason) => this.drain(reason)
     this.nsqd = nsqd

@@ -1,7 +1,9 @@
 // The primary's side of log shipping. The store's group-commit writer hands every batch (and every
 // range clear) to `writeBatch` / `clearRange`: numbered (epoch, seq), sent to every connected standby
-// and written locally at the same time; the call resolves only when every member of the in-sync set
-// (ISR) acknowledged it and the ISR, primary included, has at least --min-insync-replicas members.
+// and written locally at the same time. Then the store calls `replicatedAll`, which resolves only
+// when every member of the in-sync set (ISR) acknowledged everything shipped and the ISR, primary
+// included, has at least --min-insync-replicas members; the store writes and ships its next batch
+// meanwhile (two in flight), and acknowledges publishes in batch order (nsqd/store/store.ts).
 //
 // A standby that does not acknowledge within --replica-lag-timeout (or whose connection drops) is
 // removed from the ISR in etcd (compare on the epoch) BEFORE the batch is acknowledged without it,
@@ -109,7 +111,10 @@ export class ReplicationPrimary {
   /** The last local write failed (the store retries it): a snapshot now would lack that batch. */
   private localFailed = false
   private snapshotWaiters: Array<() => void> = []
-  private wait: Wait | null = null
+  /** Batches whose acknowledgement is awaited (the store keeps up to two in flight). */
+  private readonly waits: Wait[] = []
+  /** The newest batch deemed replicated: a standby joins the ISR only once it holds it. */
+  private settledSeq: number
   private isrChain: Promise<boolean> = Promise.resolve(true)
   private fencedReason: string | null = null
   private closing = false
@@ -118,6 +123,7 @@ export class ReplicationPrimary {
     this.options = options
     this.tail = options.tail ?? new ReplicationTail(32 * 1024 * 1024)
     this.seq = this.tail.lastSeq
+    this.settledSeq = this.seq
   }
 
   get epoch (): number { return this.options.epoch }
@@ -131,11 +137,18 @@ export class ReplicationPrimary {
     if (this.fencedReason !== null) return
     this.fencedReason = reason
     this.options.logger.warn(`REPLICATION: primary fenced at epoch ${this.epoch} - ${reason}`)
-    this.finishWait()
+    this.finishAllWaits()
     this.options.onFenced(reason)
   }
 
-  /** The store's batch writer (StoreOptions.writeBatch). */
+  /**
+   * The store's replication check (StoreOptions.replicated), called once a batch is written
+   * locally: resolves when every batch shipped so far is acknowledged by the ISR (laggards
+   * removed first), or throws. The store writes the next batch meanwhile.
+   */
+  readonly replicatedAll = (): Promise<void> => this.replicated(this.seq)
+
+  /** The store's batch writer (StoreOptions.writeBatch): ships and writes locally. */
   readonly writeBatch = async (ops: StoreOp[], sync: boolean, write: WriteBatchFn): Promise<void> => {
     this.check()
     // shipped first, so the standbys write while we do: one disk write + one round trip, not two
@@ -153,7 +166,6 @@ export class ReplicationPrimary {
     } finally {
       this.localDone()
     }
-    await this.replicated(seq)
   }
 
   /** The store's range clear (StoreOptions.clearRange). */
@@ -173,7 +185,6 @@ export class ReplicationPrimary {
     } finally {
       this.localDone()
     }
-    await this.replicated(seq)
   }
 
   private check (): void {
@@ -214,13 +225,16 @@ export class ReplicationPrimary {
     if (members.size > 0) {
       await new Promise<void>((resolve) => {
         const w: Wait = { seq, members, resolve, timer: null }
-        w.timer = setTimeout(() => { this.finishWait() }, this.options.lagTimeoutMs)
-        this.wait = w
+        w.timer = setTimeout(() => { this.finishWait(w) }, this.options.lagTimeoutMs)
+        this.waits.push(w)
         // a member whose connection is gone cannot ack: do not wait for the timeout
         for (const id of members) if (!this.peers.has(id)) this.memberGone(id)
       })
+      // (members may have grown: a standby that joined the ISR meanwhile is waited for too)
       const laggards = [...members].filter(id => (this.peers.get(id)?.acked ?? -1) < seq)
       if (laggards.length > 0) await this.removeFromIsr(laggards, `no acknowledgement of batch ${seq} within ${this.options.lagTimeoutMs} ms`)
+    } else if (seq > this.settledSeq) {
+      this.settledSeq = seq
     }
     if (this.fencedReason !== null) throw new ReplicationError(`not the primary any more (${this.fencedReason})`)
     const inSync = 1 + this.isr.size
@@ -233,37 +247,41 @@ export class ReplicationPrimary {
     }
   }
 
-  private finishWait (): void {
-    const w = this.wait
-    if (w === null) return
-    this.wait = null
+  private finishWait (w: Wait): void {
+    const i = this.waits.indexOf(w)
+    if (i < 0) return
+    this.waits.splice(i, 1)
     if (w.timer !== null) clearTimeout(w.timer)
+    if (w.seq > this.settledSeq) this.settledSeq = w.seq
     w.resolve()
   }
 
-  private memberGone (id: string): void {
-    const w = this.wait
-    if (w !== null && w.members.has(id)) {
-      // everyone else may already have acked: finish when only gone members remain
-      let waiting = false
-      for (const m of w.members) if (this.peers.has(m) && (this.peers.get(m)?.acked ?? -1) < w.seq) waiting = true
-      if (!waiting) this.finishWait()
+  private finishAllWaits (): void {
+    for (const w of [...this.waits]) this.finishWait(w)
+  }
+
+  /** Every member still connected acknowledged the wait's batch (gone members do not count). */
+  private waitDone (w: Wait): boolean {
+    for (const m of w.members) {
+      const q = this.peers.get(m)
+      if (q !== undefined && q.acked < w.seq) return false
     }
+    return true
+  }
+
+  private memberGone (id: string): void {
+    // everyone else may already have acked: finish when only gone members remain
+    for (const w of [...this.waits]) if (w.members.has(id) && this.waitDone(w)) this.finishWait(w)
   }
 
   private acked (p: Peer, seq: number): void {
     if (seq > p.acked) p.acked = seq
-    const w = this.wait
-    if (w !== null && w.members.has(p.id)) {
-      let done = true
-      for (const m of w.members) {
-        const q = this.peers.get(m)
-        if (q !== undefined && q.acked < w.seq) { done = false; break }
-      }
-      if (done) this.finishWait()
-    }
-    if (!this.isr.has(p.id) && p.state === 'streaming' && p.acked >= this.seq && this.fencedReason === null) {
+    for (const w of [...this.waits]) if (w.members.has(p.id) && this.waitDone(w)) this.finishWait(w)
+    // joins once it holds every batch deemed replicated; the batches still awaited wait for it too,
+    // so none is acknowledged without it once it counts as in sync
+    if (!this.isr.has(p.id) && p.state === 'streaming' && p.acked >= this.settledSeq && this.fencedReason === null) {
       this.isr.add(p.id)
+      for (const w of this.waits) if (w.seq > p.acked) w.members.add(p.id)
       this.options.logger.info(`REPLICATION: standby ${p.id} caught up at batch ${p.acked}; joins the in-sync set`)
       void this.writeIsr().catch(() => {})
     }
@@ -366,7 +384,7 @@ export class ReplicationPrimary {
     if (this.peers.get(p.id) === p) this.peers.delete(p.id)
     this.options.logger.info(`REPLICATION: standby ${p.id} disconnected - ${why}`)
     if (this.isr.has(p.id) && !this.closing) {
-      if (this.wait !== null && this.wait.members.has(p.id)) this.memberGone(p.id)
+      if (this.waits.some(w => w.members.has(p.id))) this.memberGone(p.id)
       else void this.removeFromIsr([p.id], why).catch(() => {})
     }
   }
@@ -468,7 +486,7 @@ export class ReplicationPrimary {
 
   close (): void {
     this.closing = true
-    this.finishWait()
+    this.finishAllWaits()
     for (const p of [...this.peers.values()]) this.dropPeer(p, 'primary closing')
   }
 }

@@ -56,6 +56,14 @@ async function info (http: string): Promise<any> {
   } catch { return null }
 }
 
+/** User + system CPU seconds a process used so far. */
+function cpuSeconds (p: ChildProcess): number {
+  try {
+    const f = fs.readFileSync(`/proc/${p.pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+    return (Number(f[11]) + Number(f[12])) / 100 // utime, stime in clock ticks (USER_HZ = 100)
+  } catch { return 0 }
+}
+
 function median (xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b)
   return s.length === 0 ? 0 : s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
@@ -85,16 +93,29 @@ try {
   await waitFor('two standbys in sync', async () => ((await info(primary.http))?.standbys ?? []).filter((s: { in_sync: boolean }) => s.in_sync).length === 2, 15000, 50)
 
   const r = { mpub1: [] as number[], mpub3: [] as number[], one1: [] as number[], one3: [] as number[] }
+  /** CPU seconds per million messages, of the single node and of each group member, in the MPUB case. */
+  const cpu = { single: [] as number[], primary: [] as number[], standbys: [] as number[] }
+  const measured = async (procs: ChildProcess[], run: () => Promise<Result>): Promise<[Result, number[]]> => {
+    const before = procs.map(cpuSeconds)
+    const res = await run()
+    return [res, procs.map((p, i) => (cpuSeconds(p) - before[i]!) / (res.msgs / 1e6))]
+  }
   for (let round = 1; round <= rounds; round++) {
     process.stdout.write(`-- round ${round} of ${rounds}\n`)
-    r.mpub1.push(report('single node (durable): MPUB 100 B x200 (2 conns, 8 in flight)', await workers(2, ['mpub', single.tcp, `bench${round}`, '100', String(seconds), '1', '200', '8'])))
-    r.mpub3.push(report('group of 3, min-insync 2: MPUB 100 B x200 (2 conns, 8 in flight)', await workers(2, ['mpub', primary.tcp, `bench${round}`, '100', String(seconds), '1', '200', '8'])))
+    const [s1, c1] = await measured([single.proc], async () => await workers(2, ['mpub', single.tcp, `bench${round}`, '100', String(seconds), '1', '200', '8']))
+    r.mpub1.push(report('single node (durable): MPUB 100 B x200 (2 conns, 8 in flight)', s1))
+    cpu.single.push(c1[0]!)
+    const [s3, c3] = await measured(nodes.map(n => n.proc), async () => await workers(2, ['mpub', primary.tcp, `bench${round}`, '100', String(seconds), '1', '200', '8']))
+    r.mpub3.push(report('group of 3, min-insync 2: MPUB 100 B x200 (2 conns, 8 in flight)', s3))
+    cpu.primary.push(c3[0]!)
+    cpu.standbys.push((c3[1]! + c3[2]!) / 2)
     r.one1.push(report('single node (durable): one publish in flight', await workers(1, ['mpub', single.tcp, `one${round}`, '100', String(seconds), '1', '1', '1'])))
     r.one3.push(report('group of 3, min-insync 2: one publish in flight', await workers(1, ['mpub', primary.tcp, `one${round}`, '100', String(seconds), '1', '1', '1'])))
   }
   const ratios = r.mpub3.map((x, i) => `${(x / r.mpub1[i]! * 100).toFixed(0)} %`).join(', ')
   process.stdout.write(`peak RSS: single node ${peakRssMiB(single.proc)}; group primary ${peakRssMiB(primary.proc)}, standbys ${peakRssMiB(nodes[1]!.proc)}, ${peakRssMiB(nodes[2]!.proc)}\n`)
   const [m1, m3, o1, o3] = [median(r.mpub1), median(r.mpub3), median(r.one1), median(r.one3)]
+  process.stdout.write(`CPU seconds per million messages (MPUB, medians): single node ${median(cpu.single).toFixed(2)}; group primary ${median(cpu.primary).toFixed(2)}, each standby ${median(cpu.standbys).toFixed(2)}\n`)
   process.stdout.write(`medians of ${rounds} rounds: MPUB single ${Math.round(m1).toLocaleString('en-US')} msgs/s, group ${Math.round(m3).toLocaleString('en-US')} msgs/s: ` +
     `${(m3 / m1 * 100).toFixed(0)} % (per round: ${ratios}); one in flight: round trip ${(1000 / o1).toFixed(2)} ms -> ${(1000 / o3).toFixed(2)} ms (+${(1000 / o3 - 1000 / o1).toFixed(2)} ms)\n`)
 } finally {
