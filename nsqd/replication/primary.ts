@@ -116,6 +116,11 @@ export class ReplicationPrimary {
   /** The newest batch deemed replicated: a standby joins the ISR only once it holds it. */
   private settledSeq: number
   private isrChain: Promise<boolean> = Promise.resolve(true)
+  /**
+   * The latest ISR write that removed members: a batch is acknowledged only once it is in etcd
+   * (a standby dropped between batches was taken out of `isr` before its write completed).
+   */
+  private removal: Promise<boolean> = Promise.resolve(true)
   private fencedReason: string | null = null
   private closing = false
 
@@ -236,6 +241,7 @@ export class ReplicationPrimary {
     } else if (seq > this.settledSeq) {
       this.settledSeq = seq
     }
+    if (!(await this.removal)) throw new ReplicationError(`not the primary any more (${this.fencedReason ?? 'in-sync set update failed'})`)
     if (this.fencedReason !== null) throw new ReplicationError(`not the primary any more (${this.fencedReason})`)
     const inSync = 1 + this.isr.size
     if (inSync < this.options.minInsync) {
@@ -297,7 +303,9 @@ export class ReplicationPrimary {
       }
     }
     if (!changed) { await this.isrChain; return }
-    const ok = await this.writeIsr()
+    const write = this.writeIsr()
+    this.removal = write
+    const ok = await write
     if (!ok) throw new ReplicationError(`not the primary any more (${this.fencedReason ?? 'in-sync set update failed'})`)
   }
 

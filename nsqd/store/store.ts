@@ -454,8 +454,8 @@ export class Store {
     if (this.closed || this.retryTimer !== null) return
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null
-      if (this.closed || this.healthy) return
-      this.ops.push({ type: 'put', key: KEY_SYNC, value: Buffer.from([1]) })
+      if (!this.closed && !this.healthy) this.ops.push({ type: 'put', key: KEY_SYNC, value: Buffer.from([1]) })
+      // whatever was held back while the timer was set (a closing store's last sync) goes now
       this.schedule()
     }, this.options.retryMs ?? 1000)
     this.retryTimer.unref()
