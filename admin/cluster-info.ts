@@ -6,7 +6,7 @@
 import type { HttpClient } from './http-client.js'
 import { UpstreamError } from './http-client.js'
 import { joinHostPort } from './options.js'
-import type { LookupNode, LookupPeer, NodeError, NsqdInfo, NsqdStats, Producer } from './types.js'
+import type { LookupNode, LookupPeer, NodeError, NsqdInfo, NsqdStats, Producer, ReplicationGroupOut } from './types.js'
 
 export interface PartialResult<T> {
   value: T
@@ -42,6 +42,10 @@ export function allFailed (r: PartialResult<unknown>): boolean {
 
 function errorText (err: unknown): string {
   return err instanceof Error ? err.message : String(err)
+}
+
+function portOf (addr: string): number {
+  return addr === '' ? 0 : Number(addr.slice(addr.lastIndexOf(':') + 1)) || 0
 }
 
 function isObject (v: unknown): v is Record<string, unknown> {
@@ -312,13 +316,70 @@ export class ClusterInfo {
    * Marks the nodes that are draining (drain mode, nsqd/drain.ts) from each one's /info, asked
    * fresh (no cache): a node that does not answer, or an NSQ nsqd without the field, is not marked.
    */
-  async markDraining (nodes: Producer[]): Promise<void> {
-    await Promise.all(nodes.map(async (p) => {
+  /**
+   * Reads every node's /info (not cached: these change): marks draining nodes, notes each
+   * replicated node's group and role, and returns the replication groups with their standbys
+   * (standbys do not register with nsqlookupd: the primary's /info lists them with their lag).
+   */
+  async annotate (nodes: Producer[]): Promise<ReplicationGroupOut[]> {
+    const infos = await Promise.all(nodes.map(async (p) => {
       try {
         const v = await this.http.getJson(joinHostPort(p.broadcast_address, p.http_port), '/info')
-        if (isObject(v) && v.draining === true) p.draining = true
-      } catch {}
+        if (!isObject(v)) return null
+        if (v.draining === true) p.draining = true
+        const r = v.replication
+        if (!isObject(r) || typeof r.group !== 'string') return null
+        p.replication = { group: r.group, role: String(r.role), epoch: Number(r.epoch) || 0 }
+        return { p, r }
+      } catch { return null }
     }))
+    const groups = new Map<string, ReplicationGroupOut>()
+    const group = (r: Record<string, unknown>): ReplicationGroupOut => {
+      const name = String(r.group)
+      let g = groups.get(name)
+      if (g === undefined) {
+        g = {
+          group: name, epoch: Number(r.epoch) || 0, primary: '', replication_factor: Number(r.replication_factor) || 0,
+          min_insync_replicas: Number(r.min_insync_replicas) || 0, in_sync_count: Array.isArray(r.in_sync) ? r.in_sync.length : 0, members: []
+        }
+        groups.set(name, g)
+      }
+      return g
+    }
+    const found = infos.filter((x): x is { p: Producer, r: Record<string, unknown> } => x !== null)
+    // primaries first: they know every standby's lag
+    for (const { p, r } of found) {
+      if (r.role !== 'primary') continue
+      const g = group(r)
+      const node = joinHostPort(p.broadcast_address, p.http_port)
+      g.primary = node
+      g.epoch = Number(r.epoch) || 0
+      g.in_sync_count = Array.isArray(r.in_sync) ? r.in_sync.length : 0
+      g.members.unshift({ node, id: String(r.node_id ?? ''), role: 'primary', hostname: p.hostname, tcp_port: p.tcp_port, http_port: p.http_port, state: 'serving', in_sync: true, lag: 0, acked_seq: Number(r.last_seq) || 0 })
+      for (const sb of Array.isArray(r.standbys) ? r.standbys : []) {
+        if (!isObject(sb)) continue
+        const http = typeof sb.http_address === 'string' ? sb.http_address : ''
+        const tcp = typeof sb.tcp_address === 'string' ? sb.tcp_address : ''
+        g.members.push({
+          node: http !== '' ? http : String(sb.id), id: String(sb.id), role: 'standby', hostname: String(sb.hostname ?? ''),
+          tcp_port: portOf(tcp), http_port: portOf(http), state: String(sb.state), in_sync: sb.in_sync === true,
+          lag: Number(sb.lag) || 0, acked_seq: Number(sb.acked_seq) || 0
+        })
+      }
+    }
+    // standbys listed themselves (nsqadmin given every nsqd address) that no primary reported
+    for (const { p, r } of found) {
+      if (r.role === 'primary') continue
+      const g = group(r)
+      const node = joinHostPort(p.broadcast_address, p.http_port)
+      const id = String(r.node_id ?? '')
+      if (g.members.some((m) => m.node === node || m.id === id)) continue
+      g.members.push({
+        node, id, role: 'standby', hostname: p.hostname, tcp_port: p.tcp_port, http_port: p.http_port, state: String(r.state ?? 'idle'),
+        in_sync: Array.isArray(r.in_sync) && r.in_sync.includes(id), lag: null, acked_seq: null
+      })
+    }
+    return [...groups.values()].sort((a, b) => (a.group < b.group ? -1 : a.group > b.group ? 1 : 0))
   }
 
   private async postOk (addr: string, path: string, ignore404: boolean): Promise<void> {

@@ -124,6 +124,35 @@ export interface LookupNode extends LookupPeer {
   topics: string[]
 }
 
+/** One member of a replication group as the nodes page lists it (nsqd/replication). */
+export interface ReplicationMember {
+  /** <broadcast address>:<http port> (a standby that did not say: its replication address). */
+  node: string
+  id: string
+  role: 'primary' | 'standby'
+  hostname: string
+  tcp_port: number
+  http_port: number
+  /** primary: 'serving'; standby: connecting, snapshot, streaming, idle, disconnected */
+  state: string
+  in_sync: boolean
+  /** Batches shipped by the primary and not yet acknowledged; null when no primary answered. */
+  lag: number | null
+  acked_seq: number | null
+}
+
+/** A replication group seen through its primary's (and standbys') /info. */
+export interface ReplicationGroupOut {
+  group: string
+  epoch: number
+  /** The primary's node name, '' when no primary answered. */
+  primary: string
+  replication_factor: number
+  min_insync_replicas: number
+  in_sync_count: number
+  members: ReplicationMember[]
+}
+
 /** One nsqd as the admin knows it. */
 export interface Producer {
   remote_addresses: string[] | null
@@ -137,6 +166,8 @@ export interface Producer {
   topology_region?: string
   topics: Array<{ topic: string, tombstoned: boolean }>
   out_of_date: boolean
+  /** Replication (nsqd/replication), not in NSQ: present only for a replicated node. */
+  replication?: { group: string, role: string, epoch: number }
   /** Drain mode (nsqd/drain.ts), not in NSQ: present (true) only for a node that is draining. */
   draining?: true
 }

@@ -33,6 +33,11 @@ export class Drain {
   private timer: NodeJS.Timeout | null = null
   /** Called once when a drain finishes (the binary exits here unless --drain-exit=false). */
   onDrained: (() => void) | null = null
+  /**
+   * A replicated primary (nsqd/replication) drains by handing over to an in-sync standby instead:
+   * `start` calls this, which answers why it refuses (null once started).
+   */
+  handOff: ((reason: string) => string | null) | null = null
 
   private readonly host: DrainHost
 
@@ -50,8 +55,10 @@ export class Drain {
     return this.finished
   }
 
-  start (reason: string): void {
-    if (this.active) return
+  /** Starts a drain; answers why not when a replicated primary cannot hand over (else null). */
+  start (reason: string): string | null {
+    if (this.handOff !== null) return this.handOff(reason)
+    if (this.active) return null
     this.active = true
     this.finished = false
     this.host.logger.info(`NSQ: draining (${reason}): refusing publishes and new consumers`)
@@ -59,6 +66,7 @@ export class Drain {
     this.timer = setInterval(() => { this.check() }, CHECK_INTERVAL_MS)
     this.timer.unref()
     this.check()
+    return null
   }
 
   /** Cancels a drain that has not finished; false when it has (the node may already be going). */

@@ -4,7 +4,9 @@
 //   nsqd listening tcp=127.0.0.1:4150 http=127.0.0.1:4151
 // SIGINT/SIGTERM shut down cleanly (queues, in-flight and deferred messages are stored), then exit 0.
 // SIGUSR2 starts a drain (nsqd/drain.ts, as PUT /config/draining `true`); once drained the process
-// shuts down cleanly and exits 0, unless --drain-exit=false.
+// shuts down cleanly and exits 0, unless --drain-exit=false. A --replication-group node drains by
+// leaving the group (a standby) or handing over to an in-sync standby (the primary), then exits 0
+// (nsqd/replication/README.md).
 
 import { main } from '../client/daemon/main.js'
 import { FLAG_SPECS, optionsFromFlags, VERSION } from './options.js'
@@ -25,7 +27,15 @@ main({
     (n instanceof ReplicatedNode ? ` replication=${n.replicationAddress}` : ''),
   onSignal: (n, signal) => { n.logger.info(signal === 'drained' ? 'NSQ: drain finished, shutting down' : `NSQ: received ${signal}, shutting down`) },
   started: (n, stop) => {
-    if (!(n instanceof NSQD)) return
+    if (n instanceof ReplicatedNode) {
+      // a replicated node's drain: a standby leaves the group, the primary hands over, then exit 0
+      n.onDrained = () => { stop('drained') }
+      process.on('SIGUSR2', () => {
+        const refused = n.drain('SIGUSR2')
+        if (refused !== null) n.logger.warn(`NSQ: SIGUSR2 ignored - ${refused}`)
+      })
+      return
+    }
     n.drain.onDrained = () => { if (n.options.drainExit) stop('drained') }
     process.on('SIGUSR2', () => { n.drain.start('SIGUSR2') })
   },

@@ -118,6 +118,8 @@ export interface Options {
   replicationSessionTtlMs: number
   replicaLagTimeoutMs: number
   replicationAddress: string
+  /** Bytes of recent batches kept in memory for standbys that reconnect (incremental catch-up). */
+  replicationTailSize: number
 }
 
 export const TLS_NOT_REQUIRED = 0
@@ -216,7 +218,8 @@ export function defaultOptions (): Options {
     etcdEndpoints: ['127.0.0.1:2379'],
     replicationSessionTtlMs: 5000,
     replicaLagTimeoutMs: 2000,
-    replicationAddress: '0.0.0.0:4153'
+    replicationAddress: '0.0.0.0:4153',
+    replicationTailSize: 32 * 1024 * 1024
   }
 }
 
@@ -324,7 +327,8 @@ export const FLAG_BINDINGS: readonly FlagBinding[] = [
   b('etcd-endpoints', 'strings', 'etcdEndpoints', 'etcd <addr>:<port> for replication coordination (may be given multiple times or comma separated)', 'etcd_endpoints'),
   b('replication-session-ttl', 'duration', 'replicationSessionTtlMs', 'etcd lease TTL (whole seconds, at least 1s): a primary silent this long is replaced'),
   b('replica-lag-timeout', 'duration', 'replicaLagTimeoutMs', 'a standby that has not acknowledged a batch within this is taken out of the in-sync set'),
-  b('replication-address', 'string', 'replicationAddress', '<addr>:<port> to listen on for standbys (the primary serves its log here)')
+  b('replication-address', 'string', 'replicationAddress', '<addr>:<port> to listen on for standbys (the primary serves its log here)'),
+  b('replication-tail-size', 'int', 'replicationTailSize', 'bytes of recent batches kept in memory so a standby that reconnects catches up from where it stopped (else it copies everything)')
 ]
 
 export const FLAG_SPECS: readonly FlagSpec[] = FLAG_BINDINGS.map((x) => x.spec)
@@ -379,6 +383,7 @@ export function validateOptions (opts: Options): void {
     if (opts.minInsyncReplicas < 1 || opts.minInsyncReplicas > opts.replicationFactor) throw new Error('--min-insync-replicas must be [1,--replication-factor]')
     if (opts.replicationSessionTtlMs < 1000) throw new Error('--replication-session-ttl must be at least 1s')
     if (opts.replicaLagTimeoutMs <= 0) throw new Error('--replica-lag-timeout must be > 0')
+    if (!(opts.replicationTailSize >= 0)) throw new Error('--replication-tail-size must be >= 0')
     if (opts.etcdEndpoints.length === 0) throw new Error('--etcd-endpoints is required with --replication-group')
   }
 }

@@ -126,11 +126,12 @@ export function registerReadRoutes (app: FastifyInstance, ctx: AdminContext): vo
     GET: async (_req, reply) => {
       const r = await ctx.cluster.nodes()
       requireSome(r)
-      await ctx.cluster.markDraining(r.value)
+      const replication = await ctx.cluster.annotate(r.value)
       const present = new Set(r.value.map((p) => `${p.broadcast_address.includes(':') ? `[${p.broadcast_address}]` : p.broadcast_address}:${p.http_port}`))
       const missing = [...ctx.sampler.seen.values()].filter((s) => !present.has(s.node))
         .map((s) => ({ node: s.node, hostname: s.hostname, last_seen: Math.floor(s.lastSeenMs / 1000) }))
-      return sendPartial(reply, { nodes: r.value, missing }, r.errors)
+      // replication groups only when there are replicated nodes (a plain cluster answers as before)
+      return sendPartial(reply, { nodes: r.value, missing, ...(replication.length > 0 ? { replication_groups: replication } : {}) }, r.errors)
     }
   })
 
@@ -138,7 +139,8 @@ export function registerReadRoutes (app: FastifyInstance, ctx: AdminContext): vo
     GET: async (req, reply) => {
       const node = (req.params as Params).node ?? ''
       const refs = await ctx.cluster.nodeRefs()
-      const ref = refs.value.find((x) => x.node === node)
+      let ref = refs.value.find((x) => x.node === node)
+      if (ref === undefined) ref = await standbyRef(ctx, node)
       if (ref === undefined) {
         requireSome(refs)
         throw new ApiError(404, 'NODE_NOT_FOUND', refs.errors)
@@ -210,6 +212,16 @@ export function registerReadRoutes (app: FastifyInstance, ctx: AdminContext): vo
       return sendJson(reply, { rate })
     }
   })
+}
+
+/** A replication standby (not registered with lookupd) that a primary of the cluster lists. */
+async function standbyRef (ctx: AdminContext, node: string): Promise<NodeRef | undefined> {
+  const r = await ctx.cluster.nodes()
+  for (const g of await ctx.cluster.annotate(r.value)) {
+    const m = g.members.find((x) => x.role === 'standby' && x.node === node && x.http_port > 0)
+    if (m !== undefined) return { node, httpAddress: node, hostname: m.hostname }
+  }
+  return undefined
 }
 
 function dedupe (errors: NodeError[]): NodeError[] {

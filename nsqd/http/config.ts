@@ -128,7 +128,9 @@ const DRAINING = 'draining'
 function putDraining (nsqd: NSQD, reply: FastifyReply, body: Buffer): FastifyReply {
   const v = body.toString('utf8').trim()
   if (v === 'true') {
-    nsqd.drain.start('PUT /config/draining')
+    // a replicated primary hands over instead, which needs an in-sync standby (nsqd/replication)
+    if (nsqd.drain.start('PUT /config/draining') !== null) throw new HttpApiError(503, 'NO_INSYNC_STANDBY')
+    if (nsqd.drain.handOff !== null) return sendValue(reply, true)
   } else if (v === 'false') {
     // a finished drain cannot be undone: the node is empty and may be exiting
     if (!nsqd.drain.cancel()) throw new HttpApiError(400, 'INVALID_VALUE')

@@ -31,6 +31,8 @@ export const HTTP_ERRORS = {
   NOT_ENOUGH_REPLICAS: [503],
   /** Drain mode (nsqd/drain.ts), not in NSQ: the node refuses publishes while it drains. */
   DRAINING: [503],
+  /** Drain of a replicated primary: no in-sync standby to hand over to (nsqd/replication). */
+  NO_INSYNC_STANDBY: [503],
   /** The browser gateway (nsqd/gateway), not in NSQ. */
   UPGRADE_REQUIRED: [426],
   INVALID_CHANNEL: [400],

@@ -237,19 +237,50 @@ const TOPICS_HEAD = header('nsq_topics', 'Topics on the node', 'gauge')
 const CLIENTS_HEAD = header('nsq_clients', 'Connected TCP clients', 'gauge')
 const PRODUCERS_HEAD = header('nsq_producers', 'TCP connections that have published', 'gauge')
 
-const REPL_EPOCH_HEAD = header('nsq_replication_epoch', 'Replication: the epoch this primary leads', 'gauge')
+const REPL_PRIMARY_HEAD = header('nsq_replication_primary', 'Replication: 1 on the primary, 0 on a standby', 'gauge')
+const REPL_EPOCH_HEAD = header('nsq_replication_epoch', 'Replication: the epoch this primary leads (on a standby: the newest epoch it knows)', 'gauge')
 const REPL_ISR_HEAD = header('nsq_replication_in_sync_replicas', 'Replication: nodes in the in-sync set, primary included', 'gauge')
 const REPL_LAG_HEAD = header('nsq_replication_standby_lag_batches', 'Replication: batches shipped but not yet acknowledged, per standby', 'gauge')
+const REPL_SELF_IN_SYNC_HEAD = header('nsq_replication_in_sync', 'Replication: 1 when this standby is in the in-sync set', 'gauge')
+const REPL_STATE_HEAD = header('nsq_replication_state', 'Replication: 1 for the standby\'s current state (connecting, snapshot, streaming, idle)', 'gauge')
+const REPL_APPLIED_HEAD = header('nsq_replication_applied_seq', 'Replication: sequence number of the last batch this standby applied', 'gauge')
+const REPL_SELF_LAG_HEAD = header('nsq_replication_lag_batches', 'Replication: batches this standby received and has not applied yet', 'gauge')
+const REPL_CATCHUP_HEAD = header('nsq_replication_catchups_total', 'Replication: catch-ups since start, by kind (snapshot: a full copy; incremental: from the primary\'s tail)', 'counter')
 
-/** A replicated primary's families (nsqd/replication/README.md); standbys do not serve /metrics. */
-function replicationText (r: Record<string, unknown>): string {
-  let out = single(REPL_EPOCH_HEAD, 'nsq_replication_epoch', Number(r.epoch) || 0)
+/** A replicated node's families (nsqd/replication/README.md): the primary's, or a standby's. */
+export function replicationText (r: Record<string, unknown>): string {
+  const primary = r.role === 'primary'
+  let out = single(REPL_PRIMARY_HEAD, 'nsq_replication_primary', primary ? 1 : 0)
+  out += single(REPL_EPOCH_HEAD, 'nsq_replication_epoch', Number(r.epoch) || 0)
   out += single(REPL_ISR_HEAD, 'nsq_replication_in_sync_replicas', (r.in_sync as unknown[] | undefined)?.length ?? 0)
-  out += `\n\n${REPL_LAG_HEAD}`
-  for (const sb of (r.standbys ?? []) as Array<{ id: string, lag: number, in_sync: boolean }>) {
-    out += `\nnsq_replication_standby_lag_batches{standby="${escapeLabel(sb.id)}",in_sync="${String(sb.in_sync)}"} ${valueText(sb.lag)}`
+  if (primary) {
+    out += `\n\n${REPL_LAG_HEAD}`
+    for (const sb of (r.standbys ?? []) as Array<{ id: string, lag: number, in_sync: boolean }>) {
+      out += `\nnsq_replication_standby_lag_batches{standby="${escapeLabel(sb.id)}",in_sync="${String(sb.in_sync)}"} ${valueText(sb.lag)}`
+    }
+    return out
   }
+  const inSync = ((r.in_sync ?? []) as unknown[]).includes(r.node_id)
+  out += single(REPL_SELF_IN_SYNC_HEAD, 'nsq_replication_in_sync', inSync ? 1 : 0)
+  out += `\n\n${REPL_STATE_HEAD}\nnsq_replication_state{state="${escapeLabel(String(r.state))}"} 1`
+  out += single(REPL_APPLIED_HEAD, 'nsq_replication_applied_seq', Number(r.applied_seq) || 0)
+  out += single(REPL_SELF_LAG_HEAD, 'nsq_replication_lag_batches', Number(r.lag) || 0)
+  const c = (r.catchups ?? {}) as { snapshot?: number, incremental?: number }
+  out += `\n\n${REPL_CATCHUP_HEAD}\nnsq_replication_catchups_total{kind="snapshot"} ${valueText(c.snapshot ?? 0)}` +
+    `\nnsq_replication_catchups_total{kind="incremental"} ${valueText(c.incremental ?? 0)}`
   return out
+}
+
+/**
+ * A standby's /metrics (it runs no NSQD): nsq_info, nsq_healthy, nsq_start_time_seconds, its
+ * replication families, then prom-client's default metrics from `defaults`.
+ */
+export async function standbyMetricsBody (version: string, broadcastAddress: string, startTime: number, replication: Record<string, unknown>, defaults: Registry): Promise<string> {
+  let out = `${INFO_HEAD}\nnsq_info{version="${escapeLabel(version)}",broadcast_address="${escapeLabel(broadcastAddress)}"} 1`
+  out += single(HEALTHY_HEAD, 'nsq_healthy', 1)
+  out += single(START_HEAD, 'nsq_start_time_seconds', Math.floor(startTime / 1000))
+  out += replicationText(replication)
+  return `${out}\n\n${await defaults.metrics()}`
 }
 
 function single (head: string, name: string, value: number): string {

@@ -9,6 +9,7 @@
 
 import fs from 'node:fs'
 import net from 'node:net'
+import os from 'node:os'
 import path from 'node:path'
 import { Level } from 'level'
 import { NSQD } from '../nsqd.js'
@@ -19,6 +20,7 @@ import { STORE_DIR } from '../store/node-store.js'
 import { Coordinator, type GroupState } from './coordinator.js'
 import { ReplicationPrimary } from './primary.js'
 import { ReplicationStandby } from './standby.js'
+import { ReplicationTail } from './tail.js'
 import { StandbyService } from './standby-service.js'
 
 export type Role = 'starting' | 'standby' | 'promoting' | 'primary' | 'demoting' | 'closed'
@@ -39,6 +41,10 @@ export class ReplicatedNode {
   standby: ReplicationStandby | null = null
   coordinator: Coordinator | null = null
   group: GroupState = { epoch: 0, isr: null, epochRev: '0', isrRev: '0' }
+  /** Called once a drain is done (the binary exits 0 then): see `drain`. */
+  onDrained: (() => void) | null = null
+  /** Drain started (SIGUSR2 or PUT /config/draining true). */
+  draining = false
   /** Tests: wraps the standby's apply of each frame (fault injection). */
   standbyApply: ReplicationStandby['options']['applyHook']
 
@@ -111,7 +117,8 @@ export class ReplicatedNode {
   private async openStandby (): Promise<void> {
     const location = path.join(this.dataPath, STORE_DIR)
     fs.mkdirSync(this.dataPath, { recursive: true })
-    const db = new Level<string, Buffer>(location, { keyEncoding: 'utf8', valueEncoding: 'buffer' })
+    // the same LevelDB settings as the store it becomes on promotion
+    const db = new Level<string, Buffer>(location, { keyEncoding: 'utf8', valueEncoding: 'buffer', writeBufferSize: this.options.storeWriteBufferSize })
     try {
       await db.open()
     } catch (err) {
@@ -119,7 +126,17 @@ export class ReplicatedNode {
       throw new Error(`cannot open ${location} - ${e.cause?.message ?? e.message}`)
     }
     this.db = db
-    this.standby = new ReplicationStandby({ id: this.id, db, logger: this.logger, epoch: this.group.epoch, applyHook: this.standbyApply })
+    const standby = new ReplicationStandby({
+      id: this.id,
+      db,
+      logger: this.logger,
+      epoch: this.group.epoch,
+      applyHook: this.standbyApply,
+      tailBytes: this.options.replicationTailSize,
+      addresses: { tcp_address: this.advertise(this.tcpAddr), http_address: this.advertise(this.httpAddr), hostname: os.hostname() }
+    })
+    await standby.load()
+    this.standby = standby
   }
 
   private async closeStandby (): Promise<void> {
@@ -210,6 +227,8 @@ export class ReplicatedNode {
     this.role = 'promoting'
     this.epoch = epoch
     this.logger.info(`REPLICATION: promoted to primary at epoch ${epoch}`)
+    // the history goes on from the last batch this node applied; its tail serves the other standbys
+    const tail = this.standby?.tail.copy()
     await this.closeStandby()
     await this.service?.close()
     const primary = new ReplicationPrimary({
@@ -219,13 +238,15 @@ export class ReplicatedNode {
       lagTimeoutMs: this.options.replicaLagTimeoutMs,
       coordination: this.coordinator!,
       logger: this.logger,
-      onFenced: (reason) => { this.stepDown(reason) }
+      onFenced: (reason) => { this.stepDown(reason) },
+      tail: tail ?? new ReplicationTail(this.options.replicationTailSize)
     })
     this.primary = primary
     const nsqd = new NSQD({ ...this.options, tcpAddress: this.tcpAddr, httpAddress: this.httpAddr })
     // a batch refused for want of in-sync replicas is retried soon: standbys usually join within ms
-    nsqd.storeOptions = { writeBatch: primary.writeBatch, clearRange: primary.clearRange, retryMs: 200 }
+    nsqd.storeOptions = { writeBatch: primary.writeBatch, clearRange: primary.clearRange, replicated: primary.replicatedAll, retryMs: 200 }
     nsqd.replicationInfo = () => this.info()
+    nsqd.drain.handOff = (reason) => this.drain(reason)
     this.nsqd = nsqd
     try {
       await nsqd.start()
@@ -262,6 +283,62 @@ export class ReplicatedNode {
       this.wakeFollow()
       this.maybeCampaign()
     })
+  }
+
+  /**
+   * Drain (SIGUSR2, PUT /config/draining true) to take this node out of the group for good:
+   *  - a standby leaves: `onDrained` at once (the binary closes: its lease is revoked and the
+   *    primary takes it out of the in-sync set);
+   *  - the primary hands over: it stops serving clients (its nsqd closes: the last batches reach
+   *    the in-sync standbys, in-flight messages are journaled and will be delivered again),
+   *    resigns, and once another node leads (bounded: twice the session TTL + 5 s), `onDrained`.
+   *    Refused (the reason is returned) without a connected in-sync standby to hand over to.
+   */
+  drain (reason: string): string | null {
+    if (this.draining) return null
+    if (this.role === 'standby') {
+      this.draining = true
+      this.logger.info(`REPLICATION: draining (${reason}): this standby leaves the group`)
+      setImmediate(() => { this.onDrained?.() })
+      return null
+    }
+    const p = this.primary
+    if (this.role !== 'primary' || p === null) return `this node is ${this.role}`
+    const ready = [...p.isr].filter(id => p.peers.get(id)?.state === 'streaming')
+    if (ready.length === 0) {
+      this.logger.warn(`REPLICATION: drain (${reason}) refused: no in-sync standby to hand over to`)
+      return 'no in-sync standby to hand over to'
+    }
+    this.draining = true
+    this.logger.info(`REPLICATION: draining (${reason}): handing over to an in-sync standby (${ready.join(', ')})`)
+    void this.handOff()
+    return null
+  }
+
+  private async handOff (): Promise<void> {
+    await this.become(async () => {
+      if (this.role !== 'primary') return
+      this.role = 'demoting'
+      const nsqd = this.nsqd
+      this.nsqd = null
+      if (nsqd !== null) await this.closeNsqd(nsqd)
+      const p = this.primary
+      this.primary = null
+      const left = p === null ? [] : [...p.isr]
+      p?.close()
+      await this.coordinator?.resign()
+      if (left.length === 0) this.logger.error('REPLICATION: no standby was in sync when the primary stopped: the group waits for this node')
+    })
+    // done once another node was elected and raised the epoch (it then starts serving)
+    const epoch = this.epoch
+    const taken = (): boolean => this.leaderId !== undefined && this.leaderId !== this.id && this.group.epoch > epoch
+    const deadline = Date.now() + 2 * this.options.replicationSessionTtlMs + 5000
+    while (!this.closed && !taken() && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    if (taken()) this.logger.info(`REPLICATION: drained: ${String(this.leaderId)} is the primary now (epoch ${this.group.epoch})`)
+    else this.logger.warn('REPLICATION: drained, but no other node took over yet')
+    this.onDrained?.()
   }
 
   /** Closes the primary's NSQD; its LevelDB is closed even if the shutdown failed half way. */
@@ -326,10 +403,25 @@ export class ReplicatedNode {
       min_insync_replicas: o.minInsyncReplicas
     }
     if (this.role === 'primary' && this.primary !== null) {
-      return { ...base, in_sync: [this.id, ...this.primary.isr].sort(), last_seq: this.primary.seq, standbys: this.primary.info() }
+      const p = this.primary
+      return {
+        ...base,
+        in_sync: [this.id, ...p.isr].sort(),
+        last_seq: p.seq,
+        tail: { after_seq: p.tail.baseSeq, batches: p.tail.length, bytes: p.tail.bytes },
+        catchups: { ...p.catchups },
+        standbys: p.info()
+      }
     }
     const s = this.standby
-    return { ...base, state: s?.state ?? 'idle', applied_seq: s?.appliedSeq ?? 0, last_applied_at: s?.lastAppliedAt ?? 0 }
+    return {
+      ...base,
+      state: s?.state ?? 'idle',
+      applied_seq: s?.appliedSeq ?? 0,
+      last_applied_at: s?.lastAppliedAt ?? 0,
+      lag: s === null ? 0 : Math.max(0, s.receivedSeq - s.appliedSeq),
+      catchups: { ...(s?.catchups ?? { snapshot: 0, incremental: 0 }) }
+    }
   }
 
   /** The primary's client (TCP) address, for a standby's refusal message. */

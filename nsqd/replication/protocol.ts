@@ -1,15 +1,26 @@
 // The replication wire: length-prefixed frames between a primary and its standbys.
 //
 //   frame    = [u32 length of type + payload][u8 type][payload]
-//   HELLO    standby → primary: JSON {id, epoch}            (the newest epoch the standby knows)
+//   HELLO    standby → primary: JSON {id, epoch, pos, tcp_address, http_address, hostname}
+//            (epoch: the newest the standby knows; pos: {epoch, seq} of the last batch it holds,
+//            null when it holds no complete copy; the addresses are for /info and nsqadmin)
 //   REJECT   either way: JSON {reason, epoch}                 then the sender closes
 //   SNAP_BEGIN primary → standby: [u32 epoch][u48 seq]       state as of batch `seq` follows
 //   SNAP_DATA  [u32 epoch][ops]                              puts of the snapshot
-//   SNAP_END   [u32 epoch][u48 seq]
-//   BATCH      [u32 epoch][u48 seq][u8 sync][ops]            one store batch, applied atomically
-//   CLEAR      [u32 epoch][u48 seq][u32 n][gte][u32 n][lt]   one range deletion
+//   SNAP_END   [u32 epoch][u48 seq][u32 entry epoch]         (the epoch that wrote batch `seq`)
+//   RESUME     [u32 epoch][u48 seq]                          incremental catch-up: the standby's
+//                                                            copy is our history up to `seq`;
+//                                                            the batches after it follow
+//   BATCH      [u32 entry epoch][u48 seq][u8 sync][ops]      one store batch, applied atomically
+//   CLEAR      [u32 entry epoch][u48 seq][u32 n][gte][u32 n][lt]   one range deletion
 //   ACK      standby → primary: [u32 epoch][u48 seq]         everything up to seq is applied
 //   ops      = [u32 count] then per op [u8 0=put|1=del][u32 n][key utf8] (put: [u32 n][value])
+//
+// Positions: batch sequence numbers continue across elections (a new primary goes on from the last
+// batch it applied), and each batch carries the epoch of the primary that wrote it: (epoch, seq)
+// names one batch of the group's history, as a (term, index) names one Raft log entry. BATCH and
+// CLEAR carry that entry epoch (a replayed batch keeps its own); the session's epoch, the one
+// fenced on, is the SNAP_BEGIN's or RESUME's.
 
 import type { StoreOp } from '../store/store.js'
 
@@ -21,6 +32,7 @@ export const T_SNAP_END = 5
 export const T_BATCH = 6
 export const T_CLEAR = 7
 export const T_ACK = 8
+export const T_RESUME = 9
 
 /** Largest frame accepted (a batch holds at most a tick's worth of chunks). */
 export const MAX_FRAME = 512 * 1024 * 1024
@@ -29,6 +41,8 @@ export interface Frame {
   type: number
   epoch: number
   seq: number
+  /** SNAP_END: the epoch that wrote batch `seq`. */
+  entryEpoch: number
   sync: boolean
   ops: StoreOp[]
   gte: string
@@ -93,7 +107,15 @@ export function encodeSnapData (epoch: number, ops: readonly StoreOp[]): Buffer 
   return b
 }
 
-/** SNAP_BEGIN, SNAP_END or ACK. */
+export function encodeSnapEnd (epoch: number, seq: number, entryEpoch: number): Buffer {
+  const b = header(T_SNAP_END, 14)
+  b.writeUInt32BE(epoch, 5)
+  b.writeUIntBE(seq, 9, 6)
+  b.writeUInt32BE(entryEpoch, 15)
+  return b
+}
+
+/** SNAP_BEGIN, RESUME or ACK. */
 export function encodeMark (type: number, epoch: number, seq: number): Buffer {
   const b = header(type, 10)
   b.writeUInt32BE(epoch, 5)
@@ -114,7 +136,7 @@ export function encodeClear (epoch: number, seq: number, gte: string, lt: string
   return b
 }
 
-function readOps (b: Buffer, at: number): StoreOp[] {
+function readOps (b: Buffer, at: number, copy: boolean): StoreOp[] {
   const n = b.readUInt32BE(at)
   at += 4
   const ops: StoreOp[] = new Array(n)
@@ -125,8 +147,9 @@ function readOps (b: Buffer, at: number): StoreOp[] {
     at += 5 + klen
     if (kind === 0) {
       const vlen = b.readUInt32BE(at)
-      // a copy: the frame buffer is reused by the reader
-      ops[i] = { type: 'put', key, value: Buffer.from(b.subarray(at + 4, at + 4 + vlen)) }
+      // a copy unless the caller keeps the frame itself: a slice would pin the socket's chunk
+      const value = b.subarray(at + 4, at + 4 + vlen)
+      ops[i] = { type: 'put', key, value: copy ? Buffer.from(value) : value }
       at += 4 + vlen
     } else {
       ops[i] = { type: 'del', key }
@@ -135,29 +158,37 @@ function readOps (b: Buffer, at: number): StoreOp[] {
   return ops
 }
 
-/** Decodes one frame's type + payload. Throws on a malformed frame. */
-export function decodeFrame (b: Buffer): Frame {
-  const f: Frame = { type: b[0] as number, epoch: 0, seq: 0, sync: false, ops: [], gte: '', lt: '', json: null }
+/**
+ * Decodes one frame's type + payload. Throws on a malformed frame. `copy` false: put values are
+ * slices of `b` (the caller owns `b`, e.g. a copy it keeps).
+ */
+export function decodeFrame (b: Buffer, copy = true): Frame {
+  const f: Frame = { type: b[0] as number, epoch: 0, seq: 0, entryEpoch: 0, sync: false, ops: [], gte: '', lt: '', json: null }
   switch (f.type) {
     case T_HELLO:
     case T_REJECT:
       f.json = JSON.parse(b.toString('utf8', 1))
       break
     case T_SNAP_BEGIN:
-    case T_SNAP_END:
+    case T_RESUME:
     case T_ACK:
       f.epoch = b.readUInt32BE(1)
       f.seq = b.readUIntBE(5, 6)
       break
+    case T_SNAP_END:
+      f.epoch = b.readUInt32BE(1)
+      f.seq = b.readUIntBE(5, 6)
+      f.entryEpoch = b.readUInt32BE(11)
+      break
     case T_SNAP_DATA:
       f.epoch = b.readUInt32BE(1)
-      f.ops = readOps(b, 5)
+      f.ops = readOps(b, 5, copy)
       break
     case T_BATCH:
       f.epoch = b.readUInt32BE(1)
       f.seq = b.readUIntBE(5, 6)
       f.sync = b[11] === 1
-      f.ops = readOps(b, 12)
+      f.ops = readOps(b, 12, copy)
       break
     case T_CLEAR: {
       f.epoch = b.readUInt32BE(1)
@@ -202,4 +233,32 @@ export class FrameReader {
     this.chunks = [b]
     return b
   }
+}
+
+/** Length prefix of a frame kept as type + payload (a tail entry). */
+export function frameLength (body: Buffer): Buffer {
+  const b = Buffer.allocUnsafe(4)
+  b.writeUInt32BE(body.length, 0)
+  return b
+}
+
+/**
+ * The key under which a node keeps its replication position (the last batch its store holds) in
+ * its own LevelDB, written in the same atomic batch as the data: [u32 entry epoch][u48 seq]. Not
+ * part of a snapshot (each node writes its own).
+ */
+export const POS_KEY = 'p/replication'
+
+export interface Position { epoch: number, seq: number }
+
+export function encodePos (epoch: number, seq: number): Buffer {
+  const b = Buffer.allocUnsafe(10)
+  b.writeUInt32BE(epoch, 0)
+  b.writeUIntBE(seq, 4, 6)
+  return b
+}
+
+export function decodePos (b: Buffer | undefined): Position | null {
+  if (b === undefined || b.length !== 10) return null
+  return { epoch: b.readUInt32BE(0), seq: b.readUIntBE(4, 6) }
 }

@@ -3,13 +3,17 @@
 //   TCP: after the client's first bytes, one error frame
 //        "E_INVALID this nsqd is a replication standby; the primary is <tcp address>", then close.
 //   HTTP: GET /ping → 200 OK; GET /info and GET /stats (format=json or text) with the `replication`
-//        object; anything else → 503 {"message":"NOT_PRIMARY","primary":"<http address>"}.
+//        object; GET /metrics (nsq_info, nsq_healthy, the nsq_replication_* families, process
+//        metrics); GET and PUT /config/draining (PUT `true`: this standby leaves the group, see
+//        ReplicatedNode.drain); anything else → 503 {"message":"NOT_PRIMARY","primary":"<http address>"}.
 
 import http from 'node:http'
 import net from 'node:net'
 import os from 'node:os'
 import { FRAME_TYPE_ERROR, encodeFrame } from '../../client/wire/frames.js'
+import { Registry, collectDefaultMetrics } from 'prom-client'
 import { listen } from '../tcp/server.js'
+import { METRICS_CONTENT_TYPE, standbyMetricsBody } from '../http/metrics.js'
 import type { ReplicatedNode } from './node.js'
 
 const NSQ_CONTENT_TYPE = 'nsq; version=1.0'
@@ -19,6 +23,7 @@ export class StandbyService {
   private tcp: net.Server | null = null
   private http: http.Server | null = null
   private readonly sockets = new Set<net.Socket>()
+  private defaults: Registry | null = null
 
   constructor (node: ReplicatedNode) {
     this.node = node
@@ -82,6 +87,25 @@ export class StandbyService {
         start_time: Math.floor(n.startTime / 1000),
         replication: n.info()
       }), true)
+    }
+    if (url.pathname === '/config/draining' && (req.method === 'GET' || req.method === 'PUT')) {
+      if (req.method === 'PUT') {
+        let body = ''
+        for await (const chunk of req) { body += String(chunk); if (body.length > 64) break }
+        if (body.trim() !== 'true') return send(400, JSON.stringify({ message: 'INVALID_VALUE' }), true)
+        n.drain('PUT /config/draining')
+      }
+      return send(200, JSON.stringify(n.draining), true)
+    }
+    if (req.method === 'GET' && url.pathname === '/metrics') {
+      if (this.defaults === null) {
+        this.defaults = new Registry()
+        collectDefaultMetrics({ register: this.defaults })
+      }
+      const body = await standbyMetricsBody(n.version, n.options.broadcastAddress, n.startTime, n.info(), this.defaults)
+      res.writeHead(200, { 'Content-Type': METRICS_CONTENT_TYPE })
+      res.end(body)
+      return
     }
     if (req.method === 'GET' && url.pathname === '/stats') {
       const start = Math.floor(n.startTime / 1000)

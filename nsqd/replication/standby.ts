@@ -1,17 +1,20 @@
-// The standby's side of log shipping: one connection to the primary's replication listener. Every
-// (re)connection starts with a full copy (the standby's LevelDB is cleared, then filled from the
-// primary's snapshot), then each batch and range clear is applied in order and acknowledged by its
-// sequence number. Frames from an epoch older than the newest this standby knows are refused
+// The standby's side of log shipping: one connection to the primary's replication listener. HELLO
+// says the position (entry epoch, seq) of the last batch this standby's store holds (kept in the
+// store itself under POS_KEY, in the same atomic batch as the data). The primary answers RESUME when
+// that batch is in its history and its tail still holds everything after it (incremental
+// catch-up), else SNAP_BEGIN: a full copy (the store is cleared, then filled from the primary's
+// snapshot). Then each batch and range clear is applied in order and acknowledged by its sequence
+// number. Frames of a session whose epoch is older than the newest this standby knows are refused
 // (fencing). A write that fails (a broken disk) closes the connection, so the primary stops
 // counting this standby as in sync.
 
 import net from 'node:net'
 import type { Level } from 'level'
-import type { StoreOp } from '../store/store.js'
 import {
-  FrameReader, decodeFrame, encodeJson, encodeMark,
-  T_ACK, T_BATCH, T_CLEAR, T_HELLO, T_REJECT, T_SNAP_BEGIN, T_SNAP_DATA, T_SNAP_END, type Frame
+  FrameReader, decodeFrame, decodePos, encodeJson, encodeMark, encodePos, POS_KEY,
+  T_ACK, T_BATCH, T_CLEAR, T_HELLO, T_REJECT, T_RESUME, T_SNAP_BEGIN, T_SNAP_DATA, T_SNAP_END, type Frame, type Position
 } from './protocol.js'
+import { ReplicationTail } from './tail.js'
 
 export interface StandbyLogger { info (msg: string): void, warn (msg: string): void, error (msg: string): void }
 
@@ -21,6 +24,10 @@ export interface StandbyOptions {
   logger: StandbyLogger
   /** The newest epoch known (from etcd); frames below it are refused. */
   epoch: number
+  /** Where clients would reach this node, sent in HELLO (the primary lists it: /info, nsqadmin). */
+  addresses?: { tcp_address: string, http_address: string, hostname: string }
+  /** Bytes of recent batches kept for standbys, should this node become the primary. */
+  tailBytes: number
   /** Tests: wraps applying each frame (a failing or hanging disk); `apply` does the real work. */
   applyHook?: (f: Frame, apply: () => Promise<void>) => Promise<void>
 }
@@ -37,6 +44,17 @@ export class ReplicationStandby {
   state: 'idle' | 'connecting' | 'snapshot' | 'streaming' = 'idle'
   /** Sequence number of the last batch applied. */
   appliedSeq = 0
+  /** The epoch that wrote that batch; the position is not valid while a copy is half done. */
+  appliedEpoch = 0
+  posValid = false
+  /** Recent batches applied (handed to the primary this node may become). */
+  readonly tail: ReplicationTail
+  /** The epoch of the current session (its SNAP_BEGIN or RESUME): what fencing compares. */
+  private sessionEpoch = 0
+  /** Sequence number of the last batch received (applied or queued). */
+  receivedSeq = 0
+  /** Catch-ups since start: full copies, and resumptions from the primary's tail. */
+  readonly catchups = { snapshot: 0, incremental: 0 }
   lastAppliedAt = 0
   /** The last `follow()` ended because a write failed (a broken disk: the caller backs off). */
   applyFailed = false
@@ -44,11 +62,23 @@ export class ReplicationStandby {
   private chain: Promise<void> = Promise.resolve()
   private queued = 0
   private closed = false
-  private lastSnapOp: StoreOp | null = null
 
   constructor (options: StandbyOptions) {
     this.options = options
     this.epoch = options.epoch
+    this.tail = new ReplicationTail(options.tailBytes)
+  }
+
+  /** Reads the position this node's store holds (call once, before following). */
+  async load (): Promise<Position | null> {
+    const pos = decodePos(await this.options.db.get(POS_KEY).catch(() => undefined) ?? undefined)
+    this.posValid = pos !== null
+    if (pos !== null) {
+      this.appliedSeq = this.receivedSeq = pos.seq
+      this.appliedEpoch = pos.epoch
+      this.tail.reset(pos.seq, pos.epoch)
+    }
+    return pos
   }
 
   /** Learns a newer epoch (from etcd or a frame). */
@@ -67,8 +97,20 @@ export class ReplicationStandby {
     const s = net.connect({ host, port })
     this.socket = s
     s.setNoDelay(true)
-    const reader = new FrameReader((b) => { this.onFrame(s, decodeFrame(b)) })
-    s.on('connect', () => { s.write(encodeJson(T_HELLO, { id: this.options.id, epoch: this.epoch })) })
+    const reader = new FrameReader((b) => {
+      // a batch is kept (tail), and its put values point into it: copied only when the frame is a
+      // slice of a larger chunk (else keeping it would pin the whole chunk)
+      if (b[0] === T_BATCH || b[0] === T_CLEAR) {
+        const raw = b.buffer.byteLength - b.length > 64 ? Buffer.from(b) : b
+        this.onFrame(s, decodeFrame(raw, false), raw)
+      } else {
+        this.onFrame(s, decodeFrame(b), null)
+      }
+    })
+    s.on('connect', () => {
+      const pos = this.posValid ? { epoch: this.appliedEpoch, seq: this.appliedSeq } : null
+      s.write(encodeJson(T_HELLO, { ...this.options.addresses, id: this.options.id, epoch: this.epoch, pos }))
+    })
     s.on('data', (chunk: Buffer) => {
       try {
         reader.push(chunk)
@@ -104,7 +146,7 @@ export class ReplicationStandby {
     await this.chain.catch(() => {})
   }
 
-  private onFrame (s: net.Socket, f: Frame): void {
+  private onFrame (s: net.Socket, f: Frame, raw: Buffer | null): void {
     if (this.socket !== s) return
     if (f.type === T_REJECT) {
       const epoch = Number((f.json as { epoch?: unknown }).epoch ?? 0)
@@ -113,8 +155,10 @@ export class ReplicationStandby {
       s.destroy()
       return
     }
-    if (f.epoch < this.epoch) {
-      this.options.logger.warn(`REPLICATION: refusing data of epoch ${f.epoch} from ${this.primaryId}: epoch ${this.epoch} is newer`)
+    if (f.type === T_SNAP_BEGIN || f.type === T_RESUME) this.sessionEpoch = f.epoch
+    if (this.sessionEpoch < this.epoch || f.epoch > this.sessionEpoch) {
+      const epoch = Math.max(this.sessionEpoch, f.epoch)
+      this.options.logger.warn(`REPLICATION: refusing data of epoch ${epoch} from ${this.primaryId}: epoch ${this.epoch} is newer`)
       s.end(encodeJson(T_REJECT, { reason: 'stale epoch', epoch: this.epoch }))
       this.socket = null
       this.state = 'idle'
@@ -122,16 +166,33 @@ export class ReplicationStandby {
     }
     this.seeEpoch(f.epoch)
     if (f.type === T_SNAP_BEGIN) this.state = 'snapshot'
+    if (f.type === T_BATCH || f.type === T_CLEAR || f.type === T_SNAP_END) this.receivedSeq = f.seq
     this.queued++
     if (this.queued > MAX_QUEUED) s.pause()
     this.chain = this.chain.then(async () => {
       if (this.socket !== s || this.closed) return
+      if ((f.type === T_BATCH || f.type === T_CLEAR) && f.seq !== this.appliedSeq + 1) {
+        throw new Error(`batch ${f.seq} does not follow batch ${this.appliedSeq}`)
+      }
+      if (f.type === T_RESUME && (!this.posValid || f.seq !== this.appliedSeq)) {
+        throw new Error(`the primary resumes at batch ${f.seq}, we hold ${this.posValid ? String(this.appliedSeq) : 'no complete copy'}`)
+      }
       await this.apply(f)
-      if (f.type === T_SNAP_END) this.state = 'streaming'
-      if (f.type === T_SNAP_END || f.type === T_BATCH || f.type === T_CLEAR) {
+      if (f.type === T_SNAP_END) {
+        this.state = 'streaming'
+        this.tail.reset(f.seq, f.entryEpoch)
+      } else if (f.type === T_RESUME) {
+        this.state = 'streaming'
+        this.catchups.incremental++
+        this.options.logger.info(`REPLICATION: resuming from ${this.primaryId} after batch ${f.seq} (incremental catch-up)`)
+      } else if (raw !== null) {
+        this.tail.append(f.seq, f.epoch, raw)
+      }
+      if (f.type === T_SNAP_END || f.type === T_BATCH || f.type === T_CLEAR || f.type === T_RESUME) {
         this.appliedSeq = f.seq
+        if (f.type !== T_RESUME) this.appliedEpoch = f.type === T_SNAP_END ? f.entryEpoch : f.epoch
         this.lastAppliedAt = Date.now()
-        if (this.socket === s) s.write(encodeMark(T_ACK, f.epoch, f.seq))
+        if (this.socket === s) s.write(encodeMark(T_ACK, this.sessionEpoch, f.seq))
       }
     }).catch((err: Error) => {
       this.applyFailed = true
@@ -153,25 +214,31 @@ export class ReplicationStandby {
     const db = this.options.db
     switch (f.type) {
       case T_SNAP_BEGIN:
-        this.lastSnapOp = null
+        this.catchups.snapshot++
+        // the position goes first (synced): a copy cut short must not look complete after a restart
+        this.posValid = false
+        await db.del(POS_KEY, { sync: true })
         await db.clear()
         this.appliedSeq = 0
         break
       case T_SNAP_DATA:
         await db.batch(f.ops)
-        if (f.ops.length > 0) this.lastSnapOp = f.ops[f.ops.length - 1] as StoreOp
         break
-      case T_SNAP_END:
-        // the copy is on disk before it is acknowledged: rewriting its last key (same value) with
-        // sync:true syncs the log holding all of it (an empty batch would be a no-op)
-        if (this.lastSnapOp !== null) await db.batch([this.lastSnapOp], { sync: true })
-        this.lastSnapOp = null
+      case T_SNAP_END: {
+        // the copy is on disk before it is acknowledged: the position's write, synced, syncs the
+        // log that holds all of it
+        await db.put(POS_KEY, encodePos(f.entryEpoch, f.seq), { sync: true })
+        this.posValid = true
         break
+      }
       case T_BATCH:
+        f.ops.push({ type: 'put', key: POS_KEY, value: encodePos(f.epoch, f.seq) })
         await db.batch(f.ops, { sync: f.sync })
         break
       case T_CLEAR:
+        // not atomic with the clear: a position left behind only replays the clear (idempotent)
         await db.clear({ gte: f.gte, lt: f.lt })
+        await db.put(POS_KEY, encodePos(f.epoch, f.seq))
         break
     }
   }

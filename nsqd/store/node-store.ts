@@ -22,6 +22,8 @@ export interface NodeStoreOptions {
   writeBatch?: (ops: StoreOp[], sync: boolean, write: (ops: StoreOp[], sync: boolean) => Promise<void>) => Promise<void>
   /** Replication: wraps every range clear (see StoreOptions.clearRange). */
   clearRange?: (gte: string, lt: string, clear: (gte: string, lt: string) => Promise<void>) => Promise<void>
+  /** Replication: see StoreOptions.replicated. */
+  replicated?: () => Promise<void>
   /** Retry interval after a failed write. */
   retryMs?: number
   /** Tests: unwritten bytes above which publishers are held back (default --store-backlog-size). */
@@ -62,6 +64,7 @@ export class NodeStore {
         writeBufferBytes: o.storeWriteBufferSize,
         writeBatch: extra.writeBatch,
         clearRange: extra.clearRange,
+        replicated: extra.replicated,
         logger,
         onHealth: (healthy, err) => {
           const replication = (err as { replication?: boolean } | null)?.replication === true

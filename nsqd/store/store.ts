@@ -9,6 +9,14 @@
 // A failed batch is kept and retried (puts and deletes are idempotent), so nothing already
 // acknowledged is lost; meanwhile the store is unhealthy, `whenCommitted()` callers of that batch
 // get the error, and topics refuse new publishes (see LevelBackendQueue).
+//
+// Replication (`replicated`, nsqd/replication): a batch counts as committed for its
+// `whenCommitted()` callers only once the standbys acknowledged it, but the next batch is written
+// (and shipped) while that acknowledgement is awaited: up to MAX_UNACKED batches in flight, settled
+// in order. Queues see a batch as written (committed()) once it is on the local disk. A batch whose
+// replication fails is not retried (it is written here and shipped; standbys that missed it catch
+// up from the tail or a copy): its callers get the error and the store is unhealthy until a later
+// batch replicates.
 
 import type { Level } from 'level'
 import { KEY_BYTES, KEY_REMOVED, KEY_CHUNK, KEY_DEFERRED, KEY_INFLIGHT, KEY_META, KEY_READ, KEY_SYNC, chunkBodyBytes, chunkCount, chunkKey, chunkPrefix, decodeBytesRecord, decodeSeq, parseChunkKey, prefixEnd } from './records.js'
@@ -60,6 +68,11 @@ export interface StoreOptions {
   writeBatch?: (ops: StoreOp[], sync: boolean, write: WriteBatchFn) => Promise<void>
   /** Replaces a range clear (between batches); receives the default one (replication ships it). */
   clearRange?: (gte: string, lt: string, clear: (gte: string, lt: string) => Promise<void>) => Promise<void>
+  /**
+   * Replication: called after each batch is written locally; resolves once every batch written so
+   * far is replicated, rejects when it cannot be (see the header).
+   */
+  replicated?: () => Promise<void>
   /** Called when health changes. */
   onHealth?: (healthy: boolean, err: Error | null) => void
   /** Tests: replaces LevelDB's repair (e.g. one that fails). */
@@ -74,6 +87,9 @@ export interface StoreLoaded {
   removed: Map<string, number[]>
   meta: Buffer | undefined
 }
+
+/** Replication: written batches whose acknowledgement may be awaited at once. */
+const MAX_UNACKED = 2
 
 /** A queue as the writer sees it. */
 export interface StoreClient {
@@ -124,6 +140,9 @@ export class Store {
   private retained: PendingOp[] = []
   private scheduled = false
   private writing = false
+  /** Replication: batches written, their acknowledgement still awaited (settled in order). */
+  private unacked = 0
+  private ackTail: Promise<void> = Promise.resolve()
   private openWaiter: Waiter | null = null
   private writesSinceSync = 0
   /** Memory of messages accepted by queues and not yet written (see `behind`). */
@@ -289,7 +308,10 @@ export class Store {
    */
   whenCommitted (): Promise<void> {
     if (this.openWaiter === null) {
-      if (!this.hasPending() && !this.writing) return Promise.resolve()
+      if (!this.hasPending() && !this.writing) {
+        // replication: the batches in flight hold everything; settled when they are
+        return this.unacked === 0 ? Promise.resolve() : this.ackTail.then(() => { if (!this.healthy && this.lastError !== null) throw this.lastError })
+      }
       this.openWaiter = newWaiter()
       this.schedule()
     }
@@ -330,14 +352,20 @@ export class Store {
   }
 
   private schedule (): void {
-    if (this.scheduled || this.writing || this.retryTimer !== null) return
+    if (this.scheduled || this.writing || this.retryTimer !== null || this.unacked >= MAX_UNACKED) return
     this.scheduled = true
     setImmediate(this.commitNow)
   }
 
   private async commit (): Promise<void> {
+    if (this.unacked >= MAX_UNACKED) return // rescheduled when the oldest settles
     if (this.writing || !this.hasPending()) {
-      if (!this.writing && this.openWaiter !== null) { this.openWaiter.resolve(); this.openWaiter = null }
+      if (!this.writing && this.openWaiter !== null) {
+        const w = this.openWaiter
+        this.openWaiter = null
+        if (this.unacked === 0) w.resolve()
+        else void this.ackTail.then(() => { if (!this.healthy && this.lastError !== null) w.reject(this.lastError); else w.resolve() })
+      }
       return
     }
     this.writing = true
@@ -390,13 +418,52 @@ export class Store {
     }
     if (sync) this.writesSinceSync = Math.max(0, this.writesSinceSync - writes)
     this.writing = false
-    if (!this.healthy) this.setHealth(true, null)
+    const replicated = this.options.replicated
+    if (replicated === undefined) {
+      if (!this.healthy) this.setHealth(true, null)
+      waiter?.resolve()
+    } else {
+      this.awaitReplication(replicated(), waiter)
+    }
     const sealed = this.sealed
     this.sealed = new Set()
     for (const client of sealed) client.committed()
-    waiter?.resolve()
     if (this.writesSinceSync >= this.options.syncEvery && !this.durable) this.syncRequested = true
     if (this.hasPending() || this.openWaiter !== null) this.schedule()
+  }
+
+  /** Settles a written batch's callers once it is replicated, after every earlier batch. */
+  private awaitReplication (acked: Promise<void>, waiter: Waiter | null): void {
+    this.unacked++
+    // a rejection is handled below, in order: never unhandled meanwhile
+    acked.catch(noop)
+    this.ackTail = this.ackTail.then(() => acked).then(() => {
+      if (!this.healthy) this.setHealth(true, null)
+      waiter?.resolve()
+    }, (err: Error) => {
+      this.setHealth(false, err)
+      waiter?.reject(err)
+      this.probeReplication()
+    }).finally(() => {
+      this.unacked--
+      if (this.hasPending() || this.openWaiter !== null) this.schedule()
+    })
+  }
+
+  /**
+   * After a replication failure topics refuse publishes (unhealthy), so nothing would be written to
+   * find out that replication works again: a small batch is tried every retryMs until one is
+   * replicated (the failed batch itself is not retried: it is written and shipped).
+   */
+  private probeReplication (): void {
+    if (this.closed || this.retryTimer !== null) return
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null
+      if (!this.closed && !this.healthy) this.ops.push({ type: 'put', key: KEY_SYNC, value: Buffer.from([1]) })
+      // whatever was held back while the timer was set (a closing store's last sync) goes now
+      this.schedule()
+    }, this.options.retryMs ?? 1000)
+    this.retryTimer.unref()
   }
 
   private setHealth (healthy: boolean, err: Error | null): void {

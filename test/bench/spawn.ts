@@ -31,9 +31,12 @@ export function nsqdEntry (): string[] {
   return [...(process.env.NSQ_BENCH_NODE_FLAGS ?? '').split(' ').filter((f) => f !== ''), path.join(ROOT, 'dist/nsqd/main.js')]
 }
 
-/** Starts nsqd; `args` come after the defaults (port 0, a temp --data-path, warn logs) and win. */
-export function startNsqdProcess (args: string[] = [], dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsq-bench-'))): Promise<NsqdProcess> {
-  const proc = spawn(process.execPath, [...nsqdEntry(),
+/**
+ * Starts nsqd; `args` come after the defaults (port 0, a temp --data-path, warn logs) and win.
+ * `nodeArgs` go to node itself (e.g. --cpu-prof).
+ */
+export function startNsqdProcess (args: string[] = [], dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsq-bench-')), nodeArgs: string[] = []): Promise<NsqdProcess> {
+  const proc = spawn(process.execPath, [...nodeArgs, ...nsqdEntry(),
     '--tcp-address=127.0.0.1:0', '--http-address=127.0.0.1:0', `--data-path=${dir}`, '--log-level=warn', ...args],
   { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] })
   return new Promise((resolve, reject) => {

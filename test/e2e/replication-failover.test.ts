@@ -5,7 +5,8 @@
 // through lookupd and FIN. kill -9 the primary mid-stream; later SIGSTOP the next primary for longer than
 // the session TTL and SIGCONT it; then restart the killed node. Every acknowledged body must be
 // delivered, the paused primary must not acknowledge anything after it resumes, and publishing and
-// delivery must resume within the stated failover time.
+// delivery must resume within the stated failover time. Then drain with processes: SIGUSR2 on the
+// primary hands over and exits 0, SIGUSR2 on a standby leaves the group and exits 0.
 
 import t from 'tap'
 import nsq from 'nsqjs'
@@ -215,4 +216,46 @@ t.test('replicated group of 3 nsqd processes: kill -9, SIGSTOP/SIGCONT, restart;
   const missingNsqjs = [...acked].filter(b => !deliveredNsqjs.has(b))
   t.same(missingNsqjs.slice(0, 20), [], `nsqjs Reader: every acknowledged body delivered (${missingNsqjs.length} missing)`)
   t.comment(`failover: publish resumed ${publishResumedMs} ms, delivery ${deliveryResumedMs} ms after kill -9; SIGSTOP takeover ${tookOverMs} ms; ${acked.size} acknowledged, ${delivered.size} delivered`)
+})
+
+t.test('drain with processes: SIGUSR2 on the primary hands over to the standby and exits 0 (no lease to wait for); SIGUSR2 on a standby leaves the group and exits 0', async (t) => {
+  const etcd = await startEtcd(t)
+  const start = async (): Promise<Node> => {
+    const n: Node = { name: 'd', tcp: '', http: '', proc: null, args: [] }
+    n.args = ['--tcp-address=127.0.0.1:0', '--http-address=127.0.0.1:0', `--replication-address=127.0.0.1:${await freePort()}`,
+      '--broadcast-address=127.0.0.1', `--data-path=${tmpDir(t)}`, '--replication-group=drain', '--replication-factor=3',
+      '--min-insync-replicas=1', `--etcd-endpoints=${etcd.endpoint}`, '--replication-session-ttl=5s', '--log-level=info']
+    n.proc = await spawnDaemon(t, 'nsqd/main.ts', n.args)
+    n.tcp = n.proc.tcp
+    n.http = n.proc.http
+    return n
+  }
+  const exited = async (n: Node): Promise<number | null> => {
+    await waitFor('exit', () => n.proc!.proc.exitCode !== null || n.proc!.proc.signalCode !== null, 20000, 20)
+    return n.proc!.proc.exitCode
+  }
+  const a = await start()
+  await waitFor('a primary', async () => (await role(a))?.role === 'primary', 15000, 50)
+  const b = await start()
+  await waitFor('b in sync', async () => (await role(a))?.standbys?.some(s => s.in_sync) ?? false, 15000, 50)
+  const topic = uniq('pdrain')
+  const res = await fetch(`http://${a.http}/mpub?topic=${topic}`, { method: 'POST', body: Array.from({ length: 20 }, (_, i) => `m${i}`).join('\n') })
+  t.equal(res.status, 200)
+
+  const t0 = Date.now()
+  a.proc!.proc.kill('SIGUSR2')
+  t.equal(await exited(a), 0, 'the primary exits 0 after handing over')
+  await waitFor('b primary', async () => (await role(b))?.role === 'primary', 10000, 50)
+  const took = Date.now() - t0
+  t.ok(took < 5000, `b leads ${took} ms after SIGUSR2, sooner than the 5 s session TTL`)
+  const stats = await (await fetch(`http://${b.http}/stats?format=json&topic=${topic}`)).json() as { topics: Array<{ depth: number }> }
+  t.equal(stats.topics[0]?.depth, 20, 'every message is on the new primary')
+  t.match(a.proc!.output(), /handing over to an in-sync standby/)
+
+  const c = await start()
+  const cid = await waitFor('c in sync', async () => (await role(b))?.standbys?.find(s => s.in_sync)?.id, 15000, 50)
+  c.proc!.proc.kill('SIGUSR2')
+  t.equal(await exited(c), 0, 'a standby exits 0')
+  await waitFor('c out of the in-sync set', async () => !((await role(b)) as { in_sync?: string[] } | null)?.in_sync?.includes(cid), 10000, 50)
+  t.match(c.proc!.output(), /this standby leaves the group/)
 })

@@ -2,10 +2,12 @@
 // between in-process nodes. The dead-etcd case runs last: it kills this file's etcd.
 
 import t from 'tap'
-import type { Level } from 'level'
+import fs from 'node:fs'
+import path from 'node:path'
+import { Level } from 'level'
 import { Coordinator, type MemberInfo } from '../../nsqd/replication/coordinator.js'
 import { ReplicatedNode } from '../../nsqd/replication/node.js'
-import { T_BATCH } from '../../nsqd/replication/protocol.js'
+import { POS_KEY, T_BATCH, decodePos, encodePos } from '../../nsqd/replication/protocol.js'
 import { createCapturingLogger } from '../../nsqd/logger.js'
 import type { Options } from '../../nsqd/options.js'
 import * as cmd from '../../client/wire/commands.js'
@@ -13,7 +15,7 @@ import { Producer } from '../../client/producer.js'
 import { silentLogger } from '../../client/logger.js'
 import { startEtcd, waitFor, type LocalEtcd } from '../helpers/etcd.js'
 import { RawConn, startNSQD, tmpDir, uniq } from '../helpers/nsqd.js'
-import { startAdmin } from '../helpers/admin-cluster.js'
+import { startAdmin, startLookupd } from '../helpers/admin-cluster.js'
 import { hasChromium, launchChromium } from '../helpers/browser.js'
 
 let etcd: LocalEtcd
@@ -272,6 +274,21 @@ t.test('shipping: after a mixed workload the standby\'s LevelDB equals the prima
   t.equal(binfo.replication.role, 'standby')
   t.equal(binfo.replication.primary, a.id)
   t.equal((await fetch(`http://${b.httpAddress}/ping`)).status, 200, 'a standby answers /ping')
+  t.match(binfo.replication, { state: 'streaming', lag: 0, catchups: { snapshot: 1, incremental: 0 } }, 'a standby reports its state, lag and catch-ups')
+  const bm = await fetch(`http://${b.httpAddress}/metrics`)
+  t.equal(bm.status, 200, 'a standby serves /metrics')
+  t.match(bm.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/)
+  const smetrics = await bm.text()
+  t.match(smetrics, /^nsq_info\{version="[^"]+",broadcast_address="127\.0\.0\.1"\} 1$/m)
+  t.match(smetrics, /^nsq_replication_primary 0$/m, 'its role')
+  t.match(smetrics, new RegExp(`^nsq_replication_epoch ${a.epoch}$`, 'm'), 'the epoch')
+  t.match(smetrics, /^nsq_replication_in_sync 1$/m, 'in the in-sync set')
+  t.match(smetrics, /^nsq_replication_state\{state="streaming"\} 1$/m)
+  t.match(smetrics, new RegExp(`^nsq_replication_applied_seq ${a.primary!.seq}$`, 'm'))
+  t.match(smetrics, /^nsq_replication_lag_batches 0$/m, 'its lag')
+  t.match(smetrics, /^nsq_replication_catchups_total\{kind="snapshot"\} 1$/m)
+  t.match(smetrics, /^process_cpu_user_seconds_total /m, 'and the process metrics')
+  t.match(metrics, /^nsq_replication_primary 1$/m, 'the primary says it is one')
   const refused = await fetch(`http://${b.httpAddress}/pub?topic=x`, { method: 'POST', body: 'z' })
   t.equal(refused.status, 503)
   t.same(await refused.json(), { message: 'NOT_PRIMARY', primary: a.httpAddress })
@@ -305,6 +322,63 @@ t.test('shipping: after a mixed workload the standby\'s LevelDB equals the prima
   const copy = await dump(standbyDb(b2))
   t.same([...copy.keys()], [...again.keys()], 'the resynced standby has the same keys')
   t.ok([...again].every(([k, v]) => copy.get(k) === v), 'and values')
+})
+
+t.test('nsqadmin: the nodes page shows the group, its primary and each standby with its lag; lookupd lists only the primary', async (t) => {
+  const group = `g${++groupSeq}`
+  const lookupd = await startLookupd(t)
+  const withLookupd = { lookupdTcpAddresses: [lookupd.tcpAddress.address] }
+  const a = await startNode(t, group, withLookupd)
+  await waitFor('a primary', () => a.role === 'primary', 8000)
+  const b = await startNode(t, group, withLookupd)
+  await waitFor('b in sync', () => a.primary!.isr.has(b.id), 8000)
+  const topic = uniq('adm')
+  t.equal((await post(a.httpAddress, `/pub?topic=${topic}`, 'x')).status, 200)
+  const lookup = await waitFor('lookupd lists the topic', async () => {
+    const r = await fetch(`http://${lookupd.httpAddress.address}/lookup?topic=${topic}`)
+    return r.status === 200 ? await r.json() as { producers: Array<{ http_port: number }> } : false
+  }, 5000)
+  t.same(lookup.producers.map(p => p.http_port), [Number(a.httpAddress.split(':')[1])], 'consumers are sent to the primary only, never to a standby')
+
+  const admin = await startAdmin(t, { lookupdHttpAddresses: [lookupd.httpAddress.address] })
+  const base = `http://${admin.httpAddress.address}`
+  await quiesce(a, b)
+  const nodes = await (await fetch(`${base}/api/nodes`)).json() as { nodes: any[], replication_groups: any[] }
+  t.same(nodes.nodes.map(n => `${n.broadcast_address}:${n.http_port}`), [a.httpAddress], 'lookupd registers only the primary')
+  t.same(nodes.nodes[0].replication, { group, role: 'primary', epoch: a.epoch }, 'the primary row carries its group and role')
+  t.equal(nodes.replication_groups.length, 1)
+  const g = nodes.replication_groups[0]
+  t.match(g, { group, epoch: a.epoch, primary: a.httpAddress, replication_factor: 2, min_insync_replicas: 2, in_sync_count: 2 })
+  t.same(g.members.map((m: any) => [m.node, m.role, m.in_sync]), [[a.httpAddress, 'primary', true], [b.httpAddress, 'standby', true]], 'the primary and its standby')
+  t.match(g.members[1], { id: b.id, state: 'streaming', lag: 0, tcp_port: Number(b.tcpAddress.split(':')[1]) }, 'with the standby\'s state and lag')
+  // the standby's own page (it is not in lookupd: found through its primary)
+  const sb = await fetch(`${base}/api/nodes/${encodeURIComponent(b.httpAddress)}`)
+  t.equal(sb.status, 200, 'a standby\'s node page is served')
+  t.match(await sb.json(), { node: b.httpAddress, topics: [], replication: { role: 'standby', primary: a.id, state: 'streaming' } })
+  t.equal((await fetch(`${base}/api/nodes/${encodeURIComponent('127.0.0.1:1')}`)).status, 404, 'an unknown node is still 404')
+
+  if (hasChromium()) {
+    const browser = await launchChromium(t)
+    const page = await browser.newPage({ viewport: { width: 1366, height: 760 } })
+    const pageErrors: string[] = []
+    page.on('pageerror', (err) => { pageErrors.push(err.message) })
+    await page.goto(`${base}/nodes`)
+    await page.waitForSelector(`#repl-${group} tr.repl-row[data-role="standby"]`, { timeout: 10_000 })
+    const rows = await page.locator(`#repl-${group} tbody tr`).allTextContents()
+    t.equal(rows.length, 2, 'two rows in the group table')
+    t.match(rows[0], new RegExp(`${a.httpAddress}.*primary.*serving.*in sync.*0`), 'the primary row')
+    t.match(rows[1], new RegExp(`${b.httpAddress}.*standby.*streaming.*in sync.*0`), 'the standby row with its lag')
+    t.match(await page.locator('#nodes-table').textContent() ?? '', `primary · ${group}`, 'the nodes table badges the primary')
+    t.match(await page.locator('section.card', { hasText: `Replication group ${group}` }).textContent() ?? '', `Epoch ${a.epoch} · primary ${a.httpAddress} · in sync 2 of 2 (min 2)`)
+    const dir = path.resolve('test-artifacts', 'admin')
+    fs.mkdirSync(dir, { recursive: true })
+    await page.screenshot({ path: path.join(dir, 'replication-nodes.png'), fullPage: true })
+    // the standby's link opens its page with the Replication card
+    await page.locator(`#repl-${group} tr[data-role="standby"] a`).click()
+    await page.waitForSelector('section.card h2:text("Replication")', { timeout: 10_000 })
+    t.match(await page.locator('section.card', { hasText: 'Replication' }).textContent() ?? '', `Group ${group} · standby`)
+    t.same(pageErrors, [])
+  }
 })
 
 t.test('shipping: a standby that stops acknowledging leaves the in-sync set in etcd before the primary acknowledges without it', async (t) => {
@@ -345,6 +419,164 @@ t.test('shipping: a standby that stops acknowledging leaves the in-sync set in e
   t.equal(await pub.publish(topic, 'four'), 'OK')
   t.same((await a.coordinator!.state()).isr?.members, [a.id], 'a standby whose writes fail is out of the in-sync set')
   broken = false
+})
+
+/** Publishes `n` messages, one batch each (awaited one at a time). */
+async function publishEach (t: Teardown, tcp: string, topic: string, n: number, prefix: string): Promise<void> {
+  const c = await RawConn.connect(t as any, tcp)
+  await c.identify()
+  for (let i = 0; i < n; i++) {
+    const r = await c.publish(topic, `${prefix}${i}`)
+    if (r !== 'OK') throw new Error(`publish ${prefix}${i}: ${r}`)
+  }
+  c.socket.destroy()
+}
+
+async function sameStores (t: Teardown & { same: Function, ok: Function }, p: ReplicatedNode, s: ReplicatedNode): Promise<void> {
+  await quiesce(p, s)
+  const want = await dump(p.nsqd!.store!.store.db)
+  const got = await dump(standbyDb(s))
+  t.same([...got.keys()], [...want.keys()], 'same keys (the replication position included)')
+  t.ok([...want].every(([k, v]) => got.get(k) === v), 'same values, byte for byte')
+}
+
+function logged (n: ReplicatedNode, re: RegExp): boolean {
+  return (n.logger as unknown as { lines: string[] }).lines.some(l => re.test(l))
+}
+
+t.test('catch-up: a restarted standby resumes from its last batch when the tail has it, else copies everything', async (t) => {
+  for (const [tail, kind] of [[64 * 1024 * 1024, 'incremental'], [2048, 'snapshot']] as const) {
+    const group = `g${++groupSeq}`
+    const a = await startNode(t, group, { minInsyncReplicas: 1, replicationTailSize: tail })
+    await waitFor('a primary', () => a.role === 'primary', 8000)
+    const b = await startNode(t, group, { minInsyncReplicas: 1 })
+    await waitFor('b in sync', () => a.primary!.isr.has(b.id), 8000)
+    const topic = uniq('cu')
+    await publishEach(t, a.tcpAddress, topic, 5, 'before')
+    await quiesce(a, b)
+    const stoppedAt = b.standby!.appliedSeq
+    await b.close()
+    // published while b is down: ~40 batches of ~130 bytes, more than a 2 KiB tail holds
+    await publishEach(t, a.tcpAddress, topic, 40, 'during')
+    const b2 = await startNode(t, group, { minInsyncReplicas: 1, dataPath: b.options.dataPath, replicationAddress: b.replicationAddress })
+    t.equal(b2.id, b.id, 'the same node comes back')
+    await waitFor('b back in sync', () => a.primary!.isr.has(b2.id) && a.primary!.peers.get(b2.id)?.acked === a.primary!.seq, 8000)
+    const c = b2.standby!.catchups
+    if (kind === 'incremental') {
+      t.same(c, { snapshot: 0, incremental: 1 }, 'incremental catch-up, no copy')
+      t.ok(logged(a, new RegExp(`incremental catch-up from batch ${stoppedAt}: \\d+ batches`)), `the primary sent the batches after ${stoppedAt}`)
+    } else {
+      t.same(c, { snapshot: 1, incremental: 0 }, 'the tail no longer holds the batch after it: a full copy')
+      t.ok(logged(a, /sending a snapshot \(batch \d+ is no longer in our tail/), 'the primary says why')
+    }
+    await publishEach(t, a.tcpAddress, topic, 3, 'after')
+    await sameStores(t, a, b2)
+    const info = await (await fetch(`http://${b2.httpAddress}/info`)).json() as { replication: any }
+    t.same(info.replication.catchups, c, '/info reports the catch-ups')
+  }
+})
+
+t.test('catch-up: across a failover the old primary resumes from the new one; an old primary holding a batch the new history lacks gets a full copy', async (t) => {
+  const group = `g${++groupSeq}`
+  const a = await startNode(t, group, { minInsyncReplicas: 1 })
+  await waitFor('a primary', () => a.role === 'primary', 8000)
+  const b = await startNode(t, group, { minInsyncReplicas: 1 })
+  await waitFor('b in sync', () => a.primary!.isr.has(b.id), 8000)
+  const topic = uniq('div')
+  await publishEach(t, a.tcpAddress, topic, 5, 'one')
+  await quiesce(a, b)
+  const epochA = a.epoch
+
+  // a leaves cleanly: b takes over, and its history goes on from the last batch it applied
+  await a.close()
+  await waitFor('b primary', () => b.role === 'primary', 8000)
+  t.ok(b.epoch > epochA, 'b leads a newer epoch')
+  await publishEach(t, b.tcpAddress, topic, 3, 'two')
+  const a2 = await startNode(t, group, { minInsyncReplicas: 1, dataPath: a.options.dataPath, replicationAddress: a.replicationAddress })
+  await waitFor('a back in sync', () => b.primary!.isr.has(a2.id), 8000)
+  t.same(a2.standby!.catchups, { snapshot: 0, incremental: 1 }, 'the old primary resumes from the new primary\'s tail (batches of both epochs)')
+  await sameStores(t, b, a2)
+
+  // a2 stops holding a batch that b never had (as an old primary that wrote a batch nobody received)
+  await a2.close()
+  const dir = path.join(a.options.dataPath, 'nsqd.leveldb')
+  const db = new Level<string, Buffer>(dir, { keyEncoding: 'utf8', valueEncoding: 'buffer' })
+  await db.open()
+  const pos = decodePos(await db.get(POS_KEY))!
+  t.ok(pos !== null && pos.epoch === b.epoch, `a's store holds its position (${JSON.stringify(pos)})`)
+  await db.batch([{ type: 'put', key: 'x/only-on-a', value: Buffer.from('lost') }, { type: 'put', key: POS_KEY, value: encodePos(epochA, pos.seq + 1) }])
+  await db.close()
+  await publishEach(t, b.tcpAddress, topic, 3, 'three') // b's batch pos.seq + 1 is of its own epoch
+  const a3 = await startNode(t, group, { minInsyncReplicas: 1, dataPath: a.options.dataPath, replicationAddress: a.replicationAddress })
+  await waitFor('a back in sync', () => b.primary!.isr.has(a3.id) && b.primary!.peers.get(a3.id)?.state === 'streaming', 8000)
+  t.same(a3.standby!.catchups, { snapshot: 1, incremental: 0 }, 'a diverged history is never resumed: a full copy')
+  t.ok(logged(b, new RegExp(`its batch ${pos.seq + 1} is of epoch ${epochA}, ours of epoch ${b.epoch}: the histories diverged`)), 'the primary says why')
+  await sameStores(t, b, a3)
+  t.notOk((await dump(standbyDb(a3))).has('x/only-on-a'), 'the batch only a had is gone')
+  // and a batch beyond the newest the primary has: also a copy
+  await a3.close()
+  const db2 = new Level<string, Buffer>(dir, { keyEncoding: 'utf8', valueEncoding: 'buffer' })
+  await db2.open()
+  await db2.put(POS_KEY, encodePos(b.epoch, b.primary!.seq + 1000))
+  await db2.close()
+  const a4 = await startNode(t, group, { minInsyncReplicas: 1, dataPath: a.options.dataPath, replicationAddress: a.replicationAddress })
+  await waitFor('a back in sync', () => b.primary!.isr.has(a4.id) && b.primary!.peers.get(a4.id)?.state === 'streaming', 8000)
+  t.same(a4.standby!.catchups, { snapshot: 1, incremental: 0 }, 'a position beyond our newest batch: a full copy')
+  await sameStores(t, b, a4)
+})
+
+t.test('drain: a primary without an in-sync standby refuses; with one it hands over without losing a message; a standby leaves the group', async (t) => {
+  const group = `g${++groupSeq}`
+  const opts = { minInsyncReplicas: 1, replicationFactor: 3 }
+  const a = await startNode(t, group, opts)
+  await waitFor('a primary', () => a.role === 'primary', 8000)
+  const put = async (http: string, body: string): Promise<{ status: number, text: string }> => {
+    const r = await fetch(`http://${http}/config/draining`, { method: 'PUT', body })
+    return { status: r.status, text: await r.text() }
+  }
+  t.same(await put(a.httpAddress, 'true'), { status: 503, text: '{"message":"NO_INSYNC_STANDBY"}' }, 'nobody to hand over to: refused')
+  t.equal(a.role, 'primary', 'and it goes on serving')
+  const b = await startNode(t, group, opts)
+  const c = await startNode(t, group, opts)
+  await waitFor('b and c in sync', () => a.primary!.isr.has(b.id) && a.primary!.isr.has(c.id), 8000)
+
+  const topic = uniq('drain')
+  const pub = await RawConn.connect(t, a.tcpAddress)
+  await pub.identify()
+  pub.write(cmd.mpub(topic, Array.from({ length: 30 }, (_, i) => `d${i}`)))
+  const sub = await RawConn.connect(t, a.tcpAddress)
+  await sub.identify({ msg_timeout: 60_000 })
+  await sub.subscribe(topic, 'ch', 3)
+  t.equal(await pub.response(), 'OK')
+  for (let i = 0; i < 3; i++) await sub.message(5000) // in flight, never finished
+  let drained = 0
+  a.onDrained = () => { drained++ }
+  const epoch = a.epoch
+  t.same(await put(a.httpAddress, 'true'), { status: 200, text: 'true' }, 'PUT /config/draining true on the primary starts the hand-over')
+  await waitFor('a drained', () => drained === 1, 15000)
+  t.ok(a.leaderId === b.id || a.leaderId === c.id, `a standby was elected before the drained node said it was done (${String(a.leaderId)})`)
+  t.ok(a.group.epoch > epoch, 'and raised the epoch')
+  const next = await waitFor('the new primary serving', () => [b, c].find(n => n.role === 'primary'), 8000)
+  t.equal(next.id, a.leaderId, 'it serves clients')
+  t.equal(next.epoch, epoch + 1, 'at the next epoch')
+  const ch = next.nsqd!.getExistingTopic(topic)?.getExistingChannel('ch')
+  t.equal(ch?.depth, 30, 'every message is on the new primary (the 3 in flight requeued)')
+  await sub.waitClosed(5000)
+  t.pass('the old primary\'s consumers were disconnected')
+
+  // the other standby leaves the group: the new primary takes it out of the in-sync set
+  const other = next === b ? c : b
+  await waitFor('other in sync with the new primary', () => next.primary!.isr.has(other.id), 8000)
+  let left = 0
+  other.onDrained = () => { left++ }
+  t.same(await put(other.httpAddress, 'true'), { status: 200, text: 'true' }, 'PUT /config/draining true on a standby')
+  await waitFor('standby drained', () => left === 1, 5000)
+  await other.close()
+  await waitFor('out of the in-sync set in etcd', async () => !((await next.coordinator!.state()).isr?.members.includes(other.id) ?? true), 5000)
+  await pub.waitClosed(5000)
+  const pub2 = await RawConn.connect(t, next.tcpAddress)
+  t.equal(await pub2.publish(topic, 'after'), 'OK', 'the new primary takes publishes (min-insync 1)')
+  await a.close()
 })
 
 t.test('failover: a standby takes over with every topic, depth, deferred and in-flight message; the old primary is fenced and rejoins', async (t) => {

@@ -5,6 +5,20 @@ import { getJSON, showNodeErrors } from '../api.js'
 import { badge, clear, h, link, numCell, section, table } from '../dom.js'
 import * as fmt from '../format.js'
 
+/** A replication group (nsqd/replication): its primary, and each standby with its state and lag. */
+function groupSection (g) {
+  const summary = h('p', null, `Epoch ${fmt.num(g.epoch)} · primary ${g.primary || 'none answering'} · in sync ${g.in_sync_count} of ${g.replication_factor} (min ${g.min_insync_replicas})`)
+  const rows = g.members.map((m) => h('tr', { class: 'repl-row', dataset: { node: m.node, role: m.role } },
+    h('td', null, m.http_port > 0 ? link(`/nodes/${encodeURIComponent(m.node)}`, m.node) : m.node,
+      badge(m.role, m.role === 'primary' ? 'badge-info' : 'badge-muted')),
+    h('td', null, m.hostname || h('span', { class: 'muted' }, '–')),
+    h('td', null, m.state),
+    h('td', null, m.in_sync ? badge('in sync', 'badge-ok') : badge('out of sync', 'badge-warn')),
+    m.lag === null ? h('td', { class: 'num muted' }, '–') : numCell(fmt.num(m.lag), m.lag)))
+  return section(`Replication group ${g.group}`, summary,
+    table(['Node', 'Hostname', 'State', 'In sync', ['Lag (batches)', 'num']], rows, { id: `repl-${g.group}` }))
+}
+
 export function create (main) {
   document.title = 'Nodes · nsqadmin'
   const body = h('div')
@@ -24,7 +38,8 @@ export function create (main) {
         const conns = n.remote_addresses || []
         return h('tr', { dataset: { node }, class: n.out_of_date ? 'warn-row' : '' },
           h('td', null, n.hostname),
-          h('td', null, link(`/nodes/${encodeURIComponent(node)}`, node), n.draining ? badge('draining', 'badge-warn') : null),
+          h('td', null, link(`/nodes/${encodeURIComponent(node)}`, node), n.draining ? badge('draining', 'badge-warn') : null,
+            n.replication ? badge(`${n.replication.role} · ${n.replication.group}`, n.replication.role === 'primary' ? 'badge-info' : 'badge-muted') : null),
           numCell(n.tcp_port),
           numCell(n.http_port),
           h('td', null, n.version, n.out_of_date ? badge('out of date', 'badge-warn') : null),
@@ -41,6 +56,7 @@ export function create (main) {
         ? h('p', { class: 'empty' }, 'No nsqd is registered. Start nsqd with --lookupd-tcp-address pointing at one of the lookupds.')
         : table(['Hostname', 'Broadcast address', ['TCP port', 'num'], ['HTTP port', 'num'], 'Version', 'Region / zone',
             lookupds.length > 0 ? ['Lookupd conns', 'num'] : null, 'Topics'].filter(Boolean), rows, { id: 'nodes-table' })))
+      for (const g of data.replication_groups || []) body.appendChild(groupSection(g))
       const missing = data.missing || []
       if (missing.length > 0) {
         body.appendChild(section(`Missing nodes (${missing.length})`,
