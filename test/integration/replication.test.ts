@@ -226,9 +226,32 @@ t.test('shipping: after a mixed workload the standby\'s LevelDB equals the prima
   t.equal((await post(a.httpAddress, `/pub?topic=${other}`, 'http body')).status, 200)
   t.equal((await post(a.httpAddress, `/topic/empty?topic=${other}`)).status, 200)
 
+  // delivery policies (a dead letter with its JSON envelope, a drop-oldest cap), their counters and
+  // a replay of one dead letter from the middle of its queue go through the same shipped batches
+  const pol = uniq('pol')
+  t.equal((await post(a.httpAddress, `/topic/create?topic=${pol}`)).status, 200)
+  for (const [name, config] of [['w', { max_attempts: 1, dead_letter_envelope: 'json' }], ['capped', { max_queue_messages: 3, queue_full_policy: 'drop-oldest' }]] as const) {
+    t.equal((await post(a.httpAddress, `/channel/create?topic=${pol}&channel=${name}`)).status, 200)
+    t.equal((await post(a.httpAddress, `/channel/config?topic=${pol}&channel=${name}`, JSON.stringify(config))).status, 200)
+  }
+  pub.write(cmd.mpub(pol, Array.from({ length: 6 }, (_, i) => `p${i}`)))
+  t.equal(await pub.response(), 'OK')
+  const failing = await RawConn.connect(t, a.tcpAddress)
+  await failing.identify()
+  await failing.subscribe(pol, 'w', 6)
+  for (let i = 0; i < 6; i++) failing.write(cmd.req((await failing.message(5000)).id, 0))
+  const peekDead = async (): Promise<{ depth: number, messages: Array<{ id: string }> }> =>
+    await (await fetch(`http://${a.httpAddress}/topic/peek?topic=${pol}.dead&n=10`)).json() as { depth: number, messages: Array<{ id: string }> }
+  await waitFor('six dead letters', async () => (await peekDead()).depth === 6, 8000)
+  const middle = (await peekDead()).messages[3]!.id
+  t.same(JSON.parse((await post(a.httpAddress, `/topic/replay?topic=${pol}.dead&to=${other}&id=${middle}`)).text), { moved: 1 }, 'one dead letter replayed from the middle')
+  t.equal(a.nsqd!.getExistingTopic(pol)!.getExistingChannel('capped')!.depth, 3, 'the capped channel kept its newest 3')
+
   await quiesce(a, b)
   const primaryKeys = await dump(a.nsqd!.store!.store.db)
   const standbyKeys = await dump(standbyDb(b))
+  t.ok([...primaryKeys.keys()].some(k => k.startsWith('x/')), 'the replay left a tombstone')
+  t.ok([...primaryKeys.keys()].some(k => k.startsWith('b/')), 'and byte counts with policy counters')
   t.ok([...primaryKeys.keys()].some(k => k.startsWith('d/')), 'the workload left deferred entries')
   t.ok([...primaryKeys.keys()].some(k => k.startsWith('f/')), 'and in-flight entries')
   t.ok(primaryKeys.size > 5, `${primaryKeys.size} keys on the primary`)
