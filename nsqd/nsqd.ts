@@ -390,6 +390,8 @@ export class NSQD implements TcpHost, TopicContext {
 
   clientConnected (p: ProtocolV2): void {
     this.clients.set(p.client.id, p)
+    // a connection whose magic arrives while nsqd closes would keep the listener's close waiting
+    if (this.exiting) setImmediate(() => { p.client.close() })
   }
 
   clientClosed (client: ClientV2): void {

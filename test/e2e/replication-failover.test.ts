@@ -202,6 +202,9 @@ t.test('replicated group of 3 nsqd processes: kill -9, SIGSTOP/SIGCONT, restart;
   // ---- 3: restart the killed node: it rejoins as a standby --------------------------------------
   await start(p1)
   await waitFor('the restarted node in sync', async () => ((await role(p3))?.standbys ?? []).filter(s => s.in_sync).length === 2, 15000, 50)
+  // how each standby caught up (a killed or paused old primary may hold batches nobody else has:
+  // then a full copy; else from the primary's tail)
+  for (const n of [p1, p2]) t.comment(`${n.name} catch-ups: ${JSON.stringify(((await role(n)) as { catchups?: unknown } | null)?.catchups)}`)
   const before3 = acked.size
   await waitFor('more publishes', () => acked.size >= before3 + 50, 15000)
   stopProducer = true
