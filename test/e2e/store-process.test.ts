@@ -234,6 +234,7 @@ t.test('durable mode: kill -9 in the middle of a dead-letter replay moves every 
 
   // then everything, killed while it runs
   const replaying = api('/topic/replay?topic=orders.dead', 'POST').then(async (r) => await r.text(), () => 'killed')
+  // (peek counts moves not yet on disk too: after the kill the origin holds only what was committed)
   await until(async () => await depth('orders') >= 2000, 'the replay under way', 30_000, 2)
   p.child.kill('SIGKILL')
   t.equal((await p.exit).signal, 'SIGKILL')
@@ -242,7 +243,7 @@ t.test('durable mode: kill -9 in the middle of a dead-letter replay moves every 
   p = await startProcess(t, dataPath, flags)
   const inOrigin = await depth('orders')
   const inDead = await depth('orders.dead')
-  t.ok(inOrigin > 2000 && inDead > 0, `restarted in the middle: ${inOrigin} in orders, ${inDead} still in orders.dead`)
+  t.ok(inOrigin > 0 && inDead > 0, `restarted in the middle: ${inOrigin} in orders, ${inDead} still in orders.dead`)
   t.equal(inOrigin + inDead, N, 'nothing lost or doubled at the kill: the two depths add up')
   const again = (await (await api('/topic/replay?topic=orders.dead', 'POST')).json()) as { moved: number }
   t.equal(again.moved, inDead, 'the second replay moves the rest')

@@ -580,8 +580,10 @@ t.test('drain: a primary without an in-sync standby refuses; with one it hands o
   t.ok(a.leaderId === b.id || a.leaderId === c.id, `a standby was elected before the drained node said it was done (${String(a.leaderId)})`)
   t.ok(a.group.epoch > epoch, 'and raised the epoch')
   const next = await waitFor('the new primary serving', () => [b, c].find(n => n.role === 'primary'), 8000)
-  t.equal(next.id, a.leaderId, 'it serves clients')
-  t.equal(next.epoch, epoch + 1, 'at the next epoch')
+  // (the first standby elected may lose its campaign to the other one: the drained node stops
+  // watching once a new primary is in place, so its leaderId can name the earlier winner)
+  t.equal([b, c].filter(n => n.role === 'primary').length, 1, 'exactly one new primary serves clients')
+  t.ok(next.epoch > epoch, 'at a newer epoch')
   const ch = next.nsqd!.getExistingTopic(topic)?.getExistingChannel('ch')
   t.equal(ch?.depth, 30, 'every message is on the new primary (the 3 in flight requeued)')
   await sub.waitClosed(5000)
