@@ -234,6 +234,33 @@ t.test('TTL: an expired message is dropped, or dead-lettered when dead-lettering
   t.match((await http(nsqd, 'GET', '/metrics')).text, new RegExp(`nsq_channel_expired_total\\{[^}]*channel="drop"[^}]*\\} 1`))
 })
 
+t.test('TTL across a restart: a backlogged and a deferred message that expired while nsqd was down are not delivered', async (t) => {
+  const opts = { memQueueSize: 1 }
+  let nsqd = await startNSQD(t, opts)
+  const topic = uniq('ttlrestart')
+  await createChannel(nsqd, topic, 'ch')
+  t.equal((await setConfig(nsqd, topic, 'ch', { message_ttl_ms: 300, dead_letter_topic: `${topic}.exp` })).status, 200)
+  const pub = await RawConn.connect(t, nsqd.tcpAddress)
+  pub.write(cmd.mpub(topic, ['old1', 'old2', 'old3'])) // one in memory, two on disk
+  t.equal((await pub.next()).data.toString(), 'OK')
+  pub.write(cmd.dpub(topic, 100, 'deferred'))
+  t.equal((await pub.next()).data.toString(), 'OK')
+  const published = Date.now()
+  nsqd = await restart(t, nsqd, opts)
+  await until(() => Date.now() - published > 400, 'the TTL to pass', 2000)
+  const pub2 = await RawConn.connect(t, nsqd.tcpAddress)
+  t.equal(await pub2.publish(topic, 'fresh'), 'OK')
+  const c = await consumer(t, nsqd, topic, 'ch', 10)
+  t.equal((await c.message(5000)).body.toString(), 'fresh', 'only the message published after the restart is delivered')
+  t.ok(await c.quiet(150), 'nothing else')
+  const ch = nsqd.getExistingTopic(topic)!.getExistingChannel('ch')!
+  await until(() => ch.expiredCount === 4, 'all four expired', 5000)
+  const exp = await consumer(t, nsqd, `${topic}.exp`, 'e', 10)
+  const dead: string[] = []
+  for (let i = 0; i < 4; i++) dead.push((await exp.message(5000)).body.toString())
+  t.same(dead.sort(), ['deferred', 'old1', 'old2', 'old3'], 'the config survived the restart: all four went to the dead-letter topic')
+})
+
 t.test('--message-ttl node-wide expires a deferred message at its delivery', async (t) => {
   const nsqd = await startNSQD(t, { messageTtlMs: 100 })
   const topic = uniq('ttlflag')
