@@ -43,6 +43,11 @@ interface SealedChunk { start: number, msgs: Message[] }
 
 const REFILL_CHUNKS_PER_STEP = 16
 const EMPTY = Buffer.alloc(0)
+/**
+ * Publishing alone rewrites a queue's b/ record only after this many body bytes: what a restart
+ * after a crash reads back from the chunks to recount them (a clean close writes the record).
+ */
+export const BYTES_RECORD_EVERY = 64 * 1024 * 1024
 
 /**
  * What a queued message costs beyond its body (the Message, its id, its body view, its slot in
@@ -72,7 +77,11 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
   private sealedSeq: number
   /** Body bytes of the messages stored and not yet taken (bounded queues); persisted as b/<queue>. */
   private depthBytes: number
+  /** The b/ record must go in the next batch: bytes left by a read, removal or empty, or counters changed. */
   private bytesDirty = false
+  /** Body bytes appended since the b/ record was last written (a restart counts them from the chunks). */
+  private appendedSinceRecord = 0
+  private readonly bytesRecordEvery: number
   /** The owner's counters (dead letters, drops, ...) written beside the byte count; see BackendQueue. */
   countersSource: (() => readonly number[]) | null = null
   private readonly storedCounters: readonly number[] | undefined
@@ -119,6 +128,7 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
     this.maxChunkBytes = store.options.maxChunkBytes ?? 1024 * 1024
     this.readAhead = store.options.readAheadMessages ?? 4000
     this.readAheadBytes = store.options.readAheadBytes ?? DEFAULT_READ_AHEAD_BYTES
+    this.bytesRecordEvery = store.options.bytesRecordEvery ?? BYTES_RECORD_EVERY
     const s = state ?? { readSeq: 0, writeSeq: 0, readChunkSeq: 0 }
     this.writeSeq = s.writeSeq
     this.readSeq = s.readSeq
@@ -337,6 +347,7 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
       this.closed = true
       this.gen++
       this.readDirty = true
+      this.bytesDirty = true
       this.markDirty()
       const chunkSeq = this.loadedHead < this.loaded.length ? this.loaded[this.loadedHead] : this.aheadKeySeq
       this.store.detach(this.name, this, { readSeq: this.readSeq, writeSeq: this.writeSeq, readChunkSeq: Math.min(chunkSeq, this.readSeq), bytes: this.depthBytes, counters: this.countersSource?.().slice() }, this.removedSeqs.slice(this.removedHead))
@@ -424,10 +435,12 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
       for (const key of this.pendingTombstones) ops.push({ type: 'put', key, value: EMPTY })
       this.pendingTombstones = []
     }
-    if (this.bytesDirty) {
-      // in the batch that holds the chunks and the read position it describes
+    if (this.bytesDirty || this.appendedSinceRecord >= this.bytesRecordEvery) {
+      // in the batch that holds the chunks and the read position it describes; publish-only
+      // batches leave it alone (a restart adds the bytes of the chunks from writeSeq on)
       this.bytesDirty = false
-      ops.push({ type: 'put', key: bytesKey(this.name), value: encodeBytesRecord(Math.max(0, this.depthBytes), this.countersSource?.()) })
+      this.appendedSinceRecord = 0
+      ops.push({ type: 'put', key: bytesKey(this.name), value: encodeBytesRecord(Math.max(0, this.depthBytes), this.writeSeq, this.countersSource?.()) })
     }
     if (this.pendingDels.length > 0) {
       for (const key of this.pendingDels) ops.push({ type: 'del', key })
@@ -472,7 +485,7 @@ export class LevelBackendQueue implements JournalingBackendQueue, StoreClient {
     const cost = msg.body.length + MESSAGE_OVERHEAD_BYTES
     this.openBytes += cost
     this.depthBytes += msg.body.length
-    this.bytesDirty = true
+    this.appendedSinceRecord += msg.body.length
     this.store.addBacklog(cost)
     this.writeSeq++
     this.store.countWrites(1)

@@ -8,9 +8,11 @@
 //   f/<queue>/<id>    durable mode: a delivered message that has not been FINed yet
 //   x/<queue>/<seq>   a message removed from the middle of the queue (replay of selected ids);
 //                     empty value, deleted once the read position passes it
-//   b/<queue>         the body bytes of the queue's messages not yet read, then its owner's policy
-//                     counters (doubles), written in every batch that changes them, so bounded
-//                     queues and policy counters survive a restart
+//   b/<queue>         the body bytes of the queue's messages not yet read, counted at a write
+//                     position (later chunks add theirs), then its owner's policy counters
+//                     (doubles); written with every read, removal or counter change, and after
+//                     each BYTES_RECORD_EVERY bytes appended, so bounded queues and policy counters
+//                     survive a restart
 //   m/meta            topics, channels and paused flags (metadata.ts)
 // <queue> is the topic name for a topic and `<topic>:<channel>` for a channel.
 //
@@ -184,25 +186,39 @@ export function encodeSeq (seq: number): Buffer {
   return out
 }
 
-/** b/<queue>: the byte count, then the counters, as doubles. */
-export function encodeBytesRecord (bytes: number, counters: readonly number[] | undefined): Buffer {
+/**
+ * b/<queue>, as doubles: the marker -2, the byte count, the write position it was counted at, then
+ * the counters. Bytes of messages appended after that position are not in the count: they are in
+ * the chunks from that position on, so a publish-only batch need not rewrite this key (a key written
+ * in every batch makes every LevelDB table overlap every other one, and compactions rewrite it all).
+ * The first format (before the marker) held the byte count and the counters, written in every batch
+ * that changed them: exact at whatever write position the store holds.
+ */
+export function encodeBytesRecord (bytes: number, atWriteSeq: number, counters: readonly number[] | undefined): Buffer {
   const n = counters === undefined ? 0 : counters.length
-  const out = Buffer.allocUnsafe(8 * (1 + n))
-  out.writeDoubleBE(bytes, 0)
-  for (let i = 0; i < n; i++) out.writeDoubleBE((counters as readonly number[])[i] as number, 8 * (1 + i))
+  const out = Buffer.allocUnsafe(8 * (3 + n))
+  out.writeDoubleBE(BYTES_RECORD_MARKER, 0)
+  out.writeDoubleBE(bytes, 8)
+  out.writeDoubleBE(atWriteSeq, 16)
+  for (let i = 0; i < n; i++) out.writeDoubleBE((counters as readonly number[])[i] as number, 8 * (3 + i))
   return out
 }
 
-/** What encodeBytesRecord wrote; undefined when damaged. */
-export function decodeBytesRecord (value: Buffer): { bytes: number, counters: number[] } | undefined {
+const BYTES_RECORD_MARKER = -2
+
+/** What encodeBytesRecord wrote (atWriteSeq undefined: the first format); undefined when damaged. */
+export function decodeBytesRecord (value: Buffer): { bytes: number, atWriteSeq: number | undefined, counters: number[] } | undefined {
   if (value.length < 8 || value.length % 8 !== 0) return undefined
+  const marked = value.readDoubleBE(0) === BYTES_RECORD_MARKER
+  if (marked && value.length < 24) return undefined
   const all: number[] = []
-  for (let off = 0; off < value.length; off += 8) {
+  for (let off = marked ? 8 : 0; off < value.length; off += 8) {
     const v = value.readDoubleBE(off)
     if (!Number.isSafeInteger(v) || v < 0) return undefined
     all.push(v)
   }
-  return { bytes: all[0] as number, counters: all.slice(1) }
+  if (marked) return { bytes: all[0] as number, atWriteSeq: all[1] as number, counters: all.slice(2) }
+  return { bytes: all[0] as number, atWriteSeq: undefined, counters: all.slice(1) }
 }
 
 export function decodeSeq (value: Buffer): number {

@@ -59,6 +59,8 @@ export interface StoreOptions {
   readAheadMessages?: number
   /** Body bytes each queue reads ahead from disk (default 4 MiB), whatever the message count. */
   readAheadBytes?: number
+  /** Body bytes a queue appends before publishing alone rewrites its b/ record (tests; default BYTES_RECORD_EVERY). */
+  bytesRecordEvery?: number
   /** LevelDB's in-memory write buffer; bigger means fewer, larger compactions. */
   writeBufferBytes?: number
   /** Unwritten message memory (bodies + MESSAGE_OVERHEAD_BYTES each) above which `behind` is true (publishers wait); default 8 MiB. */
@@ -486,12 +488,12 @@ async function loadState (db: Level<string, Buffer>, logger: StoreLogger): Promi
     const seq = decodeSeq(value)
     if (seq >= 0) readSeqs.set(key.slice(KEY_READ.length), seq)
   }
-  const storedBytes = new Map<string, number>()
+  const storedBytes = new Map<string, { bytes: number, atWriteSeq: number | undefined }>()
   const storedCounters = new Map<string, number[]>()
   for await (const [key, value] of db.iterator({ gte: KEY_BYTES, lt: prefixEnd(KEY_BYTES) })) {
     const rec = decodeBytesRecord(value)
     if (rec === undefined) continue
-    storedBytes.set(key.slice(KEY_BYTES.length), rec.bytes)
+    storedBytes.set(key.slice(KEY_BYTES.length), { bytes: rec.bytes, atWriteSeq: rec.atWriteSeq })
     if (rec.counters.length > 0) storedCounters.set(key.slice(KEY_BYTES.length), rec.counters)
   }
   const deferred = await loadSingles(db, KEY_DEFERRED)
@@ -551,8 +553,15 @@ async function loadState (db: Level<string, Buffer>, logger: StoreLogger): Promi
     }
     const at = await db.keys({ gte: prefix, lte: chunkKey(name, readSeq), reverse: true, limit: 1 }).all()
     const readChunkSeq = at.length > 0 ? (parseChunkKey(at[0])?.seq ?? firstSeq) : firstSeq
-    let bytes = storedBytes.get(name)
-    if (bytes === undefined && readSeq < writeSeq) {
+    const rec = storedBytes.get(name)
+    let bytes: number | undefined
+    if (rec !== undefined && (rec.atWriteSeq === undefined || rec.atWriteSeq === writeSeq)) {
+      bytes = rec.bytes
+    } else if (rec?.atWriteSeq !== undefined && rec.atWriteSeq >= readSeq && rec.atWriteSeq < writeSeq) {
+      // counted at an earlier write position: add the chunks published since (none was read since,
+      // or the record would have been rewritten)
+      bytes = rec.bytes + await countBytes(db, name, rec.atWriteSeq, rec.atWriteSeq)
+    } else if (readSeq < writeSeq) {
       bytes = await countBytes(db, name, readChunkSeq, readSeq)
       logger.info(`DISKQUEUE(${name}): counted ${bytes} bytes in ${writeSeq - readSeq} stored messages`)
     }

@@ -4,7 +4,8 @@
 import t from 'tap'
 import path from 'node:path'
 import { Message, compactBody } from '../../nsqd/core/message.js'
-import type { StoreOp } from '../../nsqd/store/store.js'
+import type { Store, StoreOp } from '../../nsqd/store/store.js'
+import { decodeBytesRecord } from '../../nsqd/store/records.js'
 import { decodeMetadata, encodeMetadata, loadMetadata, saveMetadata } from '../../nsqd/store/metadata.js'
 import { captureLogger, keysWithPrefix, msgN, numberOf, openStore, take, tempDir, until } from '../helpers/store.js'
 
@@ -120,6 +121,60 @@ t.test('deferred messages survive a restart with their due time', async (t) => {
   t.same(q.takeDeferred(), [], 'handed over once')
   await q.whenCommitted()
   t.same(await keysWithPrefix(store, 'd/t:c/'), [], 'default mode: removed from disk once handed to the channel')
+  await store.close()
+})
+
+t.test('publish-only batches leave b/<queue> alone: a crash recounts only the chunks published since, a clean close writes it', async (t) => {
+  const loc = path.join(tempDir(t), 'db')
+  const opts = { maxChunkMessages: 10, readAheadMessages: 20, bytesRecordEvery: 10_000 }
+  const record = async (s: Store): Promise<Buffer | undefined> => await s.db.get('b/p')
+  let store = await openStore(loc, opts)
+  let q = store.openQueue('p')
+  for (let i = 0; i < 30; i++) q.put(msgN(i, 100))
+  await q.whenCommitted()
+  t.equal(await record(store), undefined, 'publishing alone writes no byte record')
+  t.equal((await take(q, 5)).length, 5)
+  await q.whenCommitted()
+  const afterRead = await record(store)
+  t.same(decodeBytesRecord(afterRead as Buffer), { bytes: 2500, atWriteSeq: 30, counters: [] }, 'a read writes it, at the write position it counted to')
+  for (let i = 30; i < 50; i++) q.put(msgN(i, 50))
+  await q.whenCommitted()
+  t.same(await record(store), afterRead, 'more publishing leaves it as it was')
+  // a crash: no close of the queue
+  await store.db.close()
+
+  let logger = captureLogger()
+  store = await openStore(loc, { ...opts, logger })
+  q = store.openQueue('p')
+  t.same([q.depth(), q.bytes()], [45, 3500], 'restored exactly: the record plus the chunks published after it')
+  t.notMatch(logger.lines.join('\n'), /counted/, 'without a full recount')
+  // past bytesRecordEvery, publishing rewrites it, so a crash never recounts more than that
+  for (let i = 50; i < 150; i++) q.put(msgN(i, 200))
+  await q.whenCommitted()
+  const rec = decodeBytesRecord(await record(store) as Buffer)
+  t.ok(rec !== undefined && rec.atWriteSeq !== undefined && rec.atWriteSeq > 100 && rec.bytes === 3500 + 200 * (rec.atWriteSeq - 50), `rewritten after 10,000 bytes (${JSON.stringify(rec)})`)
+  await store.db.close()
+
+  store = await openStore(loc, opts)
+  q = store.openQueue('p')
+  t.same([q.depth(), q.bytes()], [145, 23500], 'restored exactly again')
+  await store.close()
+  store = await openStore(loc, opts)
+  t.same(decodeBytesRecord(await record(store) as Buffer), { bytes: 23500, atWriteSeq: 150, counters: [] }, 'a clean close writes the record at the last write position')
+  await store.close()
+
+  // a record in the first format (bytes, then counters) is exact at the stored write position
+  store = await openStore(loc, opts)
+  const old = Buffer.alloc(16)
+  old.writeDoubleBE(23500, 0)
+  old.writeDoubleBE(3, 8)
+  await store.db.put('b/p', old)
+  await store.db.close()
+  logger = captureLogger()
+  store = await openStore(loc, { ...opts, logger })
+  q = store.openQueue('p')
+  t.same([q.depth(), q.bytes(), q.restoredCounters()], [145, 23500, [3]], 'the first format still reads')
+  t.notMatch(logger.lines.join('\n'), /counted/)
   await store.close()
 })
 
