@@ -4,9 +4,16 @@
 // snappy package's block codec (its own stream API never flushes small writes). Pure: bytes in,
 // bytes out; no sockets.
 
-import { compressSync, uncompressSync } from 'snappy'
+import { createRequire } from 'node:module'
 import { Accumulator } from './accumulator.js'
 import { maskedCrc32c } from './crc32c.js'
+
+/** The snappy package (a native addon, ~5 MB of RSS) loads on the first snappy stream, not at start. */
+let codec: typeof import('snappy') | null = null
+function snappy (): typeof import('snappy') {
+  if (codec === null) codec = createRequire(import.meta.url)('snappy') as typeof import('snappy')
+  return codec
+}
 
 export const SNAPPY_STREAM_IDENTIFIER = Buffer.from([0xff, 0x06, 0x00, 0x00, 0x73, 0x4e, 0x61, 0x50, 0x70, 0x59])
 
@@ -72,7 +79,7 @@ export class SnappyFrameEncoder {
     let type = CHUNK_UNCOMPRESSED
     let payload = data
     if (data.length >= MIN_COMPRESS) {
-      const c = compressSync(data)
+      const c = snappy().compressSync(data)
       if (c.length < data.length - (data.length >>> 3)) {
         type = CHUNK_COMPRESSED
         payload = c
@@ -188,7 +195,7 @@ export class SnappyFrameDecoder {
         const n = blockLength(buf, s + 8, s + 4 + len)
         if (n < 0 || n > MAX_BLOCK_SIZE) throw new SnappyStreamError('invalid compressed block length')
         try {
-          data = uncompressSync(buf.subarray(s + 8, s + 4 + len), { asBuffer: true }) as Buffer
+          data = snappy().uncompressSync(buf.subarray(s + 8, s + 4 + len), { asBuffer: true }) as Buffer
         } catch (err) {
           throw new SnappyStreamError(`corrupt compressed block (${(err as Error).message})`)
         }
