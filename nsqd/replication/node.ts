@@ -227,8 +227,11 @@ export class ReplicatedNode {
     this.role = 'promoting'
     this.epoch = epoch
     this.logger.info(`REPLICATION: promoted to primary at epoch ${epoch}`)
-    // the history goes on from the last batch this node applied; its tail serves the other standbys
-    const tail = this.standby?.tail.copy()
+    // the history goes on from the last batch this node applied; its tail serves the other standbys,
+    // unless the store may hold batches beyond it (a lower bound after an unclean stop): then its
+    // history starts afresh at the new epoch and every standby copies the whole store
+    const s = this.standby
+    const tail = s === null ? undefined : s.posExact ? s.tail.copy() : new ReplicationTail(this.options.replicationTailSize, s.appliedSeq, epoch)
     await this.closeStandby()
     await this.service?.close()
     const primary = new ReplicationPrimary({
@@ -244,7 +247,7 @@ export class ReplicatedNode {
     this.primary = primary
     const nsqd = new NSQD({ ...this.options, tcpAddress: this.tcpAddr, httpAddress: this.httpAddr })
     // a batch refused for want of in-sync replicas is retried soon: standbys usually join within ms
-    nsqd.storeOptions = { writeBatch: primary.writeBatch, clearRange: primary.clearRange, replicated: primary.replicatedAll, retryMs: 200 }
+    nsqd.storeOptions = { writeBatch: primary.writeBatch, clearRange: primary.clearRange, replicated: primary.replicatedAll, beforeClose: primary.savePosition, retryMs: 200 }
     nsqd.replicationInfo = () => this.info()
     nsqd.drain.handOff = (reason) => this.drain(reason)
     this.nsqd = nsqd

@@ -24,7 +24,7 @@ import type { Level } from 'level'
 import type { StoreOp, WriteBatchFn } from '../store/store.js'
 import {
   FrameReader, decodeFrame, encodeBatch, encodeClear, encodeJson, encodeMark, encodePos, encodeSnapData, encodeSnapEnd, frameLength,
-  POS_KEY, T_ACK, T_HELLO, T_REJECT, T_RESUME, T_SNAP_BEGIN
+  POS_EVERY_BYTES, POS_KEY, T_ACK, T_HELLO, T_REJECT, T_RESUME, T_SNAP_BEGIN
 } from './protocol.js'
 import { ReplicationTail } from './tail.js'
 
@@ -123,6 +123,11 @@ export class ReplicationPrimary {
   private removal: Promise<boolean> = Promise.resolve(true)
   private fencedReason: string | null = null
   private closing = false
+  /** POS_KEY went into a batch of this term (the first one must: it clears the exact flag). */
+  private posWritten = false
+  private bytesSincePos = 0
+  /** The last batch written locally (savePosition writes only when it is the last one shipped). */
+  private localWrittenSeq = -1
 
   constructor (options: PrimaryOptions) {
     this.options = options
@@ -136,6 +141,15 @@ export class ReplicationPrimary {
 
   /** The store's database, for snapshots (standbys are accepted only once it is set). */
   setDb (db: Level<string, Buffer>): void { this.db = db }
+
+  /**
+   * A clean stop, once the store wrote its last batch: the exact position of what the store holds
+   * (a lower bound otherwise, protocol.ts: POS_KEY). Not after a failed local write.
+   */
+  readonly savePosition = async (db: Level<string, Buffer>): Promise<void> => {
+    if (this.localFailed || this.localBusy || this.localWrittenSeq !== this.seq || db.status !== 'open') return
+    await db.put(POS_KEY, encodePos(this.epoch, this.seq, true), { sync: true })
+  }
 
   /** Stops acknowledging for good. */
   fence (reason: string): void {
@@ -160,10 +174,20 @@ export class ReplicationPrimary {
     // writes in a row. Should the local write fail, the store retries the same (idempotent) ops.
     const seq = ++this.seq
     this.localBusy = true
-    this.ship(seq, encodeBatch(this.epoch, seq, sync, ops))
+    const frame = encodeBatch(this.epoch, seq, sync, ops)
+    this.ship(seq, frame)
     try {
-      // our position goes in the same atomic batch (standbys add theirs when they apply it)
-      await write(ops.concat({ type: 'put', key: POS_KEY, value: encodePos(this.epoch, seq) }), sync)
+      // our position goes in the same atomic batch now and then (standbys add theirs when they
+      // apply it): the first batch, then after POS_EVERY_BYTES (protocol.ts: POS_KEY)
+      this.bytesSincePos += frame.length
+      if (!this.posWritten || this.bytesSincePos >= POS_EVERY_BYTES) {
+        await write(ops.concat({ type: 'put', key: POS_KEY, value: encodePos(this.epoch, seq) }), sync)
+        this.posWritten = true
+        this.bytesSincePos = 0
+      } else {
+        await write(ops, sync)
+      }
+      this.localWrittenSeq = seq
       this.localFailed = false
     } catch (err) {
       this.localFailed = true
@@ -183,6 +207,9 @@ export class ReplicationPrimary {
       await clear(gte, lt)
       // not atomic with the clear: a position left behind only replays the clear (idempotent)
       if (this.db !== null) await this.db.put(POS_KEY, encodePos(this.epoch, seq))
+      this.posWritten = true
+      this.bytesSincePos = 0
+      this.localWrittenSeq = seq
       this.localFailed = false
     } catch (err) {
       this.localFailed = true
@@ -335,7 +362,7 @@ export class ReplicationPrimary {
     const reader = new FrameReader((b) => {
       const f = decodeFrame(b)
       if (f.type === T_HELLO && peer === null) {
-        const hello = f.json as { id?: unknown, epoch?: unknown, pos?: { epoch?: unknown, seq?: unknown } | null, tcp_address?: unknown, http_address?: unknown, hostname?: unknown }
+        const hello = f.json as { id?: unknown, epoch?: unknown, pos?: { epoch?: unknown, seq?: unknown, exact?: unknown } | null, tcp_address?: unknown, http_address?: unknown, hostname?: unknown }
         const id = String(hello.id ?? '')
         const theirEpoch = Number(hello.epoch ?? 0)
         if (theirEpoch > this.epoch) {
@@ -356,7 +383,7 @@ export class ReplicationPrimary {
         this.peers.set(id, peer)
         const from = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`
         const pos = hello.pos ?? null
-        const why = pos === null ? 'it holds no complete copy' : this.resumeRefusal(Number(pos.epoch), Number(pos.seq))
+        const why = pos === null ? 'it holds no complete copy' : this.resumeRefusal(Number(pos.epoch), Number(pos.seq), pos.exact !== false)
         if (why === null) {
           this.resume(peer, Number(pos!.seq), from)
         } else {
@@ -398,12 +425,15 @@ export class ReplicationPrimary {
   }
 
   /** null when a standby holding batch (epoch, seq) can catch up from the tail, else why not. */
-  private resumeRefusal (epoch: number, seq: number): string | null {
+  private resumeRefusal (epoch: number, seq: number, exact: boolean): string | null {
     if (!Number.isSafeInteger(seq) || seq < 0) return 'no position'
     if (seq > this.seq) return `it holds batch ${seq}, beyond our newest (${this.seq}): a history we do not have`
     const ours = this.tail.epochAt(seq)
     if (ours === undefined) return `batch ${seq} is no longer in our tail (it starts after batch ${this.tail.baseSeq})`
     if (ours !== epoch) return `its batch ${seq} is of epoch ${epoch}, ours of epoch ${ours}: the histories diverged`
+    // a lower bound (an unclean stop): what it holds beyond came from the primary of that epoch,
+    // which is in our history only if that primary is us
+    if (!exact && epoch !== this.epoch) return `its position (batch ${seq}, epoch ${epoch}) is a lower bound after an unclean stop, from an earlier epoch`
     return null
   }
 

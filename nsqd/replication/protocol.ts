@@ -48,6 +48,8 @@ export interface Frame {
   gte: string
   lt: string
   json: any
+  /** Bytes of the frame (type + payload). */
+  size: number
 }
 
 function header (type: number, payloadLen: number): Buffer {
@@ -163,7 +165,7 @@ function readOps (b: Buffer, at: number, copy: boolean): StoreOp[] {
  * slices of `b` (the caller owns `b`, e.g. a copy it keeps).
  */
 export function decodeFrame (b: Buffer, copy = true): Frame {
-  const f: Frame = { type: b[0] as number, epoch: 0, seq: 0, entryEpoch: 0, sync: false, ops: [], gte: '', lt: '', json: null }
+  const f: Frame = { type: b[0] as number, epoch: 0, seq: 0, entryEpoch: 0, sync: false, ops: [], gte: '', lt: '', json: null, size: b.length }
   switch (f.type) {
     case T_HELLO:
     case T_REJECT:
@@ -243,22 +245,31 @@ export function frameLength (body: Buffer): Buffer {
 }
 
 /**
- * The key under which a node keeps its replication position (the last batch its store holds) in
- * its own LevelDB, written in the same atomic batch as the data: [u32 entry epoch][u48 seq]. Not
- * part of a snapshot (each node writes its own).
+ * The key under which a node keeps its replication position in its own LevelDB: [u32 entry
+ * epoch][u48 seq][u8 flags]. Not part of a snapshot (each node writes its own). While a node runs
+ * it is written in the same atomic batch as the data, but only in the first batch after the node
+ * (re)started or changed role and then after every POS_EVERY_BYTES of batches: so it is a lower
+ * bound of what the store holds (flags 0). A key written in every batch would make every LevelDB
+ * table overlap every other one (no trivial moves: compactions rewrite everything). A clean stop
+ * writes the exact position (flags POS_EXACT). A 10-byte value (the first format, written with
+ * every batch) is exact.
  */
 export const POS_KEY = 'p/replication'
+export const POS_EXACT = 1
+/** A running node rewrites its position after this many bytes of batches (a quarter of the default tail). */
+export const POS_EVERY_BYTES = 8 * 1024 * 1024
 
-export interface Position { epoch: number, seq: number }
+export interface Position { epoch: number, seq: number, exact: boolean }
 
-export function encodePos (epoch: number, seq: number): Buffer {
-  const b = Buffer.allocUnsafe(10)
+export function encodePos (epoch: number, seq: number, exact = false): Buffer {
+  const b = Buffer.allocUnsafe(11)
   b.writeUInt32BE(epoch, 0)
   b.writeUIntBE(seq, 4, 6)
+  b[10] = exact ? POS_EXACT : 0
   return b
 }
 
 export function decodePos (b: Buffer | undefined): Position | null {
-  if (b === undefined || b.length !== 10) return null
-  return { epoch: b.readUInt32BE(0), seq: b.readUIntBE(4, 6) }
+  if (b === undefined || (b.length !== 10 && b.length !== 11)) return null
+  return { epoch: b.readUInt32BE(0), seq: b.readUIntBE(4, 6), exact: b.length === 10 || (b[10]! & POS_EXACT) !== 0 }
 }

@@ -1,8 +1,9 @@
 // The standby's side of log shipping: one connection to the primary's replication listener. HELLO
-// says the position (entry epoch, seq) of the last batch this standby's store holds (kept in the
-// store itself under POS_KEY, in the same atomic batch as the data). The primary answers RESUME when
-// that batch is in its history and its tail still holds everything after it (incremental
-// catch-up), else SNAP_BEGIN: a full copy (the store is cleared, then filled from the primary's
+// says the position (entry epoch, seq) of the last batch this standby's store holds, and whether it
+// is exact: after an unclean stop the store's POS_KEY is only a lower bound (protocol.ts). The
+// primary answers RESUME when that batch is in its history and its tail still holds everything
+// after it (incremental catch-up; a lower bound only within the primary's own epoch, as batches
+// beyond it came from that primary), else SNAP_BEGIN: a full copy (the store is cleared, then filled from the primary's
 // snapshot). Then each batch and range clear is applied in order and acknowledged by its sequence
 // number. Frames of a session whose epoch is older than the newest this standby knows are refused
 // (fencing). A write that fails (a broken disk) closes the connection, so the primary stops
@@ -11,7 +12,7 @@
 import net from 'node:net'
 import type { Level } from 'level'
 import {
-  FrameReader, decodeFrame, decodePos, encodeJson, encodeMark, encodePos, POS_KEY,
+  FrameReader, decodeFrame, decodePos, encodeJson, encodeMark, encodePos, POS_EVERY_BYTES, POS_KEY,
   T_ACK, T_BATCH, T_CLEAR, T_HELLO, T_REJECT, T_RESUME, T_SNAP_BEGIN, T_SNAP_DATA, T_SNAP_END, type Frame, type Position
 } from './protocol.js'
 import { ReplicationTail } from './tail.js'
@@ -47,6 +48,14 @@ export class ReplicationStandby {
   /** The epoch that wrote that batch; the position is not valid while a copy is half done. */
   appliedEpoch = 0
   posValid = false
+  /**
+   * The position names the last batch the store holds (not a lower bound left by an unclean stop).
+   * Stays false until a full copy: batches held beyond a lower bound cannot be named.
+   */
+  posExact = false
+  /** POS_KEY was rewritten since load (the first batch applied must: it clears the exact flag). */
+  private posWritten = false
+  private bytesSincePos = 0
   /** Recent batches applied (handed to the primary this node may become). */
   readonly tail: ReplicationTail
   /** The epoch of the current session (its SNAP_BEGIN or RESUME): what fencing compares. */
@@ -73,6 +82,8 @@ export class ReplicationStandby {
   async load (): Promise<Position | null> {
     const pos = decodePos(await this.options.db.get(POS_KEY).catch(() => undefined) ?? undefined)
     this.posValid = pos !== null
+    this.posExact = pos?.exact ?? false
+    this.posWritten = false
     if (pos !== null) {
       this.appliedSeq = this.receivedSeq = pos.seq
       this.appliedEpoch = pos.epoch
@@ -108,7 +119,7 @@ export class ReplicationStandby {
       }
     })
     s.on('connect', () => {
-      const pos = this.posValid ? { epoch: this.appliedEpoch, seq: this.appliedSeq } : null
+      const pos = this.posValid ? { epoch: this.appliedEpoch, seq: this.appliedSeq, exact: this.posExact } : null
       s.write(encodeJson(T_HELLO, { ...this.options.addresses, id: this.options.id, epoch: this.epoch, pos }))
     })
     s.on('data', (chunk: Buffer) => {
@@ -139,11 +150,15 @@ export class ReplicationStandby {
     this.state = 'idle'
   }
 
-  /** Waits for every queued apply, then stops. */
+  /** Waits for every queued apply, then stops; the store keeps the exact position (a clean stop). */
   async close (): Promise<void> {
     this.closed = true
     this.disconnect()
     await this.chain.catch(() => {})
+    const db = this.options.db
+    if (this.posValid && !this.applyFailed && db.status === 'open') {
+      await db.put(POS_KEY, encodePos(this.appliedEpoch, this.appliedSeq, this.posExact), { sync: true }).catch(() => {})
+    }
   }
 
   private onFrame (s: net.Socket, f: Frame, raw: Buffer | null): void {
@@ -220,6 +235,7 @@ export class ReplicationStandby {
         await db.del(POS_KEY, { sync: true })
         await db.clear()
         this.appliedSeq = 0
+        this.posExact = false
         break
       case T_SNAP_DATA:
         await db.batch(f.ops)
@@ -229,16 +245,29 @@ export class ReplicationStandby {
         // log that holds all of it
         await db.put(POS_KEY, encodePos(f.entryEpoch, f.seq), { sync: true })
         this.posValid = true
+        this.posExact = true
+        this.posWritten = true
+        this.bytesSincePos = 0
         break
       }
       case T_BATCH:
-        f.ops.push({ type: 'put', key: POS_KEY, value: encodePos(f.epoch, f.seq) })
-        await db.batch(f.ops, { sync: f.sync })
+        // the position goes in now and then, not in every batch (protocol.ts: POS_KEY)
+        this.bytesSincePos += f.size
+        if (!this.posWritten || this.bytesSincePos >= POS_EVERY_BYTES) {
+          f.ops.push({ type: 'put', key: POS_KEY, value: encodePos(f.epoch, f.seq) })
+          await db.batch(f.ops, { sync: f.sync })
+          this.posWritten = true
+          this.bytesSincePos = 0
+        } else {
+          await db.batch(f.ops, { sync: f.sync })
+        }
         break
       case T_CLEAR:
         // not atomic with the clear: a position left behind only replays the clear (idempotent)
         await db.clear({ gte: f.gte, lt: f.lt })
         await db.put(POS_KEY, encodePos(f.epoch, f.seq))
+        this.posWritten = true
+        this.bytesSincePos = 0
         break
     }
   }

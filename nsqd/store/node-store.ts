@@ -12,7 +12,7 @@ import type { Channel } from '../core/channel.js'
 import type { BackendQueue, JournalingBackendQueue } from './backend-queue.js'
 import { Store } from './store.js'
 import { loadMetadata, saveMetadata, type Metadata } from './metadata.js'
-import type { StoreOp } from './store.js'
+import type { StoreOp, StoreOptions } from './store.js'
 
 /** The LevelDB directory inside --data-path. */
 export const STORE_DIR = 'nsqd.leveldb'
@@ -24,6 +24,8 @@ export interface NodeStoreOptions {
   clearRange?: (gte: string, lt: string, clear: (gte: string, lt: string) => Promise<void>) => Promise<void>
   /** Replication: see StoreOptions.replicated. */
   replicated?: () => Promise<void>
+  /** Replication: see StoreOptions.beforeClose. */
+  beforeClose?: StoreOptions['beforeClose']
   /** Retry interval after a failed write. */
   retryMs?: number
   /** Tests: unwritten bytes above which publishers are held back (default --store-backlog-size). */
@@ -65,6 +67,7 @@ export class NodeStore {
         writeBatch: extra.writeBatch,
         clearRange: extra.clearRange,
         replicated: extra.replicated,
+        beforeClose: extra.beforeClose,
         logger,
         onHealth: (healthy, err) => {
           const replication = (err as { replication?: boolean } | null)?.replication === true

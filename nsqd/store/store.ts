@@ -75,6 +75,8 @@ export interface StoreOptions {
    * far is replicated, rejects when it cannot be (see the header).
    */
   replicated?: () => Promise<void>
+  /** A clean close: called once every batch is written, before the database closes (replication: the exact position). */
+  beforeClose?: (db: Level<string, Buffer>) => Promise<void>
   /** Called when health changes. */
   onHealth?: (healthy: boolean, err: Error | null) => void
   /** Tests: replaces LevelDB's repair (e.g. one that fails). */
@@ -334,9 +336,11 @@ export class Store {
     this.closed = true
     this.releaseWaiters()
     if (this.syncTimer !== null) clearInterval(this.syncTimer)
+    let clean = true
     try {
       await this.sync()
     } catch (err) {
+      clean = false
       // one more immediate attempt; then report what could not be written
       if (this.retryTimer !== null) { clearTimeout(this.retryTimer); this.retryTimer = null }
       try {
@@ -346,6 +350,7 @@ export class Store {
       }
     }
     if (this.retryTimer !== null) clearTimeout(this.retryTimer)
+    if (clean && this.options.beforeClose !== undefined) await this.options.beforeClose(this.db).catch(noop)
     await this.db.close()
   }
 

@@ -7,7 +7,7 @@ import path from 'node:path'
 import { Level } from 'level'
 import { Coordinator, type MemberInfo } from '../../nsqd/replication/coordinator.js'
 import { ReplicatedNode } from '../../nsqd/replication/node.js'
-import { POS_KEY, T_BATCH, decodePos, encodePos } from '../../nsqd/replication/protocol.js'
+import { POS_KEY, T_BATCH, decodePos, encodePos, type Position } from '../../nsqd/replication/protocol.js'
 import { createCapturingLogger } from '../../nsqd/logger.js'
 import type { Options } from '../../nsqd/options.js'
 import * as cmd from '../../client/wire/commands.js'
@@ -256,7 +256,7 @@ t.test('shipping: after a mixed workload the standby\'s LevelDB equals the prima
   t.ok([...primaryKeys.keys()].some(k => k.startsWith('f/')), 'and in-flight entries')
   t.ok(primaryKeys.size > 5, `${primaryKeys.size} keys on the primary`)
   t.same([...standbyKeys.keys()], [...primaryKeys.keys()], 'same keys')
-  t.ok([...primaryKeys].every(([k, v]) => standbyKeys.get(k) === v), 'same values, byte for byte')
+  t.ok([...primaryKeys].every(([k, v]) => k === POS_KEY || standbyKeys.get(k) === v), 'same values, byte for byte (each node writes its own position)')
 
   // visibility
   const info = await (await fetch(`http://${a.httpAddress}/info`)).json() as { replication: any }
@@ -344,7 +344,7 @@ t.test('shipping: after a mixed workload the standby\'s LevelDB equals the prima
   const again = await dump(a.nsqd!.store!.store.db)
   const copy = await dump(standbyDb(b2))
   t.same([...copy.keys()], [...again.keys()], 'the resynced standby has the same keys')
-  t.ok([...again].every(([k, v]) => copy.get(k) === v), 'and values')
+  t.ok([...again].every(([k, v]) => k === POS_KEY || copy.get(k) === v), 'and values (each node writes its own position)')
 })
 
 t.test('nsqadmin: the nodes page shows the group, its primary and each standby with its lag; lookupd lists only the primary', async (t) => {
@@ -460,7 +460,8 @@ async function sameStores (t: Teardown & { same: Function, ok: Function }, p: Re
   const want = await dump(p.nsqd!.store!.store.db)
   const got = await dump(standbyDb(s))
   t.same([...got.keys()], [...want.keys()], 'same keys (the replication position included)')
-  t.ok([...want].every(([k, v]) => got.get(k) === v), 'same values, byte for byte')
+  // each node writes its own position, at its own times (protocol.ts: POS_KEY)
+  t.ok([...want].every(([k, v]) => k === POS_KEY || got.get(k) === v), 'same values, byte for byte')
 }
 
 function logged (n: ReplicatedNode, re: RegExp): boolean {
@@ -546,6 +547,64 @@ t.test('catch-up: across a failover the old primary resumes from the new one; an
   await waitFor('a back in sync', () => b.primary!.isr.has(a4.id) && b.primary!.peers.get(a4.id)?.state === 'streaming', 8000)
   t.same(a4.standby!.catchups, { snapshot: 1, incremental: 0 }, 'a position beyond our newest batch: a full copy')
   await sameStores(t, b, a4)
+})
+
+t.test('catch-up: after an unclean stop a position is a lower bound: resumed within the same epoch, a full copy across an election', async (t) => {
+  const group = `g${++groupSeq}`
+  const opts = { minInsyncReplicas: 1, replicationFactor: 3 }
+  const a = await startNode(t, group, opts)
+  await waitFor('a primary', () => a.role === 'primary', 8000)
+  const b = await startNode(t, group, opts)
+  const c = await startNode(t, group, opts)
+  const streaming = (p: ReplicatedNode, n: ReplicatedNode): boolean => p.primary!.isr.has(n.id) && p.primary!.peers.get(n.id)?.state === 'streaming'
+  await waitFor('b and c in sync', () => streaming(a, b) && streaming(a, c), 8000)
+  const topic = uniq('lb')
+  await publishEach(t, a.tcpAddress, topic, 20, 'one')
+  await quiesce(a, b)
+  const primaryPos = decodePos(await a.nsqd!.store!.store.db.get(POS_KEY))!
+  t.ok(primaryPos !== null && !primaryPos.exact && primaryPos.seq < a.primary!.seq, `the primary does not write its position in every batch (${JSON.stringify(primaryPos)}, newest ${a.primary!.seq})`)
+
+  // b stops uncleanly: its store is closed under it, as by kill -9
+  const crash = async (n: ReplicatedNode): Promise<void> => {
+    n.standby!.disconnect()
+    await standbyDb(n).close()
+    await n.close()
+  }
+  const storedPos = async (n: ReplicatedNode): Promise<Position> => {
+    const db = new Level<string, Buffer>(path.join(n.options.dataPath, 'nsqd.leveldb'), { keyEncoding: 'utf8', valueEncoding: 'buffer' })
+    await db.open()
+    try { return decodePos(await db.get(POS_KEY))! } finally { await db.close() }
+  }
+  const heldUpTo = b.standby!.appliedSeq
+  await crash(b)
+  const pos = await storedPos(b)
+  t.ok(pos !== null && !pos.exact && pos.seq < heldUpTo, `b's store keeps a lower bound (${JSON.stringify(pos)}; it held batch ${heldUpTo})`)
+  await publishEach(t, a.tcpAddress, topic, 5, 'two')
+  const b2 = await startNode(t, group, { ...opts, dataPath: b.options.dataPath, replicationAddress: b.replicationAddress })
+  await waitFor('b back in sync', () => a.primary!.isr.has(b2.id) && a.primary!.peers.get(b2.id)?.acked === a.primary!.seq, 8000)
+  t.same(b2.standby!.catchups, { snapshot: 0, incremental: 1 }, 'same epoch: resumed from the lower bound (the batches it held are applied again)')
+  t.ok(logged(a, new RegExp(`incremental catch-up from batch ${pos.seq}:`)), 'from the position it stored')
+  await sameStores(t, a, b2)
+
+  // b stops uncleanly again; a stops cleanly: c leads a new epoch, with a tail that still holds
+  // b's stored batch, of the old epoch
+  await publishEach(t, a.tcpAddress, topic, 3, 'three')
+  await quiesce(a, b2)
+  await crash(b2)
+  const pos2 = await storedPos(b2)
+  const epochA = a.epoch
+  await a.close()
+  const cleanPos = await storedPos(a)
+  t.ok(cleanPos !== null && cleanPos.exact && cleanPos.seq > pos2.seq, `a clean stop writes the exact position (${JSON.stringify(cleanPos)})`)
+  await waitFor('c primary', () => c.role === 'primary', 15000)
+  t.ok(c.epoch > epochA, 'a newer epoch')
+  t.equal(c.primary!.tail.epochAt(pos2.seq), pos2.epoch, `c's history holds b's stored batch ${pos2.seq} (epoch ${pos2.epoch})`)
+  await publishEach(t, c.tcpAddress, topic, 2, 'four')
+  const b3 = await startNode(t, group, { ...opts, dataPath: b.options.dataPath, replicationAddress: b.replicationAddress })
+  await waitFor('b back in sync', () => streaming(c, b3), 15000)
+  t.same(b3.standby!.catchups, { snapshot: 1, incremental: 0 }, 'a lower bound from an earlier epoch: a full copy')
+  t.ok(logged(c, /is a lower bound after an unclean stop, from an earlier epoch/), 'the primary says why')
+  await sameStores(t, c, b3)
 })
 
 t.test('drain: a primary without an in-sync standby refuses; with one it hands over without losing a message; a standby leaves the group', async (t) => {
