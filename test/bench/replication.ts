@@ -8,7 +8,8 @@
 // --cpu-prof DIR: every nsqd runs with node --cpu-prof and writes its profiles to DIR/<node> when stopped
 // (then stopped with SIGTERM instead of SIGKILL); open the .cpuprofile files in Chrome DevTools.
 
-import type { ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
+import net from 'node:net'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -64,6 +65,41 @@ function cpuSeconds (p: ChildProcess): number {
   } catch { return 0 }
 }
 
+/**
+ * The reference for the one-in-flight goal: a loopback round trip between two Node processes
+ * (100 bytes each way, an echo server in a child process), mean of `n`, in ms.
+ */
+async function loopbackRoundTripMs (n = 20000): Promise<number> {
+  const echo = spawn(process.execPath, ['-e', "const s = require('net').createServer(c => { c.setNoDelay(true); c.on('data', d => c.write(d)) }).listen(0, '127.0.0.1', () => console.log(s.address().port))"], { stdio: ['ignore', 'pipe', 'inherit'] })
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      echo.stdout!.once('data', (d: Buffer) => { resolve(Number(d.toString().trim())) })
+      echo.once('exit', () => { reject(new Error('echo server exited')) })
+    })
+    const s = net.connect(port, '127.0.0.1')
+    s.setNoDelay(true)
+    await new Promise((resolve) => s.once('connect', resolve))
+    const buf = Buffer.alloc(100, 1)
+    let got = 0
+    let done = 0
+    const t0 = process.hrtime.bigint()
+    await new Promise<void>((resolve) => {
+      s.on('data', (d: Buffer) => {
+        got += d.length
+        if (got < buf.length) return
+        got -= buf.length
+        if (++done === n) resolve()
+        else s.write(buf)
+      })
+      s.write(buf)
+    })
+    s.destroy()
+    return Number(process.hrtime.bigint() - t0) / 1e6 / n
+  } finally {
+    echo.kill()
+  }
+}
+
 function median (xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b)
   return s.length === 0 ? 0 : s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
@@ -112,12 +148,13 @@ try {
     r.one1.push(report('single node (durable): one publish in flight', await workers(1, ['mpub', single.tcp, `one${round}`, '100', String(seconds), '1', '1', '1'])))
     r.one3.push(report('group of 3, min-insync 2: one publish in flight', await workers(1, ['mpub', primary.tcp, `one${round}`, '100', String(seconds), '1', '1', '1'])))
   }
+  const rtt = await loopbackRoundTripMs()
   const ratios = r.mpub3.map((x, i) => `${(x / r.mpub1[i]! * 100).toFixed(0)} %`).join(', ')
   process.stdout.write(`peak RSS: single node ${peakRssMiB(single.proc)}; group primary ${peakRssMiB(primary.proc)}, standbys ${peakRssMiB(nodes[1]!.proc)}, ${peakRssMiB(nodes[2]!.proc)}\n`)
   const [m1, m3, o1, o3] = [median(r.mpub1), median(r.mpub3), median(r.one1), median(r.one3)]
   process.stdout.write(`CPU seconds per million messages (MPUB, medians): single node ${median(cpu.single).toFixed(2)}; group primary ${median(cpu.primary).toFixed(2)}, each standby ${median(cpu.standbys).toFixed(2)}\n`)
   process.stdout.write(`medians of ${rounds} rounds: MPUB single ${Math.round(m1).toLocaleString('en-US')} msgs/s, group ${Math.round(m3).toLocaleString('en-US')} msgs/s: ` +
-    `${(m3 / m1 * 100).toFixed(0)} % (per round: ${ratios}); one in flight: round trip ${(1000 / o1).toFixed(2)} ms -> ${(1000 / o3).toFixed(2)} ms (+${(1000 / o3 - 1000 / o1).toFixed(2)} ms)\n`)
+    `${(m3 / m1 * 100).toFixed(0)} % (per round: ${ratios}); one in flight: round trip ${(1000 / o1).toFixed(2)} ms -> ${(1000 / o3).toFixed(2)} ms (+${(1000 / o3 - 1000 / o1).toFixed(2)} ms; a loopback round trip between two Node processes: ${rtt.toFixed(3)} ms)\n`)
 } finally {
   for (const fn of cleanups.reverse()) await fn()
 }
