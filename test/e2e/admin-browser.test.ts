@@ -163,6 +163,8 @@ async function run (): Promise<void> {
     t.equal(await total.nth(3).textContent(), '1h 0m', 'message TTL')
     t.equal(await total.nth(4).textContent(), '3 msgs · 1.0 MB · drop-oldest', 'queue cap (a channel key, then the topic default)')
     t.equal(await total.nth(8).getAttribute('title'), '2', 'dropped because full')
+    const fits = await page.evaluate(() => { const card = (globalThis as any).document.querySelector('#channel-policies').closest('.card'); return [card.scrollWidth as number, card.clientWidth as number] })
+    t.ok(fits[0]! <= fits[1]!, `the policy table fits its card at 1366 px, no sideways scrolling (${fits.join(' <= ')})`)
     await shot('25-channel-policies')
     await page.click(`#channel-policies tr.total a`)
     await page.waitForURL(`${base}/topics/${pay}.dead`)

@@ -38,7 +38,8 @@ function capCell (p) {
   if (p.max_queue_messages > 0) parts.push(`${fmt.num(p.max_queue_messages)} msgs`)
   if (p.max_queue_bytes > 0) parts.push(fmt.bytes(p.max_queue_bytes))
   parts.push(p.queue_full_policy)
-  return h('td', { class: 'cap' }, parts.join(' · '))
+  // each part unbroken ("drop-oldest" stays whole); the cell wraps between them
+  return h('td', { class: 'cap' }, ...parts.flatMap((part, i) => i === 0 ? [h('span', null, part)] : [' · ', h('span', null, part)]))
 }
 
 /** The channel page's "Delivery policies" section, or null when no node reports one. */
