@@ -209,31 +209,45 @@ export function decodeFrame (b: Buffer, copy = true): Frame {
 
 /** Splits a byte stream into frames (type + payload); chunks are joined once per frame, not per chunk. */
 export class FrameReader {
-  private chunks: Buffer[] = []
-  private have = 0
+  private readonly head = Buffer.alloc(4)
+  private headHave = 0
+  /** The frame being filled (type + payload), null between frames. */
+  private frame: Buffer | null = null
+  private filled = 0
   private readonly onFrame: (frame: Buffer) => void
   constructor (onFrame: (frame: Buffer) => void) { this.onFrame = onFrame }
 
+  /**
+   * Each frame is copied out of the chunks into a buffer of its own, exactly its size: nothing
+   * keeps a chunk alive (the caller may reuse it at once) and a frame the tail keeps pins only
+   * itself. One copy per byte, rather than socket chunk + concatenation + a trimmed copy: big
+   * allocations are what drive V8's full collections on a busy standby.
+   */
   push (chunk: Buffer): void {
-    this.chunks.push(chunk)
-    this.have += chunk.length
-    while (this.have >= 4) {
-      const head = (this.chunks[0] as Buffer).length >= 4 ? this.chunks[0] as Buffer : this.compact()
-      const len = head.readUInt32BE(0)
-      if (len < 1 || len > MAX_FRAME) throw new Error(`bad replication frame length ${len}`)
-      if (this.have < 4 + len) return
-      const b = this.chunks.length === 1 ? this.chunks[0] as Buffer : this.compact()
-      const rest = b.subarray(4 + len)
-      this.chunks = rest.length > 0 ? [rest] : []
-      this.have = rest.length
-      this.onFrame(b.subarray(4, 4 + len))
+    let off = 0
+    while (off < chunk.length) {
+      if (this.frame === null) {
+        const n = Math.min(4 - this.headHave, chunk.length - off)
+        chunk.copy(this.head, this.headHave, off, off + n)
+        this.headHave += n
+        off += n
+        if (this.headHave < 4) return
+        this.headHave = 0
+        const len = this.head.readUInt32BE(0)
+        if (len < 1 || len > MAX_FRAME) throw new Error(`bad replication frame length ${len}`)
+        this.frame = Buffer.allocUnsafe(len)
+        this.filled = 0
+      }
+      const f = this.frame
+      const n = Math.min(f.length - this.filled, chunk.length - off)
+      chunk.copy(f, this.filled, off, off + n)
+      this.filled += n
+      off += n
+      if (this.filled === f.length) {
+        this.frame = null
+        this.onFrame(f)
+      }
     }
-  }
-
-  private compact (): Buffer {
-    const b = Buffer.concat(this.chunks, this.have)
-    this.chunks = [b]
-    return b
   }
 }
 

@@ -33,6 +33,9 @@ export interface StandbyOptions {
   applyHook?: (f: Frame, apply: () => Promise<void>) => Promise<void>
 }
 
+/** The socket's one read buffer. */
+const READ_BUFFER_BYTES = 256 * 1024
+
 /** Frames waiting to be applied above which the socket stops being read. */
 const MAX_QUEUED = 64
 
@@ -105,12 +108,9 @@ export class ReplicationStandby {
     this.primaryAddress = address
     this.state = 'connecting'
     const [host, port] = splitHostPort(address)
-    const s = net.connect({ host, port })
-    this.socket = s
-    s.setNoDelay(true)
     const reader = new FrameReader((b) => {
-      // a batch is kept (tail), and its put values point into it: copied only when the frame is a
-      // slice of a larger chunk (else keeping it would pin the whole chunk)
+      // a batch is kept (tail), and its put values point into it: the reader gave it a buffer of
+      // its own, except a small frame (a slice of Node's shared pool), which is copied
       if (b[0] === T_BATCH || b[0] === T_CLEAR) {
         const raw = b.buffer.byteLength - b.length > 64 ? Buffer.from(b) : b
         this.onFrame(s, decodeFrame(raw, false), raw)
@@ -118,17 +118,29 @@ export class ReplicationStandby {
         this.onFrame(s, decodeFrame(b), null)
       }
     })
+    // the socket reads into one buffer, reused (the reader copies every frame out of it), rather
+    // than a new 64 KiB buffer per read
+    const s = net.connect({
+      host,
+      port,
+      onread: {
+        buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES),
+        callback: (n: number, buf: Uint8Array) => {
+          try {
+            reader.push(Buffer.from(buf.buffer, buf.byteOffset, n))
+          } catch (err) {
+            this.options.logger.warn(`REPLICATION: bad data from the primary - ${(err as Error).message}`)
+            s.destroy()
+          }
+          return true
+        }
+      }
+    })
+    this.socket = s
+    s.setNoDelay(true)
     s.on('connect', () => {
       const pos = this.posValid ? { epoch: this.appliedEpoch, seq: this.appliedSeq, exact: this.posExact } : null
       s.write(encodeJson(T_HELLO, { ...this.options.addresses, id: this.options.id, epoch: this.epoch, pos }))
-    })
-    s.on('data', (chunk: Buffer) => {
-      try {
-        reader.push(chunk)
-      } catch (err) {
-        this.options.logger.warn(`REPLICATION: bad data from the primary - ${(err as Error).message}`)
-        s.destroy()
-      }
     })
     s.on('error', () => {})
     return new Promise((resolve) => {
