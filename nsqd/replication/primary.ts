@@ -170,45 +170,41 @@ export class ReplicationPrimary {
   /** The store's batch writer (StoreOptions.writeBatch): ships and writes locally. */
   readonly writeBatch = async (ops: StoreOp[], sync: boolean, write: WriteBatchFn): Promise<void> => {
     this.check()
-    // shipped first, so the standbys write while we do: one disk write + one round trip, not two
-    // writes in a row. Should the local write fail, the store retries the same (idempotent) ops.
     const seq = ++this.seq
-    this.localBusy = true
-    const frame = encodeBatch(this.epoch, seq, sync, ops)
-    this.ship(seq, frame)
-    try {
-      // our position goes in the same atomic batch now and then (standbys add theirs when they
-      // apply it): the first batch, then after POS_EVERY_BYTES (protocol.ts: POS_KEY)
-      this.bytesSincePos += frame.length
-      if (!this.posWritten || this.bytesSincePos >= POS_EVERY_BYTES) {
-        await write(ops.concat({ type: 'put', key: POS_KEY, value: encodePos(this.epoch, seq) }), sync)
-        this.posWritten = true
-        this.bytesSincePos = 0
-      } else {
-        await write(ops, sync)
-      }
-      this.localWrittenSeq = seq
-      this.localFailed = false
-    } catch (err) {
-      this.localFailed = true
-      throw err
-    } finally {
-      this.localDone()
-    }
+    // our position goes in the same atomic batch when due (standbys add theirs when they apply it)
+    await this.shipAndWrite(seq, encodeBatch(this.epoch, seq, sync, ops), async (pos) => {
+      await write(pos === null ? ops : ops.concat(pos), sync)
+    })
   }
 
   /** The store's range clear (StoreOptions.clearRange). */
   readonly clearRange = async (gte: string, lt: string, clear: (gte: string, lt: string) => Promise<void>): Promise<void> => {
     this.check()
     const seq = ++this.seq
-    this.localBusy = true
-    this.ship(seq, encodeClear(this.epoch, seq, gte, lt))
-    try {
+    await this.shipAndWrite(seq, encodeClear(this.epoch, seq, gte, lt), async (pos) => {
       await clear(gte, lt)
       // not atomic with the clear: a position left behind only replays the clear (idempotent)
-      if (this.db !== null) await this.db.put(POS_KEY, encodePos(this.epoch, seq))
-      this.posWritten = true
-      this.bytesSincePos = 0
+      if (pos !== null && this.db !== null) await this.db.put(pos.key, pos.value)
+    })
+  }
+
+  /**
+   * Ships batch `seq`, then writes it locally: shipped first, so the standbys write while we do
+   * (one disk write + one round trip, not two writes in a row). `writeLocal` gets our position
+   * record when one is due (the first batch of this term, then every POS_EVERY_BYTES; protocol.ts:
+   * POS_KEY), else null. Should the local write fail, the store retries the same (idempotent) ops.
+   */
+  private async shipAndWrite (seq: number, frame: Buffer, writeLocal: (pos: { type: 'put', key: string, value: Buffer } | null) => Promise<void>): Promise<void> {
+    this.localBusy = true
+    this.ship(seq, frame)
+    try {
+      this.bytesSincePos += frame.length
+      const due = !this.posWritten || this.bytesSincePos >= POS_EVERY_BYTES
+      await writeLocal(due ? { type: 'put', key: POS_KEY, value: encodePos(this.epoch, seq) } : null)
+      if (due) {
+        this.posWritten = true
+        this.bytesSincePos = 0
+      }
       this.localWrittenSeq = seq
       this.localFailed = false
     } catch (err) {
