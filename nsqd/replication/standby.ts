@@ -258,30 +258,30 @@ export class ReplicationStandby {
         await db.put(POS_KEY, encodePos(f.entryEpoch, f.seq), { sync: true })
         this.posValid = true
         this.posExact = true
-        this.posWritten = true
-        this.bytesSincePos = 0
+        this.positionSaved()
         break
       }
-      case T_BATCH:
+      case T_BATCH: {
         // the position goes in now and then, not in every batch (protocol.ts: POS_KEY)
         this.bytesSincePos += f.size
-        if (!this.posWritten || this.bytesSincePos >= POS_EVERY_BYTES) {
-          f.ops.push({ type: 'put', key: POS_KEY, value: encodePos(f.epoch, f.seq) })
-          await db.batch(f.ops, { sync: f.sync })
-          this.posWritten = true
-          this.bytesSincePos = 0
-        } else {
-          await db.batch(f.ops, { sync: f.sync })
-        }
+        const due = !this.posWritten || this.bytesSincePos >= POS_EVERY_BYTES
+        if (due) f.ops.push({ type: 'put', key: POS_KEY, value: encodePos(f.epoch, f.seq) })
+        await db.batch(f.ops, { sync: f.sync })
+        if (due) this.positionSaved()
         break
+      }
       case T_CLEAR:
         // not atomic with the clear: a position left behind only replays the clear (idempotent)
         await db.clear({ gte: f.gte, lt: f.lt })
         await db.put(POS_KEY, encodePos(f.epoch, f.seq))
-        this.posWritten = true
-        this.bytesSincePos = 0
+        this.positionSaved()
         break
     }
+  }
+
+  private positionSaved (): void {
+    this.posWritten = true
+    this.bytesSincePos = 0
   }
 }
 
