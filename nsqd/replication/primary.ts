@@ -23,8 +23,8 @@ import net from 'node:net'
 import type { Level } from 'level'
 import type { StoreOp, WriteBatchFn } from '../store/store.js'
 import {
-  FrameReader, decodeFrame, encodeBatch, encodeClear, encodeJson, encodeMark, encodePos, encodeSnapData, encodeSnapEnd, frameLength,
-  POS_EVERY_BYTES, POS_KEY, T_ACK, T_HELLO, T_REJECT, T_RESUME, T_SNAP_BEGIN
+  FrameReader, decodeFrame, encodeBatch, encodeClear, encodeJson, encodeMark, encodePos, encodeResume, encodeSnapData, encodeSnapEnd, frameLength,
+  POS_EVERY_BYTES, POS_KEY, T_ACK, T_HELLO, T_REJECT, T_SNAP_BEGIN
 } from './protocol.js'
 import { ReplicationTail } from './tail.js'
 
@@ -439,7 +439,7 @@ export class ReplicationPrimary {
     const entries = this.tail.after(seq)
     let bytes = 0
     s.cork()
-    s.write(encodeMark(T_RESUME, this.epoch, seq))
+    s.write(encodeResume(this.epoch, seq, this.seq))
     for (const e of entries) {
       s.write(frameLength(e.frame))
       s.write(e.frame)

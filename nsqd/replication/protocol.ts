@@ -50,6 +50,8 @@ export interface Frame {
   json: any
   /** Bytes of the frame (type + payload). */
   size: number
+  /** RESUME: the primary's newest batch as it resumed (0: not said, an earlier version). */
+  upTo: number
 }
 
 function header (type: number, payloadLen: number): Buffer {
@@ -125,6 +127,19 @@ export function encodeMark (type: number, epoch: number, seq: number): Buffer {
   return b
 }
 
+/**
+ * RESUME from batch `seq`; `upTo` is the primary's newest batch: a standby resuming from a lower
+ * bound holds nothing of this primary's beyond it, so its position is exact again once it applied
+ * `upTo`. (An earlier version sends the mark alone.)
+ */
+export function encodeResume (epoch: number, seq: number, upTo: number): Buffer {
+  const b = header(T_RESUME, 16)
+  b.writeUInt32BE(epoch, 5)
+  b.writeUIntBE(seq, 9, 6)
+  b.writeUIntBE(upTo, 15, 6)
+  return b
+}
+
 export function encodeClear (epoch: number, seq: number, gte: string, lt: string): Buffer {
   const g = Buffer.from(gte)
   const l = Buffer.from(lt)
@@ -165,7 +180,7 @@ function readOps (b: Buffer, at: number, copy: boolean): StoreOp[] {
  * slices of `b` (the caller owns `b`, e.g. a copy it keeps).
  */
 export function decodeFrame (b: Buffer, copy = true): Frame {
-  const f: Frame = { type: b[0] as number, epoch: 0, seq: 0, entryEpoch: 0, sync: false, ops: [], gte: '', lt: '', json: null, size: b.length }
+  const f: Frame = { type: b[0] as number, epoch: 0, seq: 0, entryEpoch: 0, sync: false, ops: [], gte: '', lt: '', json: null, size: b.length, upTo: 0 }
   switch (f.type) {
     case T_HELLO:
     case T_REJECT:
@@ -176,6 +191,7 @@ export function decodeFrame (b: Buffer, copy = true): Frame {
     case T_ACK:
       f.epoch = b.readUInt32BE(1)
       f.seq = b.readUIntBE(5, 6)
+      if (f.type === T_RESUME && b.length >= 17) f.upTo = b.readUIntBE(11, 6)
       break
     case T_SNAP_END:
       f.epoch = b.readUInt32BE(1)

@@ -53,9 +53,12 @@ export class ReplicationStandby {
   posValid = false
   /**
    * The position names the last batch the store holds (not a lower bound left by an unclean stop).
-   * Stays false until a full copy: batches held beyond a lower bound cannot be named.
+   * After one, false until a full copy, or until a RESUME's batches up to the primary's newest
+   * were applied again (nothing held beyond them then).
    */
   posExact = false
+  /** After a RESUME from a lower bound: the batch from which the position is exact again. */
+  private exactAt = Infinity
   /** POS_KEY was rewritten since load (the first batch applied must: it clears the exact flag). */
   private posWritten = false
   private bytesSincePos = 0
@@ -86,6 +89,7 @@ export class ReplicationStandby {
     const pos = decodePos(await this.options.db.get(POS_KEY).catch(() => undefined) ?? undefined)
     this.posValid = pos !== null
     this.posExact = pos?.exact ?? false
+    this.exactAt = Infinity
     this.posWritten = false
     if (pos !== null) {
       this.appliedSeq = this.receivedSeq = pos.seq
@@ -211,6 +215,9 @@ export class ReplicationStandby {
       } else if (f.type === T_RESUME) {
         this.state = 'streaming'
         this.catchups.incremental++
+        // from a lower bound: what the store holds beyond it came from this primary, which names
+        // its newest batch; once that one is applied again the position is exact
+        if (!this.posExact) this.exactAt = f.upTo > 0 ? f.upTo : Infinity
         this.options.logger.info(`REPLICATION: resuming from ${this.primaryId} after batch ${f.seq} (incremental catch-up)`)
       } else if (raw !== null) {
         this.tail.append(f.seq, f.epoch, raw)
@@ -219,6 +226,7 @@ export class ReplicationStandby {
         this.appliedSeq = f.seq
         if (f.type !== T_RESUME) this.appliedEpoch = f.type === T_SNAP_END ? f.entryEpoch : f.epoch
         this.lastAppliedAt = Date.now()
+        if (!this.posExact && this.appliedSeq >= this.exactAt) this.posExact = true
         if (this.socket === s) s.write(encodeMark(T_ACK, this.sessionEpoch, f.seq))
       }
     }).catch((err: Error) => {

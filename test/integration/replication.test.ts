@@ -585,6 +585,7 @@ t.test('catch-up: after an unclean stop a position is a lower bound: resumed wit
   t.same(b2.standby!.catchups, { snapshot: 0, incremental: 1 }, 'same epoch: resumed from the lower bound (the batches it held are applied again)')
   t.ok(logged(a, new RegExp(`incremental catch-up from batch ${pos.seq}:`)), 'from the position it stored')
   await sameStores(t, a, b2)
+  t.ok(b2.standby!.posExact, 'its position is exact again once it applied the batches up to the primary\'s newest')
 
   // b stops uncleanly again; a stops cleanly: c leads a new epoch, with a tail that still holds
   // b's stored batch, of the old epoch

@@ -3,8 +3,8 @@
 
 import t from 'tap'
 import {
-  FrameReader, decodeFrame, decodePos, encodeBatch, encodeJson, encodeMark, encodePos,
-  T_ACK, T_BATCH, T_HELLO
+  FrameReader, decodeFrame, decodePos, encodeBatch, encodeJson, encodeMark, encodePos, encodeResume,
+  T_ACK, T_BATCH, T_HELLO, T_RESUME
 } from '../../nsqd/replication/protocol.js'
 
 const big = Buffer.alloc(200_000)
@@ -57,4 +57,11 @@ t.test('positions: exact or a lower bound; the first format is exact', async (t)
   t.same(decodePos(first), { epoch: 2, seq: 99, exact: true }, 'written with every batch by earlier versions')
   t.equal(decodePos(Buffer.alloc(3)), null)
   t.equal(decodePos(undefined), null)
+})
+
+t.test('RESUME names the primary\'s newest batch; one from an earlier version does not', async (t) => {
+  const r = decodeFrame(encodeResume(4, 100, 250).subarray(4))
+  t.same([r.type, r.epoch, r.seq, r.upTo], [T_RESUME, 4, 100, 250])
+  const old = decodeFrame(encodeMark(T_RESUME, 4, 100).subarray(4))
+  t.same([old.type, old.epoch, old.seq, old.upTo], [T_RESUME, 4, 100, 0])
 })
