@@ -3,8 +3,8 @@
 // is exact: after an unclean stop the store's POS_KEY is only a lower bound (protocol.ts). The
 // primary answers RESUME when that batch is in its history and its tail still holds everything
 // after it (incremental catch-up; a lower bound only within the primary's own epoch, as batches
-// beyond it came from that primary), else SNAP_BEGIN: a full copy (the store is cleared, then filled from the primary's
-// snapshot). Then each batch and range clear is applied in order and acknowledged by its sequence
+// beyond it came from that primary), else SNAP_BEGIN: a full copy (the store is cleared, then
+// filled from the primary's snapshot). Then each batch and range clear is applied in order and acknowledged by its sequence
 // number. Frames of a session whose epoch is older than the newest this standby knows are refused
 // (fencing). A write that fails (a broken disk) closes the connection, so the primary stops
 // counting this standby as in sync.
