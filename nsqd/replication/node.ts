@@ -21,6 +21,7 @@ import { Coordinator, type GroupState } from './coordinator.js'
 import { ReplicationPrimary } from './primary.js'
 import { ReplicationStandby } from './standby.js'
 import { ReplicationTail } from './tail.js'
+import { POS_EVERY_BYTES } from './protocol.js'
 import { StandbyService } from './standby-service.js'
 
 export type Role = 'starting' | 'standby' | 'promoting' | 'primary' | 'demoting' | 'closed'
@@ -247,7 +248,10 @@ export class ReplicatedNode {
     this.primary = primary
     const nsqd = new NSQD({ ...this.options, tcpAddress: this.tcpAddr, httpAddress: this.httpAddr })
     // a batch refused for want of in-sync replicas is retried soon: standbys usually join within ms
-    nsqd.storeOptions = { writeBatch: primary.writeBatch, clearRange: primary.clearRange, replicated: primary.replicatedAll, beforeClose: primary.savePosition, retryMs: 200 }
+    nsqd.storeOptions = { writeBatch: primary.writeBatch, clearRange: primary.clearRange, replicated: primary.replicatedAll, beforeClose: primary.savePosition, retryMs: 200,
+      // byte counts as often as the replication position (a table with one overlaps anyway), so a
+      // promotion recounts at most that much per queue
+      bytesRecordEvery: POS_EVERY_BYTES }
     nsqd.replicationInfo = () => this.info()
     nsqd.drain.handOff = (reason) => this.drain(reason)
     this.nsqd = nsqd

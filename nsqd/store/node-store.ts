@@ -26,6 +26,8 @@ export interface NodeStoreOptions {
   replicated?: () => Promise<void>
   /** Replication: see StoreOptions.beforeClose. */
   beforeClose?: StoreOptions['beforeClose']
+  /** See StoreOptions.bytesRecordEvery. */
+  bytesRecordEvery?: number
   /** Retry interval after a failed write. */
   retryMs?: number
   /** Tests: unwritten bytes above which publishers are held back (default --store-backlog-size). */
@@ -68,6 +70,7 @@ export class NodeStore {
         clearRange: extra.clearRange,
         replicated: extra.replicated,
         beforeClose: extra.beforeClose,
+        bytesRecordEvery: extra.bytesRecordEvery,
         logger,
         onHealth: (healthy, err) => {
           const replication = (err as { replication?: boolean } | null)?.replication === true

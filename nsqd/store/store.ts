@@ -59,7 +59,10 @@ export interface StoreOptions {
   readAheadMessages?: number
   /** Body bytes each queue reads ahead from disk (default 4 MiB), whatever the message count. */
   readAheadBytes?: number
-  /** Body bytes a queue appends before publishing alone rewrites its b/ record (tests; default BYTES_RECORD_EVERY). */
+  /**
+   * Body bytes a queue appends before publishing alone rewrites its b/ record (default
+   * BYTES_RECORD_EVERY); also what a restart or a promotion reads back per queue after a crash.
+   */
   bytesRecordEvery?: number
   /** LevelDB's in-memory write buffer; bigger means fewer, larger compactions. */
   writeBufferBytes?: number

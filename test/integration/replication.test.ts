@@ -7,7 +7,8 @@ import path from 'node:path'
 import { Level } from 'level'
 import { Coordinator, type MemberInfo } from '../../nsqd/replication/coordinator.js'
 import { ReplicatedNode } from '../../nsqd/replication/node.js'
-import { POS_KEY, T_BATCH, decodePos, encodePos, type Position } from '../../nsqd/replication/protocol.js'
+import { POS_EVERY_BYTES, POS_KEY, T_BATCH, decodePos, encodePos, type Position } from '../../nsqd/replication/protocol.js'
+import { decodeBytesRecord } from '../../nsqd/store/records.js'
 import { createCapturingLogger } from '../../nsqd/logger.js'
 import type { Options } from '../../nsqd/options.js'
 import * as cmd from '../../client/wire/commands.js'
@@ -606,6 +607,24 @@ t.test('catch-up: after an unclean stop a position is a lower bound: resumed wit
   t.same(b3.standby!.catchups, { snapshot: 1, incremental: 0 }, 'a lower bound from an earlier epoch: a full copy')
   t.ok(logged(c, /is a lower bound after an unclean stop, from an earlier epoch/), 'the primary says why')
   await sameStores(t, c, b3)
+})
+
+t.test('a replicated store writes its byte counts as often as its position, so a promotion recounts at most that much per queue', async (t) => {
+  const group = `g${++groupSeq}`
+  const a = await startNode(t, group, { minInsyncReplicas: 1 })
+  await waitFor('a primary', () => a.role === 'primary', 8000)
+  const topic = uniq('bytes')
+  const body = Buffer.alloc(100 * 1024, 0x61)
+  const n = Math.ceil(POS_EVERY_BYTES / body.length) + 5
+  for (let i = 0; i < n; i++) {
+    const r = await fetch(`http://${a.httpAddress}/pub?topic=${topic}`, { method: 'POST', body })
+    if (r.status !== 200) throw new Error(`publish ${i}: ${r.status}`)
+  }
+  await a.nsqd!.store!.store.whenCommitted()
+  const raw = await a.nsqd!.store!.store.db.get(`b/${topic}`)
+  const rec = raw === undefined ? undefined : decodeBytesRecord(raw)
+  t.ok(rec !== undefined && rec.atWriteSeq !== undefined && rec.atWriteSeq > 0 && rec.bytes === rec.atWriteSeq * body.length,
+    `publishing ${n} × 100 KiB alone wrote the byte record (${JSON.stringify(rec)}; a single node writes it every 64 MiB)`)
 })
 
 t.test('drain: a primary without an in-sync standby refuses; with one it hands over without losing a message; a standby leaves the group', async (t) => {
